@@ -1,0 +1,298 @@
+"""Key-encryption-key seams for envelope encryption: the KeyWrapper protocols and their adapters.
+
+A wrapper wraps a data key under one key-encryption key (``key_id`` names it, **with its version**, so data sealed
+under an old version stays readable after rotation); an unwrapper unwraps a data key given the key id and algorithm
+recorded in an envelope. Adapters: :class:`LocalKeyWrapper` (a local JWK), :class:`AzureKeyWrapper` and
+:class:`AsyncAzureKeyWrapper` (the Azure SDK's ``CryptographyClient``), :class:`KeyRing` (several keys, for rotation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol, Union
+from urllib.parse import urlsplit
+
+from ._algorithms import supported_algorithms
+from ._client import LocalCryptoClient
+from ._jwk import KeyMaterial
+from .errors import EnvelopeKeyError, InvalidKeyError, UnsupportedAlgorithmError
+
+if TYPE_CHECKING:
+    from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
+    from azure.keyvault.keys.crypto.aio import CryptographyClient as AsyncCryptographyClient
+
+__all__ = [
+    "AsyncAzureKeyWrapper",
+    "AsyncKeyUnwrapper",
+    "AsyncKeyWrapper",
+    "AzureKeyWrapper",
+    "KeyRing",
+    "KeyUnwrapper",
+    "KeyWrapper",
+    "LocalKeyWrapper",
+]
+
+
+class KeyUnwrapper(Protocol):
+    """Unwraps a data key for the key id and algorithm an envelope records."""
+
+    def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes: ...
+
+
+class KeyWrapper(KeyUnwrapper, Protocol):
+    """Wraps data keys under one key-encryption key.
+
+    ``key_id`` and ``algorithm`` are read **after** ``wrap_key`` returns, so an adapter may learn its versioned key
+    id from the wrap itself (the Azure SDK client does).
+    """
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def wrap_key(self, key: bytes) -> bytes: ...
+
+
+class AsyncKeyUnwrapper(Protocol):
+    """The asynchronous twin of :class:`KeyUnwrapper`."""
+
+    async def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes: ...
+
+
+class AsyncKeyWrapper(AsyncKeyUnwrapper, Protocol):
+    """The asynchronous twin of :class:`KeyWrapper`."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    async def wrap_key(self, key: bytes) -> bytes: ...
+
+
+def _default_wrap_algorithm(material: KeyMaterial) -> str:
+    if material.kty_family == "RSA":
+        return "RSA-OAEP-256"
+    if material.kty_family == "oct":
+        return f"A{material.size}KW"
+    raise UnsupportedAlgorithmError(f"A {material.kty} key cannot wrap keys; use an RSA or oct key.")
+
+
+class LocalKeyWrapper:
+    """Wraps data keys with a local key: RSA-OAEP-256 for RSA keys, A128KW/A192KW/A256KW for oct keys by size.
+
+    ``key_id`` defaults to the client's key id; it is what envelopes record and what :meth:`unwrap_key` answers to.
+    """
+
+    def __init__(
+        self, key: LocalCryptoClient | KeyMaterial, key_id: str | None = None, *, algorithm: str | None = None
+    ) -> None:
+        client = key if isinstance(key, LocalCryptoClient) else LocalCryptoClient(key, key_id=key_id)
+        resolved_id = key_id if key_id is not None else client.key_id
+        if not resolved_id:
+            raise InvalidKeyError("LocalKeyWrapper needs a key_id: the key has no 'kid', so pass key_id=...")
+        name = (
+            _default_wrap_algorithm(client.key_material)
+            if algorithm is None
+            else str(getattr(algorithm, "value", algorithm))
+        )
+        if name not in supported_algorithms(client.key_material, "wrapKey"):
+            raise UnsupportedAlgorithmError(
+                f"Algorithm {name!r} cannot wrap keys with this {client.key_material.kty} key."
+            )
+        self._client = client
+        self._key_id = resolved_id
+        self._algorithm = name
+
+    def __repr__(self) -> str:
+        return f"LocalKeyWrapper(key_id={self._key_id!r}, algorithm={self._algorithm!r})"
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    def wrap_key(self, key: bytes) -> bytes:
+        return self._client.wrap_key(self._algorithm, key)
+
+    def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
+        if key_id != self._key_id:
+            raise EnvelopeKeyError(f"The data key was wrapped by key {key_id!r}; this wrapper holds {self._key_id!r}.")
+        return self._client.unwrap_key(algorithm, wrapped)
+
+
+class KeyRing:
+    """Several wrappers: wraps with the first (the current key), unwraps with whichever holds the recorded key id.
+
+    Use it for rotation: ``KeyRing(new_version, old_version)`` seals new data under the new key and still opens
+    envelopes sealed under the old one.
+    """
+
+    def __init__(self, current: KeyWrapper, *previous: KeyWrapper) -> None:
+        self._current = current
+        self._by_id: dict[str, KeyUnwrapper] = {}
+        for wrapper in (current, *previous):
+            self._by_id.setdefault(wrapper.key_id, wrapper)
+
+    def __repr__(self) -> str:
+        return f"KeyRing(key_ids={list(self._by_id)!r})"
+
+    @property
+    def key_id(self) -> str:
+        return self._current.key_id
+
+    @property
+    def algorithm(self) -> str:
+        return self._current.algorithm
+
+    def wrap_key(self, key: bytes) -> bytes:
+        return self._current.wrap_key(key)
+
+    def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
+        unwrapper = self._by_id.get(key_id)
+        if unwrapper is None:
+            raise EnvelopeKeyError(f"No key in this key ring has id {key_id!r}; it holds {sorted(self._by_id)}.")
+        return unwrapper.unwrap_key(key_id, algorithm, wrapped)
+
+
+def _require_versioned(key_id: str | None) -> str:
+    """Key Vault key ids look like ``https://{vault}/keys/{name}/{version}``; envelopes need the version."""
+    parts = [part for part in urlsplit(key_id or "").path.split("/") if part]
+    if key_id is None or len(parts) != 3 or parts[0] != "keys":
+        raise InvalidKeyError(
+            f"The CryptographyClient's key id {key_id!r} is not a versioned Key Vault key id "
+            "(https://<vault>/keys/<name>/<version>); envelopes must record the version to survive key rotation. "
+            "Build the client from a KeyVaultKey or a versioned key id."
+        )
+    return key_id
+
+
+def _wrap_algorithm(name: str) -> KeyWrapAlgorithm:
+    try:
+        from azure.keyvault.keys.crypto import KeyWrapAlgorithm
+    except ImportError:  # pragma: no cover - exercised only without the extra
+        raise ImportError("AzureKeyWrapper needs azure-keyvault-keys: pip install azure-keyvault-keys") from None
+    try:
+        return KeyWrapAlgorithm(name)
+    except ValueError:
+        raise UnsupportedAlgorithmError(f"{name!r} is not a key wrap algorithm the Azure SDK knows.") from None
+
+
+SyncClientFactory = Callable[[str], "CryptographyClient"]
+AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable["AsyncCryptographyClient"]]]
+
+
+class _AzureWrapperBase:
+    def __init__(self, algorithm: str) -> None:
+        self._algorithm = str(getattr(algorithm, "value", algorithm))
+        self._sdk_algorithm = _wrap_algorithm(self._algorithm)
+        self._wrapped_by: str | None = None
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    def _current_key_id(self, client_key_id: str | None) -> str:
+        return _require_versioned(self._wrapped_by or client_key_id)
+
+
+class AzureKeyWrapper(_AzureWrapperBase):
+    """Wraps data keys with Key Vault through ``azure.keyvault.keys.crypto.CryptographyClient``.
+
+    The envelope records the client's **versioned** key id as the SDK reports it after the wrap. To open envelopes
+    sealed under other key ids (older versions, other keys), pass ``client_factory``: it gets a key id and returns a
+    ``CryptographyClient`` for it (typically ``lambda kid: CryptographyClient(kid, credential)``).
+    """
+
+    def __init__(
+        self,
+        client: CryptographyClient,
+        *,
+        algorithm: str = "RSA-OAEP-256",
+        client_factory: SyncClientFactory | None = None,
+    ) -> None:
+        super().__init__(algorithm)
+        self._client = client
+        self._factory = client_factory
+        self._clients: dict[str, CryptographyClient] = {}
+
+    def __repr__(self) -> str:
+        return f"AzureKeyWrapper(key_id={self._client.key_id!r}, algorithm={self._algorithm!r})"
+
+    @property
+    def key_id(self) -> str:
+        return self._current_key_id(self._client.key_id)
+
+    def wrap_key(self, key: bytes) -> bytes:
+        result = self._client.wrap_key(self._sdk_algorithm, key)
+        self._wrapped_by = _require_versioned(result.key_id or self._client.key_id)
+        return result.encrypted_key
+
+    def _client_for(self, key_id: str) -> CryptographyClient:
+        if key_id in (self._wrapped_by, self._client.key_id):
+            return self._client
+        if self._factory is None:
+            raise EnvelopeKeyError(
+                f"The data key was wrapped by key {key_id!r}, not this client's key; "
+                "pass client_factory= to open envelopes sealed under other keys or versions."
+            )
+        if key_id not in self._clients:
+            self._clients[key_id] = self._factory(key_id)
+        return self._clients[key_id]
+
+    def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
+        return self._client_for(key_id).unwrap_key(_wrap_algorithm(algorithm), wrapped).key
+
+
+class AsyncAzureKeyWrapper(_AzureWrapperBase):
+    """The asynchronous twin of :class:`AzureKeyWrapper`, for ``azure.keyvault.keys.crypto.aio.CryptographyClient``.
+
+    ``client_factory`` may return a client or an awaitable of one.
+    """
+
+    def __init__(
+        self,
+        client: AsyncCryptographyClient,
+        *,
+        algorithm: str = "RSA-OAEP-256",
+        client_factory: AsyncClientFactory | None = None,
+    ) -> None:
+        super().__init__(algorithm)
+        self._client = client
+        self._factory = client_factory
+        self._clients: dict[str, AsyncCryptographyClient] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncAzureKeyWrapper(key_id={self._client.key_id!r}, algorithm={self._algorithm!r})"
+
+    @property
+    def key_id(self) -> str:
+        return self._current_key_id(self._client.key_id)
+
+    async def wrap_key(self, key: bytes) -> bytes:
+        result = await self._client.wrap_key(self._sdk_algorithm, key)
+        self._wrapped_by = _require_versioned(result.key_id or self._client.key_id)
+        return result.encrypted_key
+
+    async def _client_for(self, key_id: str) -> AsyncCryptographyClient:
+        if key_id in (self._wrapped_by, self._client.key_id):
+            return self._client
+        if self._factory is None:
+            raise EnvelopeKeyError(
+                f"The data key was wrapped by key {key_id!r}, not this client's key; "
+                "pass client_factory= to open envelopes sealed under other keys or versions."
+            )
+        if key_id not in self._clients:
+            made = self._factory(key_id)
+            self._clients[key_id] = await made if isinstance(made, Awaitable) else made
+        return self._clients[key_id]
+
+    async def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
+        client = await self._client_for(key_id)
+        return (await client.unwrap_key(_wrap_algorithm(algorithm), wrapped)).key

@@ -1,0 +1,209 @@
+"""``FakeKeyVault.patch()``: moto-style interception for code that builds its own SDK clients and credentials.
+
+While active, azure-core's default transports (requests-based sync, aiohttp-based async) serve Key Vault hosts from
+the fake and refuse every other host, so a test can never reach the real network by accident; and azure-identity's
+credentials return the fake's tokens. Everything is restored on exit, also when the block raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from unittest import mock
+
+from azure.core.exceptions import ServiceRequestError
+
+from kvconfig.fake._clouds import match_domain
+from kvconfig.fake._tokens import FakeCredential, Identity
+from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport, to_fake_request
+
+if TYPE_CHECKING:
+    from kvconfig.fake._service import FakeKeyVault
+
+__all__ = ["PATCHED_CREDENTIALS", "FakePatch"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SYNC_TRANSPORTS = (("azure.core.pipeline.transport", "RequestsTransport"),)
+_ASYNC_TRANSPORTS = (
+    ("azure.core.pipeline.transport", "AioHttpTransport"),
+    ("azure.core.pipeline.transport", "AsyncioRequestsTransport"),
+)
+PATCHED_CREDENTIALS = (
+    "DefaultAzureCredential",
+    "ManagedIdentityCredential",
+    "ClientSecretCredential",
+    "CertificateCredential",
+    "WorkloadIdentityCredential",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+    "AzurePowerShellCredential",
+    "EnvironmentCredential",
+    "ChainedTokenCredential",
+    "ClientAssertionCredential",
+    "InteractiveBrowserCredential",
+    "DeviceCodeCredential",
+    "SharedTokenCacheCredential",
+)
+
+
+def _blocked(url: str) -> ServiceRequestError:
+    return ServiceRequestError(
+        f"kvconfig's fake Key Vault is patched in and refused a request to {url}: only Key Vault hosts are served "
+        "while FakeKeyVault.patch() is active, so tests never reach the real network."
+    )
+
+
+class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
+    """The context manager (and decorator) returned by :meth:`FakeKeyVault.patch`."""
+
+    def __init__(self, fake: FakeKeyVault, identity: Identity) -> None:
+        self.fake = fake
+        self.identity = identity
+        self._stack: contextlib.ExitStack | None = None
+
+    # -- context manager -------------------------------------------------------------------------------------------
+
+    def start(self) -> FakePatch:
+        if self._stack is not None:
+            raise RuntimeError("This FakeKeyVault.patch() is already active.")
+        stack = contextlib.ExitStack()
+        try:
+            self._patch_transports(stack)
+            self._patch_credentials(stack)
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def stop(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    def __enter__(self) -> FakePatch:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __call__(self, func: F) -> F:
+        """Use as a decorator on sync or async functions."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with FakePatch(self.fake, self.identity):
+                    return await func(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with FakePatch(self.fake, self.identity):
+                return func(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    # -- transports ----------------------------------------------------------------------------------------------
+
+    def _is_vault(self, url: str) -> bool:
+        request = to_fake_request(_UrlOnly(url))
+        _scheme, hostname, _path, port = request.parts
+        host = hostname if port in (None, 443) else f"{hostname}:{port}"
+        return match_domain(host, self.fake.domains) is not None
+
+    def _patch_transports(self, stack: contextlib.ExitStack) -> None:
+        sync_transport = FakeTransport(self.fake)
+        async_transport = FakeAsyncTransport(self.fake)
+        is_vault = self._is_vault
+
+        def send(transport: Any, request: Any, **kwargs: Any) -> Any:
+            if not is_vault(request.url):
+                raise _blocked(request.url)
+            return sync_transport.send(request, **kwargs)
+
+        async def async_send(transport: Any, request: Any, **kwargs: Any) -> Any:
+            if not is_vault(request.url):
+                raise _blocked(request.url)
+            return await async_transport.send(request, **kwargs)
+
+        for module_name, class_name in _SYNC_TRANSPORTS:
+            cls = _optional(module_name, class_name)
+            if cls is not None:
+                stack.enter_context(mock.patch.object(cls, "send", send))
+        for module_name, class_name in _ASYNC_TRANSPORTS:
+            cls = _optional(module_name, class_name)
+            if cls is not None:
+                stack.enter_context(mock.patch.object(cls, "send", async_send))
+
+    # -- credentials -----------------------------------------------------------------------------------------------
+
+    def _patch_credentials(self, stack: contextlib.ExitStack) -> None:
+        issuer = FakeCredential(self.fake.tokens, self.identity)
+
+        def init(credential: Any, *args: Any, **kwargs: Any) -> None:
+            # Production code passes tenant ids, client ids, secrets, certificates: none of it matters here, and
+            # credentials that read the environment (workload identity, environment) must not fail without it.
+            credential._kvconfig_fake = True
+
+        def get_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
+            return issuer.get_token(*scopes)
+
+        def get_token_info(credential: Any, *scopes: str, options: Any = None) -> Any:
+            return issuer.get_token_info(*scopes)
+
+        def close(credential: Any) -> None:
+            pass
+
+        async def async_get_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
+            return issuer.get_token(*scopes)
+
+        async def async_get_token_info(credential: Any, *scopes: str, options: Any = None) -> Any:
+            return issuer.get_token_info(*scopes)
+
+        async def async_close(credential: Any) -> None:
+            pass
+
+        for module_name, methods in (
+            ("azure.identity", {"get_token": get_token, "get_token_info": get_token_info, "close": close}),
+            (
+                "azure.identity.aio",
+                {"get_token": async_get_token, "get_token_info": async_get_token_info, "close": async_close},
+            ),
+        ):
+            for class_name in PATCHED_CREDENTIALS:
+                cls = _optional(module_name, class_name)
+                if cls is None:
+                    continue
+                stack.enter_context(mock.patch.object(cls, "__init__", init))
+                for method_name, replacement in methods.items():
+                    stack.enter_context(mock.patch.object(cls, method_name, replacement))
+
+
+class _UrlOnly:
+    """Just enough of a request for ``to_fake_request`` to read its URL."""
+
+    method = "GET"
+    headers: dict[str, str] = {}
+    content = b""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def _optional(module_name: str, class_name: str) -> type[Any] | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    found = getattr(module, class_name, None)
+    return found if isinstance(found, type) else None

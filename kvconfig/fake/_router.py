@@ -1,0 +1,224 @@
+"""The REST layer: from (method, URL, headers, body) to (status, headers, body).
+
+It finds the vault from the host, answers the 401 challenge, checks the token and the api-version, matches the route,
+applies injected faults, runs the operation and renders its result or error as the service does. It knows nothing of
+any HTTP library: the adapters in ``_transport.py``, ``_httpx.py`` and ``_asgi.py`` are thin shells around it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kvconfig.fake._api_versions import LATEST, at_least, is_known
+from kvconfig.fake._catalogue import CATALOGUE
+from kvconfig.fake._errors import ServiceError
+from kvconfig.fake._faults import ConnectionFault
+from kvconfig.fake._routing import OperationContext, Route, RouteTable
+from kvconfig.fake._tokens import Identity
+from kvconfig.fake._wire import FakeRequest, FakeResponse, json_response
+
+if TYPE_CHECKING:
+    from kvconfig.fake._service import FakeKeyVault
+
+__all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "build_route_table", "dispatch"]
+
+NOT_IMPLEMENTED_HEADER = "x-kvconfig-not-implemented"
+
+# Modules that implement operations, each exposing ROUTES. Optional ones are skipped when absent.
+_OPERATION_MODULES = ("kvconfig.fake._secrets", "kvconfig.fake._keys", "kvconfig.fake._certificates")
+
+
+def build_route_table(modules: Iterable[str] = _OPERATION_MODULES) -> RouteTable:
+    implemented: list[Route] = []
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        implemented.extend(module.ROUTES)
+    names = {route.operation for route in implemented}
+    return RouteTable([*implemented, *(route for route in CATALOGUE if route.operation not in names)])
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """What happened to one request, for listeners such as the audit log (never a body or a value)."""
+
+    time: float
+    method: str
+    url: str
+    operation: str | None
+    vault: str | None
+    identity: Identity | None
+    status: int
+    error_code: str | None
+    duration: float
+    client_ip: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The router's answer: a response or a connection fault, and how long the adapter should wait first."""
+
+    response: FakeResponse | None
+    fault: ConnectionFault | None = None
+    delay: float = 0.0
+
+
+def _challenge_header(service: FakeKeyVault, resource: str, authority: str, tenant: str) -> str:
+    return f'Bearer authorization="{authority}/{tenant}", resource="{resource}"'
+
+
+def _error_response(error: ServiceError, extra: dict[str, str] | None = None) -> FakeResponse:
+    headers = dict(error.headers)
+    if extra:
+        headers.update(extra)
+    return json_response(error.status, error.body(), headers)
+
+
+def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
+    started = time.perf_counter()
+    method = request.method.upper()
+    _scheme, hostname, path, port = request.parts
+    host = hostname if port in (None, 443) else f"{hostname}:{port}"
+    located = service.locate_vault(host)
+    if located is None:
+        return Outcome(
+            None,
+            ConnectionFault(
+                "dns",
+                f"Failed to resolve '{hostname}' ([Errno -2] Name or service not "
+                "known) (no such vault in the kvconfig fake).",
+            ),
+        )
+    vault, domain = located
+    base_headers = {
+        "x-ms-request-id": str(uuid.UUID(int=service.request_counter())),
+        "x-ms-keyvault-region": "kvconfig-fake",
+        "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
+    }
+    challenge = {
+        "WWW-Authenticate": _challenge_header(service, domain.resource, domain.authority, vault.properties.tenant_id)
+    }
+    identity: Identity | None = None
+    route: Route | None = None
+    delay = 0.0
+    try:
+        authorization = request.header("Authorization") or ""
+        scheme_name, _, token = authorization.partition(" ")
+        if scheme_name.lower() != "bearer" or not token.strip():
+            raise ServiceError.missing_token()
+        identity = service.tokens.verify(token.strip(), domain.resource)
+        api_version = request.query.get("api-version", "")
+        if not api_version:
+            raise ServiceError.missing_api_version()
+        if not is_known(api_version):
+            raise ServiceError.unknown_api_version(api_version, LATEST)
+        matched = service.routes.match(method, path)
+        if matched is None:
+            if service.routes.allowed_methods(path):
+                raise ServiceError(405, "MethodNotAllowed", f"The method {method} is not allowed on {path}.")
+            raise ServiceError.route_not_found(method, path)
+        route, params = matched
+        if vault.properties.kind not in route.kinds:
+            raise ServiceError.bad_parameter(
+                f"The operation {route.operation} is not supported by this kind of vault ({vault.properties.kind})."
+            )
+        if not at_least(api_version, route.since):
+            raise ServiceError.bad_parameter(
+                f"The operation {route.operation} is not available in api-version {api_version}; it needs "
+                f"{route.since} or newer."
+            )
+        if route.handler is None:
+            response = json_response(
+                501, ServiceError.not_implemented(method, path).body(), {NOT_IMPLEMENTED_HEADER: route.operation}
+            )
+            return _finish(service, request, route, vault.name, identity, response, started, base_headers)
+        fault = service.faults.pick(request, route.operation, vault.name, identity.name if identity else None)
+        if fault is not None:
+            delay = fault.delay
+            try:
+                fault.fire()
+            except ConnectionFault as connection_fault:
+                _notify(service, request, route, vault.name, identity, 0, connection_fault.kind, started)
+                return Outcome(None, connection_fault, delay)
+        now = service.clock.now()
+        vault.sweep(now)
+        for hook in service.tick_hooks:
+            hook(service, vault, now)
+        context = OperationContext(
+            service=service,
+            vault=vault,
+            request=request,
+            route=route,
+            params=params,
+            api_version=api_version,
+            now=int(now),
+            identity=identity,
+        )
+        for authorize in service.authorizers:
+            authorize(context)
+        payload = route.handler(context)
+        response = json_response(route.success, payload if route.success != 204 else None, base_headers)
+    except ServiceError as error:
+        response = _error_response(error, {**base_headers, **(challenge if error.status == 401 else {})})
+    outcome = _finish(service, request, route, vault.name, identity, response, started, base_headers)
+    return Outcome(outcome.response, None, delay)
+
+
+def _finish(
+    service: FakeKeyVault,
+    request: FakeRequest,
+    route: Route | None,
+    vault: str,
+    identity: Identity | None,
+    response: FakeResponse,
+    started: float,
+    headers: dict[str, str],
+) -> Outcome:
+    merged = {**headers, **response.headers}
+    final = FakeResponse(response.status, merged, response.body)
+    error_code = None
+    if final.status >= 400:
+        body = final.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            error_code = str(body["error"].get("code"))
+    _notify(service, request, route, vault, identity, final.status, error_code, started)
+    return Outcome(final)
+
+
+def _notify(
+    service: FakeKeyVault,
+    request: FakeRequest,
+    route: Route | None,
+    vault: str,
+    identity: Identity | None,
+    status: int,
+    error_code: str | None,
+    started: float,
+) -> None:
+    if route is not None:
+        service.operation_counts[route.operation] += 1
+    if not service.listeners:
+        return
+    record = RequestRecord(
+        time=service.clock.now(),
+        method=request.method.upper(),
+        url=request.url,
+        operation=route.operation if route else None,
+        vault=vault,
+        identity=identity,
+        status=status,
+        error_code=error_code,
+        duration=time.perf_counter() - started,
+        client_ip=identity.client_ip if identity else None,
+    )
+    for listener in service.listeners:
+        listener(record)

@@ -1,0 +1,143 @@
+"""Route table machinery: ``(method, path template) -> operation``, and the context an operation runs in.
+
+Templates use ``{name}`` for a path parameter and ``{version?}`` for an optional trailing version; literal segments
+match case-insensitively (the service accepts ``wrapKey`` and ``wrapkey`` alike). An empty version segment
+(``/secrets/s1/`` or ``/keys/k1//release``) means "latest", as the SDK sends it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kvconfig.fake._api_versions import at_least
+from kvconfig.fake._errors import ServiceError
+from kvconfig.fake._state import Vault, VaultKind
+from kvconfig.fake._tokens import Identity
+from kvconfig.fake._wire import FakeRequest
+
+if TYPE_CHECKING:
+    from kvconfig.fake._service import FakeKeyVault
+
+__all__ = ["OperationContext", "Route", "RouteTable"]
+
+Handler = Callable[["OperationContext"], object]
+_PARAM = re.compile(r"\{(\w+)(\?)?\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST operation of the service.
+
+    ``handler`` is ``None`` for operations the fake knows about but does not implement yet: those answer
+    ``FakeVaultNotImplementedError`` rather than pretending to succeed.
+    """
+
+    method: str
+    template: str
+    operation: str
+    handler: Handler | None
+    success: int = 200
+    kinds: frozenset[VaultKind] = frozenset({"vault"})
+    since: str = "2016-10-01"
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", _compile(self.template))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        found = self.pattern.fullmatch(path)
+        if found is None:
+            return None
+        return {key: value or "" for key, value in found.groupdict().items()}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    pieces: list[str] = []
+    position = 0
+    for param in _PARAM.finditer(template):
+        literal = template[position : param.start()]
+        optional = bool(param.group(2))
+        if optional:
+            # "/{version?}" at the end: the slash and the segment may both be absent.
+            if not literal.endswith("/"):
+                raise ValueError(f"optional parameter must follow a slash in {template!r}")
+            pieces.append(f"(?i:{re.escape(literal[:-1])})" if literal[:-1] else "")
+            pieces.append(f"(?:/(?P<{param.group(1)}>[^/]*))?")
+        else:
+            pieces.append(f"(?i:{re.escape(literal)})" if literal else "")
+            pieces.append(f"(?P<{param.group(1)}>[^/]*)")
+        position = param.end()
+    tail = template[position:]
+    if tail:
+        pieces.append(f"(?i:{re.escape(tail)})")
+    return re.compile("".join(pieces))
+
+
+class RouteTable:
+    """All routes, matched in order (specific literals such as ``/secrets/restore`` come before templates)."""
+
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
+        self.routes: list[Route] = list(routes)
+
+    def extend(self, routes: Iterable[Route]) -> None:
+        self.routes.extend(routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def allowed_methods(self, path: str) -> list[str]:
+        return sorted({route.method for route in self.routes if route.pattern.fullmatch(path)})
+
+
+@dataclass
+class OperationContext:
+    """Everything an operation needs: the vault, the request, its parameters, the time, the caller."""
+
+    service: FakeKeyVault
+    vault: Vault
+    request: FakeRequest
+    route: Route
+    params: Mapping[str, str]
+    api_version: str
+    now: int
+    identity: Identity | None
+    _body: Any = field(default=None, repr=False)
+    _parsed: bool = field(default=False, repr=False)
+
+    def param(self, name: str) -> str:
+        return self.params.get(name, "")
+
+    @property
+    def query(self) -> dict[str, str]:
+        return self.request.query
+
+    def api_at_least(self, version: str) -> bool:
+        return at_least(self.api_version, version)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON request body as an object; 400 BadParameter when it is missing or not an object."""
+        if not self._parsed:
+            self._parsed = True
+            if not self.request.body:
+                self._body = {}
+            else:
+                try:
+                    self._body = json.loads(self.request.body)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise ServiceError.malformed_body() from exc
+        if not isinstance(self._body, dict):
+            raise ServiceError.malformed_body()
+        return self._body
+
+    def new_version(self) -> str:
+        return self.service.ids.new_version()

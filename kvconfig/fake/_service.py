@@ -1,0 +1,321 @@
+"""``FakeKeyVault``: one fake Key Vault service, holding vaults, issuing credentials and transports."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from kvconfig.fake._clock import Clock, ManualClock, SystemClock
+from kvconfig.fake._clouds import DEFAULT_DOMAINS, VaultDomain, match_domain, valid_vault_name
+from kvconfig.fake._faults import Fault, FaultSet
+from kvconfig.fake._router import Outcome, RequestRecord, build_route_table, dispatch
+from kvconfig.fake._routing import OperationContext
+from kvconfig.fake._secrets import new_secret_version
+from kvconfig.fake._state import Attributes, IdGenerator, RandomIds, SecretVersion, Sku, Vault, VaultProperties
+from kvconfig.fake._tokens import FakeAsyncCredential, FakeCredential, Identity, TokenAuthority
+from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport
+from kvconfig.fake._wire import FakeRequest, FakeResponse
+
+if TYPE_CHECKING:
+    from kvconfig.fake._httpx import FakeAsyncHttpxTransport, FakeHttpxTransport
+    from kvconfig.fake._patch import FakePatch
+
+__all__ = ["FakeKeyVault"]
+
+
+class FakeKeyVault:
+    """An in-memory, REST-faithful fake of the Azure Key Vault service.
+
+    Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
+    unless ``strict=True``, in which case unknown vaults fail as a DNS failure would. ``latency`` delays every request
+    (seconds); ``clock`` and ``ids`` make time and version ids deterministic.
+
+    >>> fake = FakeKeyVault()
+    >>> client = SecretClient("https://myvault.vault.azure.net", fake.credential(), transport=fake.transport())
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        strict: bool = False,
+        tenant_id: str = "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        domains: tuple[VaultDomain, ...] = DEFAULT_DOMAINS,
+        extra_domains: tuple[VaultDomain, ...] = (),
+    ) -> None:
+        if latency < 0:
+            raise ValueError("latency must not be negative.")
+        self.latency = float(latency)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.ids: IdGenerator = ids if ids is not None else RandomIds()
+        self.strict = strict
+        self.tenant_id = tenant_id
+        self.domains: tuple[VaultDomain, ...] = (*extra_domains, *domains)
+        self.tokens = TokenAuthority(self.clock)
+        self.faults = FaultSet()
+        self.routes = build_route_table()
+        self.operation_counts: Counter[str] = Counter()
+        self.listeners: list[Callable[[RequestRecord], None]] = []
+        self.authorizers: list[Callable[[OperationContext], None]] = []
+        self.tick_hooks: list[Callable[[FakeKeyVault, Vault, float], None]] = []
+        self._vaults: dict[str, Vault] = {}
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+
+    # -- vaults ----------------------------------------------------------------------------------------------------
+
+    def create_vault(
+        self,
+        name: str,
+        *,
+        sku: Sku = "standard",
+        soft_delete: bool = True,
+        retention_days: int = 90,
+        purge_protection: bool = False,
+        cloud: str = "vault.azure.net",
+        tenant_id: str | None = None,
+    ) -> Vault:
+        """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL."""
+        host = self._host_for(name, cloud)
+        located = match_domain(host, self.domains)
+        if located is None:
+            raise ValueError(f"{name!r} is not a valid vault name or vault URL.")
+        vault_name, domain = located
+        props = VaultProperties(
+            name=vault_name,
+            host=host,
+            kind=domain.kind,
+            sku=sku,
+            soft_delete=soft_delete,
+            retention_days=retention_days,
+            purge_protection=purge_protection,
+            tenant_id=tenant_id or self.tenant_id,
+        )
+        with self._lock:
+            if host in self._vaults:
+                raise ValueError(f"The vault {host} already exists in this fake.")
+            vault = self._vaults[host] = Vault(props)
+        return vault
+
+    def vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
+        """The vault with this name or URL, created with default properties if needed (even in strict mode)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            found = self._vaults.get(host)
+        return found if found is not None else self.create_vault(name, cloud=cloud)
+
+    @property
+    def vaults(self) -> list[Vault]:
+        with self._lock:
+            return list(self._vaults.values())
+
+    def delete_vault(self, name: str, *, cloud: str = "vault.azure.net") -> None:
+        """Remove a vault and everything in it (later requests to it behave as for an unknown vault)."""
+        with self._lock:
+            self._vaults.pop(self._host_for(name, cloud), None)
+
+    def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None:
+        """The vault serving ``host`` (lower case, ``:port`` only when not 443), or None if it cannot exist."""
+        located = match_domain(host, self.domains)
+        if located is None:
+            return None
+        _, domain = located
+        with self._lock:
+            vault = self._vaults.get(host)
+        if vault is None:
+            if self.strict:
+                return None
+            try:
+                vault = self.create_vault(host)
+            except ValueError:
+                with self._lock:
+                    vault = self._vaults[host]
+        return vault, domain
+
+    @staticmethod
+    def _host_for(name: str, cloud: str) -> str:
+        text = name.strip().lower()
+        if "://" in text:
+            text = text.split("://", 1)[1]
+        text = text.split("/", 1)[0]
+        if text.endswith(":443"):
+            text = text[:-4]
+        if "." not in text:
+            if not valid_vault_name(text):
+                raise ValueError(
+                    f"{name!r} is not a valid vault name: use 3-24 letters, digits and single hyphens, starting "
+                    "with a letter."
+                )
+            text = f"{text}.{cloud}"
+        return text
+
+    # -- credentials and transports -------------------------------------------------------------------------------
+
+    def credential(self, identity: str | Identity | None = None, *, lifetime: float = 3600.0) -> FakeCredential:
+        """A sync token credential whose tokens name ``identity`` (default: ``test-user``)."""
+        return FakeCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def async_credential(
+        self, identity: str | Identity | None = None, *, lifetime: float = 3600.0
+    ) -> FakeAsyncCredential:
+        """The async twin of :meth:`credential`."""
+        return FakeAsyncCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def transport(self) -> FakeTransport:
+        """An azure-core ``HttpTransport`` serving this fake in-process."""
+        return FakeTransport(self)
+
+    def async_transport(self) -> FakeAsyncTransport:
+        """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
+        return FakeAsyncTransport(self)
+
+    def httpx_transport(self) -> FakeHttpxTransport:
+        """An ``httpx.BaseTransport`` serving this fake (needs the ``httpx`` extra)."""
+        from kvconfig.fake._httpx import FakeHttpxTransport
+
+        return FakeHttpxTransport(self)
+
+    def async_httpx_transport(self) -> FakeAsyncHttpxTransport:
+        """An ``httpx.AsyncBaseTransport`` serving this fake (needs the ``httpx`` extra)."""
+        from kvconfig.fake._httpx import FakeAsyncHttpxTransport
+
+        return FakeAsyncHttpxTransport(self)
+
+    def patch(self, identity: str | Identity | None = None) -> FakePatch:
+        """Route SDK clients and azure-identity credentials built by the code under test to this fake.
+
+        Works as a context manager and as a decorator; everything is restored on exit, also on exceptions.
+        """
+        from kvconfig.fake._patch import FakePatch
+
+        return FakePatch(self, Identity.of(identity))
+
+    # -- the framework-free entry point ----------------------------------------------------------------------------
+
+    def dispatch(self, request: FakeRequest) -> Outcome:
+        """Serve one request: the router's full answer (response or connection fault, and any injected delay)."""
+        return dispatch(self, request)
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> FakeResponse:
+        """Serve one request and return the response (connection faults raise ``ConnectionFault``)."""
+        outcome = self.dispatch(FakeRequest(method, url, dict(headers or {}), body))
+        if outcome.fault is not None:
+            raise outcome.fault
+        assert outcome.response is not None
+        return outcome.response
+
+    def request_counter(self) -> int:
+        return next(self._counter)
+
+    def pass_time(self, seconds: float) -> None:
+        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real."""
+        if isinstance(self.clock, ManualClock) and seconds > 0:
+            self.clock.advance(seconds)
+
+    # -- faults ----------------------------------------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        *,
+        status: int | None = None,
+        error: Literal["timeout", "drop"] | None = None,
+        retry_after: float | None = None,
+        times: int | None = 1,
+        operation: str | None = None,
+        vault: str | None = None,
+        identity: str | None = None,
+        predicate: Callable[[FakeRequest], bool] | None = None,
+        probability: float = 1.0,
+        seed: int | None = None,
+        delay: float = 0.0,
+    ) -> Fault:
+        """Make matching requests fail: an error ``status`` (with ``Retry-After`` if given) or a connection
+        ``error`` (``"timeout"``/``"drop"``), ``times`` times (``None``: always), optionally only for an operation
+        name (``"GetSecret"``), a vault name or an identity, or with a seeded ``probability``."""
+        return self.faults.add(
+            Fault(
+                status=status,
+                error=error,
+                retry_after=retry_after,
+                times=times,
+                operation=operation,
+                vault=vault,
+                identity=identity,
+                predicate=predicate,
+                probability=probability,
+                seed=seed,
+                delay=delay,
+            )
+        )
+
+    # -- arranging state without HTTP ------------------------------------------------------------------------------
+
+    def set_secret(
+        self,
+        vault: str,
+        name: str,
+        value: str,
+        *,
+        content_type: str | None = None,
+        tags: dict[str, str] | None = None,
+        enabled: bool = True,
+        not_before: datetime | int | None = None,
+        expires_on: datetime | int | None = None,
+        version: str | None = None,
+    ) -> str:
+        """Add a secret version directly (for arranging tests); returns the new version id."""
+        now = int(self.clock.now())
+        attrs = Attributes(created=now, updated=now, enabled=enabled, nbf=_epoch(not_before), exp=_epoch(expires_on))
+        version_id = (version or self.ids.new_version()).lower()
+        new_secret_version(
+            self.vault(vault),
+            name,
+            value,
+            version_id=version_id,
+            now=now,
+            content_type=content_type,
+            tags=tags,
+            attributes=attrs,
+        )
+        return version_id
+
+    def get_secret_value(self, vault: str, name: str, version: str | None = None) -> str:
+        """Read a secret's value directly (for asserting in tests); KeyError when absent."""
+        obj = self.vault(vault).secrets.get(name)
+        found: SecretVersion | None = obj.get(version) if obj else None
+        if found is None:
+            raise KeyError(f"{name}/{version}" if version else name)
+        return found.value
+
+    def seed(self, data: Mapping[str, Any] | str | Path) -> None:
+        """Load vaults and secrets from a seed mapping or JSON file (see docs/fake.md for the format)."""
+        from kvconfig.fake._seed import load_seed
+
+        load_seed(self, data)
+
+    def dump(self) -> dict[str, Any]:
+        """Everything in the fake as a seed mapping (values included: this is test data)."""
+        from kvconfig.fake._seed import dump_seed
+
+        return dump_seed(self)
+
+    def __iter__(self) -> Iterator[Vault]:
+        return iter(self.vaults)
+
+    def __repr__(self) -> str:
+        return f"FakeKeyVault(vaults={len(self._vaults)}, latency={self.latency})"
+
+
+def _epoch(value: datetime | int | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp()) if isinstance(value, datetime) else int(value)

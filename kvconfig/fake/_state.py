@@ -1,0 +1,245 @@
+"""The fake's state, with no HTTP in it: vaults, their versioned objects, soft-deleted objects, vault properties.
+
+Every mutation happens under the vault's lock (one re-entrant lock per vault), so concurrent writers neither lose
+versions nor see half-made objects. Time comes from the injected clock and version ids from the injected generator,
+so tests can make both deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, Literal, Protocol, TypeVar
+
+__all__ = [
+    "Attributes",
+    "IdGenerator",
+    "ObjectStore",
+    "RandomIds",
+    "SecretVersion",
+    "SequentialIds",
+    "Vault",
+    "VaultProperties",
+    "Versioned",
+]
+
+VaultKind = Literal["vault", "managedhsm"]
+Sku = Literal["standard", "premium"]
+
+
+class IdGenerator(Protocol):
+    """Makes the 32-hex version ids of new object versions."""
+
+    def new_version(self) -> str: ...
+
+
+class RandomIds:
+    """Random 32-hex ids, as the service makes them."""
+
+    def new_version(self) -> str:
+        return uuid.uuid4().hex
+
+
+class SequentialIds:
+    """Predictable ids for tests: ``00000000000000000000000000000001``, ``...02`` and so on."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._counter = itertools.count(start)
+        self._lock = threading.Lock()
+
+    def new_version(self) -> str:
+        with self._lock:
+            return f"{next(self._counter):032x}"
+
+
+@dataclass
+class VaultProperties:
+    """What a vault's owner chooses when creating it."""
+
+    name: str
+    host: str
+    kind: VaultKind = "vault"
+    sku: Sku = "standard"
+    soft_delete: bool = True
+    retention_days: int = 90
+    purge_protection: bool = False
+    tenant_id: str = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+    def __post_init__(self) -> None:
+        if self.soft_delete and not 7 <= self.retention_days <= 90:
+            raise ValueError(f"retention_days must be between 7 and 90, not {self.retention_days}.")
+        if self.purge_protection and not self.soft_delete:
+            raise ValueError("purge_protection needs soft delete: a vault without soft delete cannot protect purges.")
+
+    @property
+    def recovery_level(self) -> str:
+        """The ``recoveryLevel`` attribute the service reports for objects of this vault."""
+        if not self.soft_delete:
+            return "Purgeable"
+        prefix = "Recoverable" if self.retention_days == 90 else "CustomizedRecoverable"
+        return prefix if self.purge_protection else f"{prefix}+Purgeable"
+
+    @property
+    def recoverable_days(self) -> int:
+        return self.retention_days if self.soft_delete else 0
+
+    @property
+    def purgeable(self) -> bool:
+        return "Purgeable" in self.recovery_level
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}"
+
+
+@dataclass
+class Attributes:
+    """The attributes every secret, key and certificate version carries (times in epoch seconds)."""
+
+    created: int
+    updated: int
+    enabled: bool = True
+    nbf: int | None = None
+    exp: int | None = None
+
+    def active_at(self, now: float) -> bool:
+        return (self.nbf is None or now >= self.nbf) and (self.exp is None or now < self.exp)
+
+
+@dataclass
+class SecretVersion:
+    """One version of a secret. ``value`` never appears in the repr."""
+
+    version: str
+    value: str = field(repr=False)
+    attributes: Attributes
+    content_type: str | None = None
+    tags: dict[str, str] | None = None
+    managed: bool = False
+    kid: str | None = None
+    previous_version: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Versioned(Generic[T]):
+    """A named object with its versions, in creation order; soft-delete dates when it is deleted."""
+
+    name: str
+    versions: dict[str, T] = field(default_factory=dict)
+    latest: str = ""
+    deleted_date: int | None = None
+    scheduled_purge_date: int | None = None
+
+    def add(self, version_id: str, version: T) -> None:
+        self.versions[version_id] = version
+        self.latest = version_id
+
+    def current(self) -> T:
+        return self.versions[self.latest]
+
+    def get(self, version_id: str | None) -> T | None:
+        """The given version (case-insensitive id), or the latest one for ``None``/``""``."""
+        if not version_id:
+            return self.versions.get(self.latest)
+        return self.versions.get(version_id.lower())
+
+
+class ObjectStore(Generic[T]):
+    """Live and soft-deleted objects of one kind (secrets, keys or certificates) in one vault.
+
+    Names are case-insensitive, as in the service, and keep the case they were created with.
+    """
+
+    def __init__(self) -> None:
+        self.live: dict[str, Versioned[T]] = {}
+        self.deleted: dict[str, Versioned[T]] = {}
+
+    def get(self, name: str) -> Versioned[T] | None:
+        return self.live.get(name.lower())
+
+    def get_deleted(self, name: str) -> Versioned[T] | None:
+        return self.deleted.get(name.lower())
+
+    def get_or_create(self, name: str) -> Versioned[T]:
+        found = self.live.get(name.lower())
+        if found is None:
+            found = self.live[name.lower()] = Versioned(name)
+        return found
+
+    def delete(self, name: str, *, now: int, retention_days: int, soft: bool) -> Versioned[T] | None:
+        obj = self.live.pop(name.lower(), None)
+        if obj is not None and soft:
+            obj.deleted_date = now
+            obj.scheduled_purge_date = now + retention_days * 86400
+            self.deleted[name.lower()] = obj
+        return obj
+
+    def recover(self, name: str) -> Versioned[T] | None:
+        obj = self.deleted.pop(name.lower(), None)
+        if obj is not None:
+            obj.deleted_date = obj.scheduled_purge_date = None
+            self.live[name.lower()] = obj
+        return obj
+
+    def purge(self, name: str) -> Versioned[T] | None:
+        return self.deleted.pop(name.lower(), None)
+
+    def sweep(self, now: float) -> list[Versioned[T]]:
+        """Purge deleted objects whose retention period has passed; return them."""
+        expired = [key for key, obj in self.deleted.items() if (obj.scheduled_purge_date or 0) <= now]
+        return [self.deleted.pop(key) for key in expired]
+
+    def __iter__(self) -> Iterator[Versioned[T]]:
+        return iter(list(self.live.values()))
+
+    def __len__(self) -> int:
+        return len(self.live)
+
+
+@dataclass
+class Vault:
+    """One vault (or Managed HSM pool) and everything in it."""
+
+    properties: VaultProperties
+    secrets: ObjectStore[SecretVersion] = field(default_factory=ObjectStore)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # Other object kinds (keys, certificates) keep their stores here, keyed by kind, so each concern can live in
+    # its own module without this class knowing their types.
+    stores: dict[str, ObjectStore[object]] = field(default_factory=dict, repr=False)
+    extensions: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.properties.name
+
+    @property
+    def url(self) -> str:
+        return self.properties.url
+
+    def store(self, kind: str) -> ObjectStore[object]:
+        found = self.stores.get(kind)
+        if found is None:
+            found = self.stores[kind] = ObjectStore()
+        return found
+
+    def extension(self, key: str, factory: Callable[[], object]) -> object:
+        with self.lock:
+            if key not in self.extensions:
+                self.extensions[key] = factory()
+            return self.extensions[key]
+
+    def sweep(self, now: float) -> None:
+        """Let time act: purge soft-deleted objects past their scheduled purge date."""
+        with self.lock:
+            self.secrets.sweep(now)
+            for store in self.stores.values():
+                store.sweep(now)
+
+    def __repr__(self) -> str:
+        return f"Vault({self.properties.url!r}, secrets={len(self.secrets)})"

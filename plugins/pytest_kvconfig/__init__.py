@@ -1,0 +1,1 @@
+"""pytest plugin for kvconfig: a ``fake_keyvault`` fixture and a ``keyvault_secrets`` marker to seed it."""
