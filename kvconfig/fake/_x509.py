@@ -3,8 +3,8 @@
 Pure functions over ``cryptography`` objects: no HTTP, no vault state, no clock (callers pass the times). The
 certificate operations call them to turn a wire ``CertificatePolicy`` (snake_case JSON, as the service speaks it)
 into keys, self-signed certificates and CSRs, to read what a caller imports or merges, and to write what a
-certificate's backing secret holds. The fake certificate authority that signs CSRs for named issuers lives in
-``_ca.py``.
+certificate's backing secret holds. ``sign_csr`` and the fake certificate authority that signs for named issuers
+live in ``_ca.py``.
 
 Errors, all ``ValueError`` so a caller may treat them as bad input::
 
@@ -27,10 +27,13 @@ import calendar
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from cryptography import utils as crypto_utils
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -840,6 +843,19 @@ def build_csr(policy: Mapping[str, object], private_key: CertificatePrivateKey) 
 # -- wire encodings ------------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _legacy_certificates_tolerated() -> Iterator[None]:
+    # The service accepts certificates from old tools (makecert) with non-positive serial numbers; cryptography
+    # loads them but warns, which test suites running with warnings-as-errors would see as a failure of the fake.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="Parsed a serial number which wasn't positive",
+            category=crypto_utils.CryptographyDeprecationWarning,
+        )
+        yield
+
+
 def thumbprint_x5t(cert: x509.Certificate) -> str:
     """``x5t``: base64url of the SHA-1 of the DER certificate, without padding."""
     digest = hashlib.sha1(
@@ -865,7 +881,8 @@ def certificate_to_merge(x5c: Sequence[str]) -> list[x509.Certificate]:
     certs = []
     for index, item in enumerate(x5c):
         try:
-            certs.append(x509.load_der_x509_certificate(_b64decode(item)))
+            with _legacy_certificates_tolerated():
+                certs.append(x509.load_der_x509_certificate(_b64decode(item)))
         except (ValueError, TypeError) as exc:
             raise CertificateFormatError(f"x5c[{index}] is not a base64-encoded DER X.509 certificate.") from exc
     return certs
@@ -968,7 +985,8 @@ def _load_pkcs12(data: bytes, password: str | None) -> LoadedCertificate:
     loaded = None
     for attempt in attempts:
         try:
-            loaded = pkcs12.load_pkcs12(data, attempt)
+            with _legacy_certificates_tolerated():
+                loaded = pkcs12.load_pkcs12(data, attempt)
             break
         except ValueError:
             continue
@@ -999,7 +1017,8 @@ def _load_pem(data: bytes, password: str | None) -> LoadedCertificate:
         label, block = match.group(1).decode("ascii"), match.group(0)
         try:
             if label == "CERTIFICATE":
-                certs.append(x509.load_pem_x509_certificate(block))
+                with _legacy_certificates_tolerated():
+                    certs.append(x509.load_pem_x509_certificate(block))
             elif label in ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"):
                 secret = password.encode("utf-8") if password and label.startswith("ENCRYPTED") else None
                 keys.append(_supported_key(serialization.load_pem_private_key(block, secret)))
