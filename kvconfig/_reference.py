@@ -60,7 +60,7 @@ TRUSTED_VAULT_SUFFIXES: tuple[str, ...] = (
 
 APPCONFIG_KEYVAULT_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json"
 
-# Names used by the Azure CLI and the SDKs' cloud settings, accepted as aliases so users can pass what they have.
+# The Azure CLI's cloud names (`az cloud list`), accepted as aliases so users can pass the name they already have.
 _CLOUD_ALIASES = {
     "azurecloud": "public",
     "azurechinacloud": "china",
@@ -89,15 +89,16 @@ class _Problem(Exception):
     """What is wrong with a reference, before we know how to locate it; turned into ReferenceSyntaxError."""
 
 
-def _shorten(text: str) -> str:
+def _quote(text: str) -> str:
+    """Quote reference text for a message: repr escapes control characters, so a log line cannot be forged."""
     if len(text) <= _SHOWN_LIMIT:
-        return text
-    return f"{text[:_SHOWN_LIMIT]}... ({len(text)} characters)"
+        return repr(text)
+    return f"{text[:_SHOWN_LIMIT]!r}... ({len(text)} characters)"
 
 
 def _syntax_error(problem: str, shown: str | None, *, setting: str | None, origin: str | None) -> ReferenceSyntaxError:
-    # R22: only the reference text is ever quoted (repr escapes control characters, so logs cannot be forged).
-    reason = problem if shown is None else f"{problem} (in {_shorten(shown)!r})"
+    # R22: only the reference text itself is ever quoted, and only when the caller knows it is reference text.
+    reason = problem if shown is None else f"{problem} (in {_quote(shown)})"
     return ReferenceSyntaxError(reason, setting=setting, origin=origin)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -211,7 +212,9 @@ def test_r6_secret_uri_is_normalised(uri: str, expected: KeyVaultReference) -> N
 
 
 def test_r6_other_ports_are_kept() -> None:
-    ref = parse_reference(uri_ref("https://myvault.localhost:08443/secrets/db"), trusted_hosts=["myvault.localhost:8443"])
+    ref = parse_reference(
+        uri_ref("https://myvault.localhost:08443/secrets/db"), trusted_hosts=["myvault.localhost:8443"]
+    )
     assert ref.vault_url == "https://myvault.localhost:8443"
     assert ref.vault_host == "myvault.localhost:8443"
 
@@ -235,7 +238,7 @@ def test_r7_http_scheme_rejected() -> None:
         ("://myvault.vault.azure.net/secrets/db", "must use https, not an empty scheme"),
         ("myvault.vault.azure.net/secrets/db", "must be an absolute URL"),
         ("https:/myvault.vault.azure.net/secrets/db", "must be an absolute URL"),
-        ("//myvault.vault.azure.net/secrets/db", "must use https"),
+        ("//myvault.vault.azure.net/secrets/db", "must be an absolute URL"),
     ],
     ids=["R7-ftp", "R7-empty-scheme", "R7-no-scheme", "R7-single-slash", "R7-scheme-relative"],
 )
@@ -291,13 +294,15 @@ def test_r8_path_must_be_secrets_name_version(uri: str, message: str) -> None:
     ids=["R9-underscore", "R9-dot", "R9-space", "R9-non-ascii", "R9-128-chars", "R9-plus", "R9-dollar"],
 )
 def test_r9_invalid_secret_names_rejected(name: str) -> None:
-    with pytest.raises(ReferenceSyntaxError, match="invalid secret name|must not contain|must be ASCII"):
+    with pytest.raises(ReferenceSyntaxError, match=r"invalid secret name|must not contain|must be ASCII"):
         parse_reference(f"@Microsoft.KeyVault(VaultName=myvault;SecretName={name})")
     with pytest.raises(ReferenceSyntaxError):
         parse_reference(uri_ref(f"{VAULT}/secrets/{name}"))
 
 
-@pytest.mark.parametrize("name", ["a", "A-1", "-", "a" * 127, "0"], ids=["R9-one", "R9-mixed", "R9-dash", "R9-127", "R9-0"])
+@pytest.mark.parametrize(
+    "name", ["a", "A-1", "-", "a" * 127, "0"], ids=["R9-one", "R9-mixed", "R9-dash", "R9-127", "R9-0"]
+)
 def test_r9_valid_secret_names_accepted(name: str) -> None:
     assert parse_reference(f"@Microsoft.KeyVault(VaultName=myvault;SecretName={name})").name == name
 
@@ -316,7 +321,9 @@ def test_r10_invalid_vault_names_rejected(vault: str) -> None:
     assert "invalid VaultName" in syntax_reason(f"@Microsoft.KeyVault(VaultName={vault};SecretName=db)")
 
 
-@pytest.mark.parametrize("vault", ["abc", "a" * 24, "My-Vault-1", "v1v"], ids=["R10-3", "R10-24", "R10-mixed", "R10-v1v"])
+@pytest.mark.parametrize(
+    "vault", ["abc", "a" * 24, "My-Vault-1", "v1v"], ids=["R10-3", "R10-24", "R10-mixed", "R10-v1v"]
+)
 def test_r10_valid_vault_names_accepted(vault: str) -> None:
     ref = parse_reference(f"@Microsoft.KeyVault(VaultName={vault};SecretName=db)")
     assert ref.vault_url == f"https://{vault.lower()}.vault.azure.net"
@@ -333,7 +340,7 @@ def test_r10_host_or_url_as_vault_name_points_to_secret_uri(vault: str) -> None:
 
 @pytest.mark.parametrize(
     "version",
-    ["latest", VERSION[:-1], VERSION + "0", VERSION[:-1] + "g", "{" + VERSION[:30] + "}", "٠" * 32],
+    ["latest", VERSION[:-1], VERSION + "0", VERSION[:-1] + "g", "{" + VERSION[:30] + "}", "\u0660" * 32],
     ids=["R11-word", "R11-31-chars", "R11-33-chars", "R11-non-hex", "R11-braces", "R11-arabic-digits"],
 )
 def test_r11_invalid_versions_rejected(version: str) -> None:
@@ -424,7 +431,7 @@ def test_r14_empty_things_rejected(text: str, message: str) -> None:
         ("@Microsoft.KeyVault(VaultName=myvault;SecretName=db(x)", "closing ')' is missing"),
         ("@Microsoft.KeyVault(VaultName=myvault;SecretName=(db))", "parentheses are not allowed"),
         ("@Microsoft.KeyVault(VaultName=myvault;SecretName=db))", "an extra ')'"),
-        ("@Microsoft.KeyVault(VaultName=myvault;SecretName=db);x", "unexpected text after the closing ')' (2 characters)"),
+        ("@Microsoft.KeyVault(VaultName=myvault;SecretName=db);x", "after the closing ')' (2 characters)"),
         ("@Microsoft.KeyVault(VaultName=myvault;SecretName=db)x", "(1 character)"),
     ],
     ids=["R15-missing-close", "R15-prefix-only", "R15-unbalanced", "R15-nested", "R15-extra-close",
@@ -580,7 +587,7 @@ def test_r17_syntax_is_checked_before_trust() -> None:
          "R18-443-is-default", "R18-entry-443-is-default", "R18-exact-no-port", "R18-exact-not-prefix",
          "R18-exact-not-suffix", "R18-generator", "R18-single-string", "R18-single-string-not-characters"],
 )  # fmt: skip
-def test_r18_user_trusted_hosts(host: str, entries: list[str], trusted: bool) -> None:
+def test_r18_user_trusted_hosts(host: str, entries: Iterable[str], trusted: bool) -> None:
     assert is_trusted_host(host, entries) is trusted
 
 
@@ -627,7 +634,9 @@ def test_r19_find_several_references_in_order() -> None:
         assert parse_reference(text[start:end]) == ref
 
 
-@pytest.mark.parametrize("text", ["", "plain value", "@Microsoft.KeyVault", "email@Microsoft.com"], ids=lambda t: f"R19-{t!r}")
+@pytest.mark.parametrize(
+    "text", ["", "plain value", "@Microsoft.KeyVault", "email@Microsoft.com"], ids=lambda t: f"R19-{t!r}"
+)
 def test_r19_no_references_gives_empty_list(text: str) -> None:
     assert find_references(text) == []
 
