@@ -1,4 +1,4 @@
-"""Key Vault's cryptographic algorithms, by the service's names, on :class:`KeyMaterial` (``cryptography`` does the math).
+"""Key Vault's cryptographic algorithms by their service names, on KeyMaterial (``cryptography`` does the math).
 
 One entry point per key operation: :func:`encrypt`, :func:`decrypt`, :func:`sign`, :func:`verify`, :func:`wrap_key`,
 :func:`unwrap_key`, plus :func:`supported_algorithms`. Signing takes a **digest** the caller already computed, as
@@ -135,11 +135,7 @@ def _mismatch(material: KeyMaterial, alg: str) -> str | None:
         if family != "EC":
             return f"{alg} needs an EC key on curve {curve}, not {material.kty}."
         return None if material.curve == curve else f"{alg} needs curve {curve}; this key is on {material.curve}."
-    bits: int | None
-    if alg in _AES_CIPHERS:
-        bits = _AES_CIPHERS[alg][1]
-    else:
-        bits = _AES_WRAPS[alg]
+    bits = _AES_CIPHERS[alg][1] if alg in _AES_CIPHERS else _AES_WRAPS[alg]
     if family != "oct":
         return f"{alg} needs an oct (AES) key, not {material.kty}."
     if bits is not None and material.size != bits:

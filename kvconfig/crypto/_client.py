@@ -47,10 +47,8 @@ def _jwk_dict_from_sdk(key: object) -> dict[str, object]:
         value = getattr(key, name, None)
         if value is None:
             continue
-        if name == "key_ops":
-            value = [getattr(op, "value", op) for op in value]
-        else:
-            value = getattr(value, "value", value)  # KeyType / KeyCurveName are str enums
+        # KeyType, KeyCurveName and KeyOperation are str enums
+        value = [getattr(op, "value", op) for op in value] if name == "key_ops" else getattr(value, "value", value)
         fields[name] = value
     if kid is not None:
         fields["kid"] = kid

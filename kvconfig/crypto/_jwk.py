@@ -13,7 +13,7 @@ import binascii
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Final, Union
+from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -33,9 +33,7 @@ __all__ = [
 JwkDict = dict[str, str | list[str]]
 """A JSON Web Key as a JSON-ready dict: byte members base64url strings, ``key_ops`` a list of strings."""
 
-CryptoKey = Union[  # noqa: UP007 - a runtime alias, and the package supports Python 3.10 typing at runtime
-    rsa.RSAPrivateKey, rsa.RSAPublicKey, ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey, bytes
-]
+CryptoKey = rsa.RSAPrivateKey | rsa.RSAPublicKey | ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey | bytes
 
 KEY_TYPES: Final = ("RSA", "RSA-HSM", "EC", "EC-HSM", "oct", "oct-HSM")
 _FAMILY: Final = {"RSA": "RSA", "RSA-HSM": "RSA", "EC": "EC", "EC-HSM": "EC", "oct": "oct", "oct-HSM": "oct"}
@@ -94,6 +92,10 @@ class KeyMaterial:
     """
 
     __slots__ = ("_curve", "_key", "_kty", "_size")
+    _key: CryptoKey
+    _kty: str
+    _size: int
+    _curve: str | None
 
     def __init__(self, key: CryptoKey, *, kty: str | None = None) -> None:
         family = _family_of(key)
@@ -113,15 +115,13 @@ class KeyMaterial:
             if curve is None:
                 raise InvalidKeyError(f"Curve {key.curve.name!r} is not one Key Vault supports.")
             size = _CURVE_BITS[curve]
-        self._key = key
-        self._kty = kty
-        self._size = size
-        self._curve = curve
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_kty", kty)
+        object.__setattr__(self, "_size", size)
+        object.__setattr__(self, "_curve", curve)
 
     def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, "_kty"):
-            raise AttributeError("KeyMaterial is immutable")
-        object.__setattr__(self, name, value)
+        raise AttributeError("KeyMaterial is immutable")
 
     def __repr__(self) -> str:
         part = "private" if self.has_private else "public"

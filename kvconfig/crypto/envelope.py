@@ -225,7 +225,7 @@ def _check_data_key(data_key: bytes) -> bytes:
     return bytes(data_key)
 
 
-def _integrity_error_from(exc: CryptoError) -> EnvelopeError:
+def _integrity_error_from(exc: CryptoError) -> CryptoError:
     if isinstance(exc, (EnvelopeError, KeyOperationError)):
         return exc
     return EnvelopeIntegrityError(

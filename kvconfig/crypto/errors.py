@@ -56,7 +56,7 @@ class InvalidKeyError(CryptoError, ValueError):
 
 
 class JwkError(InvalidKeyError):
-    """A JSON Web Key is malformed: a member is missing, has the wrong type, is not base64url or has the wrong length."""
+    """A JSON Web Key is malformed: a member is missing, of the wrong type, not base64url, or of the wrong length."""
 
 
 class InvalidInputError(CryptoError, ValueError):
