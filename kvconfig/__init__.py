@@ -1,7 +1,23 @@
-"""kvconfig: Azure Key Vault references resolved through the official SDK, and an in-process fake Key Vault."""
+"""kvconfig: Azure Key Vault references resolved through the official SDK, and an in-process fake Key Vault.
+
+>>> from kvconfig import SecretResolver
+>>> settings = SecretResolver().resolve({"DB_PASSWORD": "@Microsoft.KeyVault(VaultName=myvault;SecretName=db)"})
+"""
 
 from __future__ import annotations
 
+from kvconfig._cache import CachedSecret, SecretCache
+from kvconfig._reference import (
+    KeyVaultReference,
+    find_references,
+    is_reference,
+    is_trusted_host,
+    parse_appconfig_reference,
+    parse_reference,
+)
+from kvconfig._resolver import ExpiryWarning, ReferenceStatus, RefreshEvent, ResolvedSettings, SecretResolver
+from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
+from kvconfig._startup import merge_sources, resolve_environ
 from kvconfig.errors import (
     FakeVaultNotImplementedError,
     KvConfigError,
@@ -14,11 +30,32 @@ from kvconfig.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CachedSecret",
+    "ConfigSource",
+    "ExpiryWarning",
     "FakeVaultNotImplementedError",
+    "KeyVaultReference",
     "KvConfigError",
+    "ReferenceStatus",
     "ReferenceSyntaxError",
+    "RefreshEvent",
     "ResolutionError",
     "ResolutionFailure",
+    "ResolvedSettings",
+    "SecretCache",
+    "SecretResolver",
+    "SourceError",
     "UntrustedVaultError",
     "__version__",
+    "find_references",
+    "from_dotenv",
+    "from_environ",
+    "from_file",
+    "from_mapping",
+    "is_reference",
+    "is_trusted_host",
+    "merge_sources",
+    "parse_appconfig_reference",
+    "parse_reference",
+    "resolve_environ",
 ]

@@ -8,11 +8,11 @@ this catalogue and the route table, so it cannot drift from the code.
 from __future__ import annotations
 
 from kvconfig.fake._routing import Route
+from kvconfig.fake._state import VaultKind
 
 __all__ = ["CATALOGUE"]
 
-_BOTH = frozenset({"vault", "managedhsm"})
-_HSM = frozenset({"managedhsm"})
+_BOTH: frozenset[VaultKind] = frozenset({"vault", "managedhsm"})
 
 CATALOGUE: tuple[Route, ...] = (
     # keys (25)

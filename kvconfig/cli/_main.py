@@ -1,0 +1,413 @@
+"""Commands of the ``kvconfig`` CLI (Click)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from kvconfig._reference import find_references
+from kvconfig._resolver import ReferenceStatus, SecretResolver
+from kvconfig._sources import ConfigSource, from_environ, from_file
+from kvconfig._startup import merge_sources
+from kvconfig.errors import KvConfigError, ResolutionError
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+MASK = "********"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _resolver_options(func: F) -> F:
+    options = [
+        click.option(
+            "--env-file",
+            "env_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A .env file of settings (repeatable; later files win).",
+        ),
+        click.option(
+            "--config",
+            "config_files",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A JSON, YAML or TOML config file (repeatable; nested keys become a.b[0].c).",
+        ),
+        click.option(
+            "--env/--no-env",
+            "use_env",
+            default=None,
+            help="Include the process environment (default: only when no file is given).",
+        ),
+        click.option(
+            "--fake-vault",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Serve every vault from kvconfig's embedded fake, seeded from this JSON file "
+            "(no Azure account needed).",
+        ),
+        click.option(
+            "--cloud",
+            default="public",
+            show_default=True,
+            help="Cloud that VaultName= references map to (public, china, usgov).",
+        ),
+        click.option(
+            "--trusted-host",
+            "trusted_hosts",
+            multiple=True,
+            help="Also allow this vault host (or .suffix) to receive a token.",
+        ),
+        click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256)),
+        click.option("--timeout", default=30.0, show_default=True, type=float, help="Seconds per secret."),
+        click.option("--embedded", is_flag=True, help="Also resolve references inside longer values."),
+        click.option("--strict", is_flag=True, help="Expired or not-yet-valid secrets are failures."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@contextlib.contextmanager
+def _resolver(params: dict[str, Any], *, on_failure: str = "raise") -> Iterator[SecretResolver]:
+    with contextlib.ExitStack() as stack:
+        seed = params.get("fake_vault")
+        if seed is not None:
+            from kvconfig.fake import FakeKeyVault
+
+            fake = FakeKeyVault()
+            try:
+                fake.seed(seed)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+            stack.enter_context(fake.patch())
+        resolver = SecretResolver(
+            cloud=params["cloud"],
+            trusted_hosts=params["trusted_hosts"],
+            concurrency=params["concurrency"],
+            timeout=params["timeout"],
+            embedded=params["embedded"],
+            strict=params["strict"],
+            on_failure=on_failure,  # type: ignore[arg-type]
+        )
+        stack.callback(resolver.close)
+        yield resolver
+
+
+def _load(params: dict[str, Any], *, default_env: bool) -> tuple[dict[str, Any], dict[str, str], list[ConfigSource]]:
+    sources: list[ConfigSource] = []
+    use_env = params["use_env"]
+    if use_env is None:
+        use_env = default_env or not (params["env_files"] or params["config_files"])
+    if use_env:
+        sources.append(from_environ())
+    sources.extend(from_file(path) for path in params["env_files"])
+    sources.extend(from_file(path) for path in params["config_files"])
+    settings, origins = merge_sources(sources)
+    return settings, origins, sources
+
+
+def _reference_settings(settings: dict[str, Any], embedded: bool) -> set[str]:
+    names = set()
+    for key, value in settings.items():
+        if isinstance(value, str) and "@microsoft.keyvault(" in value.lower():
+            stripped = value.strip()
+            if embedded or stripped.lower().startswith("@microsoft.keyvault("):
+                names.add(key)
+    return names
+
+
+def _fail(exc: KvConfigError) -> None:
+    click.echo(f"kvconfig: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="kvconfig")
+def cli() -> None:
+    """Resolve Azure Key Vault references in environment variables and config files.
+
+    Settings hold references such as @Microsoft.KeyVault(VaultName=myvault;SecretName=db-password); kvconfig reads
+    them through the official Azure SDK with DefaultAzureCredential. Add --fake-vault SEED.json to any command to
+    run it against kvconfig's embedded fake Key Vault instead.
+    """
+
+
+@cli.command()
+@_resolver_options
+@click.option(
+    "--format", "output_format", type=click.Choice(["dotenv", "json", "shell"]), default="dotenv", show_default=True
+)
+@click.option("--reveal", is_flag=True, help="Print secret values (masked by default).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (mode 600).")
+def resolve(output_format: str, reveal: bool, output: Path | None, **params: Any) -> None:
+    """Resolve every reference and print the settings."""
+    try:
+        settings, origins, _sources = _load(params, default_env=False)
+        secret_names = _reference_settings(settings, params["embedded"])
+        with _resolver(params) as resolver:
+            resolved = resolver.resolve(settings, origins=origins)
+    except KvConfigError as exc:
+        _fail(exc)
+        return
+    shown = {key: (value if reveal or key not in secret_names else MASK) for key, value in resolved.items()}
+    text = _render(shown, output_format)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_private(output, text)
+        click.echo(f"Wrote {len(shown)} settings to {output}.", err=True)
+
+
+def _env_name(key: str) -> str:
+    if _ENV_NAME.match(key):
+        return key
+    return re.sub(r"[^A-Za-z0-9_]", "_", key.replace(".", "__").replace("[", "__").replace("]", "")).upper()
+
+
+def _render(values: dict[str, Any], output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(values, indent=2, default=str) + "\n"
+    lines = []
+    for key, value in values.items():
+        text = "" if value is None else str(value)
+        if output_format == "shell":
+            lines.append(f"export {_env_name(key)}={shlex.quote(text)}")
+        else:
+            escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            lines.append(f'{_env_name(key)}="{escaped}"')
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@_resolver_options
+@click.option("--mask/--no-mask", default=False, help="Replace secret values in the child's output.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(command: Sequence[str], mask: bool, **params: Any) -> None:
+    """Run COMMAND with resolved settings in its environment: kvconfig run --env-file .env -- python app.py"""
+    try:
+        settings, origins, _sources = _load(params, default_env=True)
+        secret_names = _reference_settings(settings, params["embedded"])
+        with _resolver(params) as resolver:
+            resolved = resolver.resolve(settings, origins=origins)
+    except KvConfigError as exc:
+        _fail(exc)
+        return
+    env = dict(os.environ)
+    env.update({_env_name(key): str(value) for key, value in resolved.items() if value is not None})
+    secrets = sorted(
+        {str(resolved[name]) for name in secret_names if name in resolved and len(str(resolved[name])) >= 3},
+        key=len,
+        reverse=True,
+    )
+    sys.exit(_run_child(list(command), env, secrets if mask else []))
+
+
+def _run_child(command: list[str], env: dict[str, str], secrets: list[str]) -> int:
+    try:
+        if not secrets:
+            return subprocess.call(command, env=env)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        click.echo(f"kvconfig: command not found: {command[0]}", err=True)
+        return 127
+    assert process.stdout is not None
+    assert process.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, sys.stdout.buffer, secrets), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, sys.stderr.buffer, secrets), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        code = process.wait()
+    for pump in pumps:
+        pump.join()
+    return code
+
+
+def _pump(source: IO[bytes], sink: IO[bytes], secrets: list[str]) -> None:
+    encoded = [secret.encode() for secret in secrets]
+    for line in iter(source.readline, b""):
+        for secret in encoded:
+            line = line.replace(secret, b"<concealed by kvconfig>")
+        sink.write(line)
+        sink.flush()
+
+
+@cli.command()
+@_resolver_options
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def check(output_format: str, **params: Any) -> None:
+    """Check every reference: status, version and expiry. Exits 1 if any fails."""
+    try:
+        settings, origins, _sources = _load(params, default_env=False)
+        with _resolver(params) as resolver:
+            statuses = resolver.check(settings, origins=origins)
+    except KvConfigError as exc:
+        _fail(exc)
+        return
+    if output_format == "json":
+        click.echo(json.dumps([_status_json(status) for status in statuses], indent=2))
+    else:
+        click.echo(_table(statuses))
+    warn_only = {"SecretExpired", "SecretNotYetValid"}
+    failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in warn_only)]
+    if output_format != "json":
+        ok = sum(1 for status in statuses if status.ok)
+        click.echo(f"\n{ok} of {len(statuses)} references resolved.", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _status_json(status: ReferenceStatus) -> dict[str, Any]:
+    return {
+        "setting": status.setting,
+        "reference": status.reference,
+        "status": status.status,
+        "version": status.version,
+        "expires_on": status.expires_on.isoformat() if status.expires_on else None,
+        "not_before": status.not_before.isoformat() if status.not_before else None,
+        "detail": status.detail,
+        "origin": status.origin,
+    }
+
+
+def _table(statuses: list[ReferenceStatus]) -> str:
+    rows = [("SETTING", "STATUS", "VERSION", "EXPIRES", "REFERENCE")]
+    for status in statuses:
+        rows.append(
+            (
+                status.setting,
+                status.status,
+                (status.version or "-")[:8],
+                status.expires_on.date().isoformat() if status.expires_on else "-",
+                status.reference,
+            )
+        )
+    widths = [max(len(row[index]) for row in rows) for index in range(4)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
+    details = [f"  {s.setting}: {s.detail}" for s in statuses if not s.ok and s.detail]
+    return "\n".join(lines + (["", *details] if details else []))
+
+
+@cli.command()
+@_resolver_options
+@click.option(
+    "-i",
+    "--in",
+    "template",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The file to render: JSON, YAML, TOML, .env, or any text with embedded references.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write (mode 600); stdout when omitted.",
+)
+def inject(template: Path, output: Path | None, **params: Any) -> None:
+    """Render a config file with its references replaced by their values."""
+    try:
+        text = _inject(template, params)
+    except KvConfigError as exc:
+        _fail(exc)
+        return
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_private(output, text)
+        click.echo(f"Wrote {output}.", err=True)
+
+
+def _inject(template: Path, params: dict[str, Any]) -> str:
+    suffix = template.suffix.lower()
+    with _resolver(params) as resolver:
+        if suffix in (".json", ".yaml", ".yml", ".toml") or suffix == ".env" or template.name.startswith(".env"):
+            source = from_file(template)
+            resolved = resolver.resolve(source.settings, origins=source.origins)
+            if source.kind == "dotenv":
+                return _render(dict(resolved), "dotenv")
+            data = source.render(resolved)
+            if source.kind == "json":
+                return json.dumps(data, indent=2) + "\n"
+            if source.kind == "yaml":
+                import yaml
+
+                return str(yaml.safe_dump(data, sort_keys=False))
+            return _dump_toml(data)
+        text = template.read_text(encoding="utf-8")
+        found = find_references(
+            text, origin=str(template), cloud=params["cloud"], trusted_hosts=params["trusted_hosts"]
+        )
+        settings = {f"{template.name}@{start}": text[start:end] for start, end, _ref in found}
+        resolved = resolver.resolve(settings)
+        pieces, position = [], 0
+        for start, end, _ref in found:
+            pieces.append(text[position:start])
+            pieces.append(str(resolved[f"{template.name}@{start}"]))
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+
+def _dump_toml(data: Any, prefix: str = "") -> str:
+    """Write TOML for the plain shapes config files use (tables, arrays, strings, numbers, booleans)."""
+    scalars, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            scalars.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    out = "\n".join(scalars) + ("\n" if scalars else "")
+    for key, value in tables:
+        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
+        out += f"\n[{name}]\n" + _dump_toml(value, name)
+    return out
+
+
+def _toml_key(key: str) -> str:
+    return key if re.match(r"^[A-Za-z0-9_-]+$", key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(str(value))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``kvconfig`` console script."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="kvconfig")
+    except ResolutionError as exc:  # pragma: no cover - commands report their own errors
+        click.echo(f"kvconfig: {exc}", err=True)
+        sys.exit(1)
