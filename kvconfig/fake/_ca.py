@@ -17,14 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from ._x509 import (
-    CertificateFormatError,
-    CertificatePrivateKey,
-    _add_key_ids,
-    _utc,
-    add_months,
-    signature_hash,
-)
+from kvconfig.fake._cert_errors import CertificateFormatError
+from kvconfig.fake._cert_policy import CertificatePrivateKey, _utc, add_months
+from kvconfig.fake._x509 import _add_key_ids, signature_hash
 
 __all__ = ["GENERIC_PROVIDER", "KNOWN_PROVIDERS", "FakeCertificateAuthority", "sign_csr"]
 

@@ -21,33 +21,34 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from kvconfig.fake._ca import GENERIC_PROVIDER, FakeCertificateAuthority, sign_csr
-from kvconfig.fake._x509 import (
-    CONTENT_TYPE_PEM,
-    CONTENT_TYPE_PKCS12,
+from kvconfig.fake._cert_errors import (
     BadPasswordError,
     CertificateFormatError,
     CertificateMaterialError,
     KeyMismatchError,
-    LoadedCertificate,
     MissingPrivateKeyError,
     PolicyError,
+)
+from kvconfig.fake._cert_material import LoadedCertificate, export_pem, export_pkcs12, load_certificate_material
+from kvconfig.fake._cert_policy import (
+    CONTENT_TYPE_PEM,
+    CONTENT_TYPE_PKCS12,
     add_months,
+    build_policy_defaults,
+    format_subject,
+    key_props_for,
+    months_between,
+    parse_subject,
+    policy_for_imported_certificate,
+)
+from kvconfig.fake._x509 import (
     build_certificate,
     build_csr,
-    build_policy_defaults,
     cer_b64,
     certificate_to_merge,
     csr_b64,
     decode_import_value,
-    export_pem,
-    export_pkcs12,
-    format_subject,
     generate_private_key,
-    key_props_for,
-    load_certificate_material,
-    months_between,
-    parse_subject,
-    policy_for_imported_certificate,
     public_key_matches,
     thumbprint_x5t,
     validity_window,
