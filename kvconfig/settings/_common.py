@@ -1,0 +1,201 @@
+"""Shared machinery of the pydantic-settings sources: nested values, the per-load build record and resolving with a
+last-good-value fallback on refresh."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from kvconfig._reference import KeyVaultReference, find_references
+from kvconfig._resolver import ResolvedSettings, SecretResolver
+from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
+
+__all__ = ["HARD_FAILURES", "Build", "current_build", "resolve_with_fallback"]
+
+PathPart = str | int
+
+#: Statuses that mean the reference itself is wrong; anything else (timeouts, an unreachable vault, throttling,
+#: access) may pass, so a refresh keeps the last good value for it instead of failing.
+HARD_FAILURES = frozenset(
+    {
+        "SecretNotFound",
+        "SecretVersionNotFound",
+        "SecretDisabled",
+        "InvalidSyntax",
+        "UntrustedVault",
+        "SecretExpired",
+        "SecretNotYetValid",
+    }
+)
+
+
+@dataclass
+class Build:
+    """What the Key Vault sources found while one settings object was being built (never shown: holds values).
+
+    ``previous`` is the record of the object being refreshed, when this build is a refresh.
+    """
+
+    previous: Build | None = None
+    references: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict, repr=False)
+    secrets: dict[str, str] = field(default_factory=dict)  # secret name -> vault URL, for the per-field source
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
+    absent_secrets: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)  # top-level field keys whose value came from Key Vault
+    stale: set[str] = field(default_factory=set)
+    used: set[tuple[str, str]] = field(default_factory=set)  # (vault URL, lower-case secret name)
+    started: bool = False
+    resolver: SecretResolver | None = None  # made for this build only, closed when it ends
+
+    def close(self) -> None:
+        resolver, self.resolver = self.resolver, None
+        if resolver is not None:
+            resolver.close()
+
+    def flat_values(self) -> dict[str, str]:
+        """Every value read from Key Vault, by setting (references) and by secret id (per-field secrets)."""
+        values = dict(self.values)
+        values.update({f"{self.secrets[name]}/secrets/{name}": value for name, value in self.secret_values.items()})
+        return values
+
+    @property
+    def refreshing(self) -> bool:
+        return self.previous is not None
+
+
+_BUILD: ContextVar[Build | None] = ContextVar("kvconfig_settings_build", default=None)
+
+
+def current_build() -> Build | None:
+    return _BUILD.get()
+
+
+@contextlib.contextmanager
+def building(build: Build) -> Iterator[Build]:
+    token = _BUILD.set(build)
+    try:
+        yield build
+    finally:
+        _BUILD.reset(token)
+
+
+# -- nested values ------------------------------------------------------------------------------------------------
+
+
+def leaves(data: Any, path: tuple[PathPart, ...] = ()) -> Iterator[tuple[tuple[PathPart, ...], Any]]:
+    """Every leaf of nested dicts and lists, with its path."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from leaves(value, (*path, str(key)))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            yield from leaves(value, (*path, index))
+    else:
+        yield path, data
+
+
+def path_key(path: tuple[PathPart, ...]) -> str:
+    """``("database", "password")`` -> ``database.password``; ``("servers", 0)`` -> ``servers[0]``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def assign(data: Any, path: tuple[PathPart, ...], value: Any) -> Any:
+    """A copy of ``data`` with ``value`` at ``path`` (containers on the path are copied, the rest shared)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, Mapping):
+        copy = dict(data)
+        original = next((key for key in copy if str(key) == head), head)
+        copy[original] = assign(copy[original], rest, value)
+        return copy
+    items = list(data)
+    assert isinstance(head, int)
+    items[head] = assign(items[head], rest, value)
+    return tuple(items) if isinstance(data, tuple) else items
+
+
+def deep_update(mapping: dict[str, Any], *updating: Mapping[str, Any]) -> dict[str, Any]:
+    """pydantic-settings' merge of two sources' dicts: nested dicts merge, anything else is replaced."""
+    updated = dict(mapping)
+    for update in updating:
+        for key, value in update.items():
+            if key in updated and isinstance(updated[key], dict) and isinstance(value, dict):
+                updated[key] = deep_update(updated[key], value)
+            else:
+                updated[key] = value
+    return updated
+
+
+def looks_like_reference(value: Any) -> bool:
+    return isinstance(value, str) and "@microsoft.keyvault(" in value.lower()
+
+
+# -- resolving ----------------------------------------------------------------------------------------------------
+
+
+def references_in(text: str, resolver: SecretResolver) -> list[KeyVaultReference]:
+    """The references in ``text`` (invalid ones are the resolver's to report)."""
+    try:
+        found = find_references(text, cloud=resolver.cloud, trusted_hosts=resolver.trusted_hosts)
+    except KvConfigError:
+        return []
+    return [ref for _start, _end, ref in found]
+
+
+def resolve_with_fallback(
+    resolver: SecretResolver,
+    flat: Mapping[str, str],
+    origins: Mapping[str, str],
+    *,
+    previous: Mapping[str, tuple[str, str]] | None = None,
+    absent: frozenset[str] = frozenset(),
+    were_absent: frozenset[str] = frozenset(),
+) -> tuple[ResolvedSettings, list[ResolutionFailure], set[str]]:
+    """Resolve ``flat`` in one batch; return (values, failures with a status in ``absent``, stale settings).
+
+    Failures whose status is in ``absent`` leave the setting out (the per-field source's "no such secret"). When
+    ``previous`` maps a setting to (reference, last good value) - a refresh - a transient failure of an unchanged
+    reference keeps the last good value and is reported stale; one of a setting in ``were_absent`` (absent at the
+    last load) leaves it absent, also reported stale. Any other failure raises one
+    :class:`ResolutionError` listing every failure.
+    """
+    if not flat:
+        return ResolvedSettings(), [], set()
+    try:
+        return resolver.resolve(flat, origins=origins), [], set()
+    except ResolutionError as exc:
+        failures = exc.failures
+    missing: list[ResolutionFailure] = []
+    stale: dict[str, str] = {}
+    hard: list[ResolutionFailure] = []
+    stale_absent: set[str] = set()
+    for failure in failures:
+        known = previous.get(failure.setting) if previous else None
+        if failure.status in absent:
+            missing.append(failure)
+        elif known is not None and known[0] == flat.get(failure.setting) and failure.status not in HARD_FAILURES:
+            stale[failure.setting] = known[1]
+        elif failure.setting in were_absent and failure.status not in HARD_FAILURES:
+            missing.append(failure)
+            stale_absent.add(failure.setting)
+        else:
+            hard.append(failure)
+    if hard:
+        raise ResolutionError(sorted(hard, key=lambda failure: failure.setting)) from None
+    failed = {failure.setting for failure in failures}
+    rest = {key: value for key, value in flat.items() if key not in failed}
+    # Everything in ``rest`` was just read, so this second pass is answered from the resolver's cache.
+    values = resolver.resolve(rest, origins=origins) if rest else ResolvedSettings()
+    values.update(stale)
+    return values, missing, set(stale) | stale_absent
