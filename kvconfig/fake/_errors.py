@@ -174,3 +174,162 @@ class ServiceError(Exception):
             f"The {kind} '{name}' is managed by Key Vault (it backs a certificate) and cannot be changed directly; "
             "use the certificate operations instead.",
         )
+
+    # -- keys and cryptographic operations (kvconfig/fake/_keys.py, _key_crypto_ops.py) -----------------------------
+    # [R] = wording seen from the real service (operations.md §3.2, Azure SDK troubleshooting guides, az CLI output);
+    # [I] = inferred from the service's patterns, not observed.
+
+    @classmethod
+    def key_disabled(cls, operation: str) -> ServiceError:
+        # [I] the secrets' recorded triple with "key" (innererror KeyDisabled).
+        return cls(403, "Forbidden", f"Operation {operation} is not allowed on a disabled key.", inner="KeyDisabled")
+
+    @classmethod
+    def key_operation_forbidden(cls, operation: str) -> ServiceError:
+        # [R] Azure SDK troubleshooting guides quote this answer for an operation missing from key_ops.
+        return cls(
+            403, "Forbidden", f"Operation {operation} is not permitted on this key.", inner="KeyOperationForbidden"
+        )
+
+    @classmethod
+    def key_not_active(cls, operation: str, *, expired: bool) -> ServiceError:
+        # [I] encrypt, sign and wrapKey honour nbf/exp on the service (azure-sdk-for-net#7677); wording not observed.
+        when = "an expired key" if expired else "a key that is not yet valid"
+        return cls(
+            403,
+            "Forbidden",
+            f"Operation {operation} is not allowed on {when}.",
+            inner="KeyExpired" if expired else "KeyNotYetValid",
+        )
+
+    @classmethod
+    def hardware_key_not_allowed(cls) -> ServiceError:
+        # [R] message (az CLI, SDK live tests); [I] status and code.
+        return cls(400, "BadParameter", "Hardware key operation not allowed on standard vault")
+
+    @classmethod
+    def key_type_not_supported(cls, kty: str) -> ServiceError:
+        # [I] symmetric keys exist only in Managed HSM.
+        return cls(400, "BadParameter", f"Key type {kty} is not supported by this vault; oct keys need a Managed HSM.")
+
+    @classmethod
+    def exportable_needs_release_policy(cls) -> ServiceError:
+        return cls(400, "BadParameter", "Exportable keys must have release policy")  # [R]
+
+    @classmethod
+    def release_policy_needs_exportable(cls) -> ServiceError:
+        return cls(400, "BadParameter", "Non-exportable keys must not have release policy")  # [R]
+
+    @classmethod
+    def immutable_release_policy(cls) -> ServiceError:
+        return cls(400, "BadParameter", "AKV.SKR.1020: Immutable Key Release Policy cannot be modified.")  # [R]
+
+    @classmethod
+    def oct_key_too_large(cls) -> ServiceError:
+        return cls(400, "BadParameter", "JSON Web Key: k property of oct key is too large, maximum size is 64")  # [R]
+
+    @classmethod
+    def random_bytes_count(cls) -> ServiceError:
+        return cls(400, "BadParameter", "GetRandomBytesRequest: count cannot be greater than 128 or less than 1")  # [R]
+
+    @classmethod
+    def key_not_exportable(cls, name: str) -> ServiceError:
+        # [I]
+        return cls(
+            400,
+            "BadParameter",
+            f"Key {name} is not exportable: only exportable keys with a release policy can be released.",
+        )
+
+    @classmethod
+    def attestation_not_verified(cls, reason: str) -> ServiceError:
+        # [I] the fake cannot verify real attestation; it reads the target token's claims and runtime key only.
+        return cls(400, "BadParameter", f"Target environment attestation statement cannot be verified: {reason}")
+
+    # -- certificates (kvconfig/fake/_certificates.py and its companions) -------------------------------------------
+    # [R] marks wording seen from the real service (operations.md §3.2, or a user's report of the service's
+    # answer); [I] marks wording inferred from the service's patterns.
+
+    @classmethod
+    def pending_certificate_not_found(cls, name: str) -> ServiceError:
+        return cls(404, "PendingCertificateNotFound", f"Pending certificate not found: {name}")  # [R]
+
+    @classmethod
+    def certificate_issuer_not_found(cls) -> ServiceError:
+        return cls(404, "CertificateIssuerNotFound", "Issuer not found")  # [R]
+
+    @classmethod
+    def contacts_not_found(cls) -> ServiceError:
+        return cls(404, "ContactsNotFound", "Contacts not found")  # [R]
+
+    @classmethod
+    def certificate_operation_in_progress(cls, name: str) -> ServiceError:
+        # [I] a second create while the first is pending
+        return cls(
+            409,
+            "Conflict",
+            f"Certificate {name} has a pending operation in progress; wait for it to finish, or cancel or delete it "
+            "before creating a new version.",
+        )
+
+    @classmethod
+    def unknown_certificate_issuer(cls, issuer: str) -> ServiceError:
+        # [I] a policy naming an issuer that is neither Self, Unknown nor set in the vault
+        return cls(
+            400,
+            "BadParameter",
+            f"Issuer '{issuer}' is not found in this vault. Use 'Self' or 'Unknown', or set the issuer first.",
+        )
+
+    @classmethod
+    def unreadable_pkcs12(cls) -> ServiceError:
+        # [R] the service's answer to PFX content it cannot open, wrong or missing passwords included
+        return cls(
+            400,
+            "BadParameter",
+            "The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in "
+            "valid PKCS#12 format.",
+        )
+
+    @classmethod
+    def merge_key_mismatch(cls) -> ServiceError:
+        # [I]
+        return cls(
+            400,
+            "BadParameter",
+            "Public key from x5c does not match the public key of the pending certificate request (CSR).",
+        )
+
+    @classmethod
+    def nothing_to_merge(cls, name: str) -> ServiceError:
+        # [I] merge on an operation that is not waiting for a certificate
+        return cls(
+            400,
+            "BadParameter",
+            f"The pending operation of certificate {name} is not waiting for a certificate to merge.",
+        )
+
+    @classmethod
+    def name_used_by_other_kind(cls, kind: str, name: str) -> ServiceError:
+        # [I] a certificate's backing key and secret take its name
+        return cls(
+            409,
+            "Conflict",
+            f"A {kind} with the name {name} already exists and does not back a certificate; a certificate needs "
+            "its name for its backing key and secret.",
+        )
+
+    @classmethod
+    def release_policy_not_met(cls) -> ServiceError:
+        # [I]
+        return cls(
+            403,
+            "Forbidden",
+            "Target environment attestation statement does not meet the key release policy requirements.",
+            inner="AccessDenied",
+        )
+
+    @classmethod
+    def key_attestation_unavailable(cls) -> ServiceError:
+        # [I]
+        return cls(400, "BadParameter", "Key attestation is only available for HSM-protected keys.")
