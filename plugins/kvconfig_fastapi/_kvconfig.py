@@ -1,0 +1,213 @@
+"""``KvConfig``: the settings of a FastAPI app, loaded in its lifespan and refreshed in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+
+from kvconfig import ResolutionError, ResolutionFailure, SecretResolver
+from kvconfig.settings import KeyVaultSettings
+
+__all__ = ["KvConfig", "RefreshOutcome"]
+
+logger = logging.getLogger("kvconfig.fastapi")
+
+S = TypeVar("S", bound=KeyVaultSettings)
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """How one refresh went: what changed, what is stale, what failed (names and references, never values)."""
+
+    at: datetime
+    ok: bool
+    changed: frozenset[str] = frozenset()
+    stale: frozenset[str] = frozenset()
+    failures: tuple[ResolutionFailure, ...] = field(default=())
+    reason: str = ""
+
+
+class KvConfig(Generic[S]):
+    """Holds the current settings object of an app (a :class:`~kvconfig.settings.KeyVaultSettings`).
+
+    :param settings: the settings class, or a zero-argument factory returning a settings object.
+    :keyword refresh_interval: seconds between background refreshes; ``None`` for none.
+    Refresh builds a new settings object (``settings.refresh()``) and swaps it in; when it fails the current object
+    stays and the failure shows in :meth:`health`.
+    """
+
+    def __init__(self, settings: type[S] | Callable[[], S], *, refresh_interval: float | None = 300.0) -> None:
+        if refresh_interval is not None and refresh_interval <= 0:
+            raise ValueError("refresh_interval must be positive (or None for no background refresh).")
+        self._factory = settings
+        self.refresh_interval = refresh_interval
+        self._current: S | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._listeners: list[Callable[[S, RefreshOutcome], object]] = []
+        self.loaded_at: datetime | None = None
+        self.last_refresh: RefreshOutcome | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
+        """Load the settings (raising :class:`~kvconfig.ResolutionError` with every bad reference, so the app does
+        not start), run the background refresh, and stop it on shutdown. Compose with your own lifespan by entering
+        it: ``async with kv.lifespan(app): ...``."""
+        await self.start()
+        if app is not None:
+            app.state.kvconfig = self
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> S:
+        if self._current is None:
+            try:
+                self._current = await asyncio.to_thread(self._factory)
+            except ResolutionError as exc:
+                logger.error("Settings could not be loaded at start-up:\n%s", exc)
+                raise
+            self.loaded_at = datetime.now(timezone.utc)
+        if self.refresh_interval is not None and self._task is None:
+            self._task = asyncio.create_task(self._refresh_loop(self.refresh_interval), name="kvconfig-refresh")
+        return self._current
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _refresh_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:  # the loop must survive anything; refresh() already recorded what went wrong
+                logger.exception("kvconfig background refresh failed")
+
+    # -- the settings --------------------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> S:
+        if self._current is None:
+            raise RuntimeError("The settings are not loaded: use KvConfig.lifespan (or await start()) first.")
+        return self._current
+
+    def settings(self) -> S:
+        """FastAPI dependency: the current settings object (503 if they are not loaded)."""
+        if self._current is None:
+            raise HTTPException(status_code=503, detail="Settings are not loaded.")
+        return self._current
+
+    def on_change(self, listener: Callable[[S, RefreshOutcome], object]) -> Callable[[], None]:
+        """Call ``listener(new_settings, outcome)`` (sync or async) after a refresh that changed something."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def refresh(self) -> RefreshOutcome:
+        """Refresh now (one refresh at a time; a caller arriving meanwhile waits for it and refreshes again)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            current = self.current
+            now = datetime.now(timezone.utc)
+            try:
+                new = await current.refresh_async()
+            except ResolutionError as exc:
+                outcome = RefreshOutcome(now, ok=False, failures=exc.failures, reason="ResolutionError")
+                logger.warning("Settings refresh failed; keeping the current settings:\n%s", exc)
+            except Exception as exc:
+                outcome = RefreshOutcome(now, ok=False, reason=type(exc).__name__)
+                logger.warning("Settings refresh failed (%s); keeping the current settings", type(exc).__name__)
+            else:
+                status = new.keyvault_status
+                outcome = RefreshOutcome(now, ok=True, changed=status.changed, stale=status.stale)
+                self._current = new
+                if status.changed:
+                    logger.info("Settings refreshed; changed: %s", ", ".join(sorted(status.changed)))
+                    await self._notify(new, outcome)
+            self.last_refresh = outcome
+            return outcome
+
+    async def _notify(self, settings: S, outcome: RefreshOutcome) -> None:
+        for listener in list(self._listeners):
+            try:
+                result = listener(settings, outcome)
+                if isinstance(result, Awaitable):
+                    await result
+            except Exception:
+                logger.exception("A kvconfig change listener failed")
+
+    def invalidate(self, vault_url: str, name: str) -> bool:
+        """Forget the cached latest version of a secret; True when the current settings use it."""
+        resolver = type(self.current).model_config.get("keyvault_resolver")
+        if isinstance(resolver, SecretResolver):
+            resolver.invalidate(vault_url, name)
+        return self.current.keyvault_status.uses(vault_url, name)
+
+    # -- health ----------------------------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """Health data: ``status`` ("ok", "stale", "failing" or "not-loaded"), load and refresh times, stale settings
+        and failing references. Names and references only, never values."""
+        if self._current is None:
+            return {"status": "not-loaded"}
+        status = self._current.keyvault_status
+        last = self.last_refresh
+        stale = sorted(status.stale)
+        state = "ok"
+        if last is not None and not last.ok:
+            state = "failing"
+        elif stale:
+            state = "stale"
+        return {
+            "status": state,
+            "loaded_at": _iso(self.loaded_at),
+            "settings_built_at": _iso(status.loaded_at),
+            "refresh_interval": self.refresh_interval,
+            "last_refresh": _iso(last.at) if last else None,
+            "last_refresh_ok": last.ok if last else None,
+            "references": len(status.references) + len(status.secrets),
+            "stale": stale,
+            "failures": [
+                {"setting": f.setting, "reference": f.reference, "status": f.status, "detail": f.detail}
+                for f in (last.failures if last else ())
+            ],
+        }
+
+    def health_router(self, path: str = "/health/kvconfig", **router_options: Any) -> APIRouter:
+        """A router with ``GET path``: :meth:`health` as JSON, with status 503 when failing or not loaded."""
+        router = APIRouter(**router_options)
+
+        @router.get(path, name="kvconfig_health")
+        def kvconfig_health() -> JSONResponse:
+            data = self.health()
+            code = 503 if data["status"] in ("failing", "not-loaded") else 200
+            return JSONResponse(data, status_code=code)
+
+        return router
+
+    def eventgrid_router(
+        self, path: str = "/events/keyvault", *, token: str | None = None, **router_options: Any
+    ) -> APIRouter:
+        """A router for Key Vault's Event Grid events (see :mod:`kvconfig_fastapi._eventgrid`)."""
+        from kvconfig_fastapi._eventgrid import eventgrid_router
+
+        return eventgrid_router(self, path, token=token, **router_options)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
