@@ -1,0 +1,96 @@
+"""``flask kvconfig``: the Click group of the extension (``check``, ``status``).
+
+It is registered both on the app's CLI by ``init_app`` and as a ``flask.commands`` entry point. Through the entry
+point the command exists before the app is loaded, so ``check`` can load the app with resolution deferred and
+report broken references instead of failing to start.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import ScriptInfo
+
+from kvconfig import ReferenceStatus
+from kvconfig_flask._extension import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
+
+__all__ = ["cli"]
+
+
+@click.group("kvconfig", help="Key Vault references in app.config.")
+def cli() -> None:
+    pass
+
+
+def _load_app() -> Flask:
+    from flask import current_app
+
+    if current_app:
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        return app
+    info = click.get_current_context().ensure_object(ScriptInfo)
+    token = DEFER_RESOLUTION.set(True)
+    try:
+        return info.load_app()
+    finally:
+        DEFER_RESOLUTION.reset(token)
+
+
+def _state(app: Flask) -> KvConfigState:
+    state = app.extensions.get(EXTENSION_KEY)
+    if not isinstance(state, KvConfigState):
+        raise click.ClickException("This app does not use kvconfig_flask.KvConfig (init_app was not called).")
+    return state
+
+
+@cli.command("check")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def check(output_format: str) -> None:
+    """Read every reference in app.config: status, version, expiry. Exits 1 if any fails."""
+    state = _state(_load_app())
+    statuses = state.resolver.check(state.references, origins=dict.fromkeys(state.references, "app.config"))
+    if output_format == "json":
+        click.echo(json.dumps([_as_json(status) for status in statuses], indent=2))
+    else:
+        click.echo(format_table(statuses))
+        ok = sum(1 for status in statuses if status.ok)
+        click.echo(f"\n{ok} of {len(statuses)} references resolved.", err=True)
+    if any(not status.ok for status in statuses):
+        sys.exit(1)
+
+
+@cli.command("status")
+def status() -> None:
+    """What the running configuration knows: references, last refresh, stale settings (no vault reads)."""
+    state = _state(_load_app())
+    click.echo(f"references: {len(state.references)}")
+    click.echo(f"resolved: {state.resolved}")
+    click.echo(f"refresh interval: {state.refresh_interval or '-'}")
+    click.echo(f"last refresh: {state.last_refresh.isoformat() if state.last_refresh else '-'}")
+    click.echo(f"stale: {', '.join(sorted(state.stale)) or '-'}")
+
+
+def format_table(statuses: list[ReferenceStatus]) -> str:
+    rows = [("SETTING", "STATUS", "VERSION", "EXPIRES", "REFERENCE")]
+    for item in statuses:
+        expires = item.expires_on.date().isoformat() if item.expires_on else "-"
+        rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.reference))
+    widths = [max(len(row[index]) for row in rows) for index in range(4)]
+    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows]
+    details = [f"  {item.setting}: {item.detail}" for item in statuses if not item.ok and item.detail]
+    return "\n".join(lines + (["", *details] if details else []))
+
+
+def _as_json(item: ReferenceStatus) -> dict[str, Any]:
+    return {
+        "setting": item.setting,
+        "reference": item.reference,
+        "status": item.status,
+        "version": item.version,
+        "expires_on": item.expires_on.isoformat() if item.expires_on else None,
+        "detail": item.detail,
+    }
