@@ -7,10 +7,13 @@ Layers, each knowing only the one below: state (``_state``), operations (``_secr
 from __future__ import annotations
 
 from kvconfig.errors import FakeVaultNotImplementedError
+from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, RoleDefinition, VaultAccess
 from kvconfig.fake._api_versions import API_VERSIONS
+from kvconfig.fake._audit import AuditEvent, AuditLog
 from kvconfig.fake._clock import Clock, ManualClock, SystemClock
 from kvconfig.fake._clouds import VaultDomain
 from kvconfig.fake._errors import ServiceError
+from kvconfig.fake._events import EventGridEvent, EventHub, EventSubscription, Webhook, WebhookValidationError
 from kvconfig.fake._faults import ConnectionFault, Fault
 from kvconfig.fake._router import RequestRecord
 from kvconfig.fake._seed import SeedError
@@ -22,8 +25,14 @@ from kvconfig.fake._wire import FakeRequest, FakeResponse
 
 __all__ = [
     "API_VERSIONS",
+    "AccessPolicy",
+    "AuditEvent",
+    "AuditLog",
     "Clock",
     "ConnectionFault",
+    "EventGridEvent",
+    "EventHub",
+    "EventSubscription",
     "FakeAsyncCredential",
     "FakeAsyncTransport",
     "FakeCredential",
@@ -35,13 +44,19 @@ __all__ = [
     "Fault",
     "Identity",
     "ManualClock",
+    "NetworkRules",
     "RandomIds",
     "RequestRecord",
+    "RoleAssignment",
+    "RoleDefinition",
     "SeedError",
     "SequentialIds",
     "ServiceError",
     "SystemClock",
     "Vault",
+    "VaultAccess",
     "VaultDomain",
     "VaultProperties",
+    "Webhook",
+    "WebhookValidationError",
 ]

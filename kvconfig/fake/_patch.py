@@ -136,14 +136,24 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
                 raise _blocked(request.url)
             return await async_transport.send(request, **kwargs)
 
+        # The SDK waits (retry back-off, Retry-After, poller intervals) through its transport's sleep(): on the fake
+        # they move a ManualClock and cost no wall time, as with fake.transport().
+        def sleep(transport: Any, duration: float) -> None:
+            sync_transport.sleep(duration)
+
+        async def async_sleep(transport: Any, duration: float) -> None:
+            await async_transport.sleep(duration)
+
         for module_name, class_name in _SYNC_TRANSPORTS:
             cls = _optional(module_name, class_name)
             if cls is not None:
                 stack.enter_context(mock.patch.object(cls, "send", send))
+                stack.enter_context(mock.patch.object(cls, "sleep", sleep))
         for module_name, class_name in _ASYNC_TRANSPORTS:
             cls = _optional(module_name, class_name)
             if cls is not None:
                 stack.enter_context(mock.patch.object(cls, "send", async_send))
+                stack.enter_context(mock.patch.object(cls, "sleep", async_sleep))
 
     # -- credentials -----------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ any HTTP library: the adapters in ``_transport.py``, ``_httpx.py`` and ``_asgi.p
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "build_route_table", "dispatch"]
 
 NOT_IMPLEMENTED_HEADER = "x-kvconfig-not-implemented"
+_COUNTS_LOCK = threading.Lock()
 
 # Modules that implement operations, each exposing ROUTES. Optional ones are skipped when absent.
 _OPERATION_MODULES = ("kvconfig.fake._secrets", "kvconfig.fake._keys", "kvconfig.fake._certificates")
@@ -205,7 +207,9 @@ def _notify(
     started: float,
 ) -> None:
     if route is not None:
-        service.operation_counts[route.operation] += 1
+        # Counter's += is a read and a write: without the lock, concurrent requests lose counts.
+        with _COUNTS_LOCK:
+            service.operation_counts[route.operation] += 1
     if not service.listeners:
         return
     record = RequestRecord(

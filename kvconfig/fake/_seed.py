@@ -9,15 +9,19 @@ Format (documented in docs/fake.md)::
                 "db-password": "s3cret",               # shorthand: one enabled version
                 "api-key": {"value": "k", "contentType": "text/plain", "tags": {"env": "dev"},
                             "enabled": true, "nbf": 1700000000, "exp": 1900000000},
+                "disabled": {"value": "x", "enabled": false, "created": 1700000000, "updated": 1700000500},
                 "rotated": {"versions": [{"value": "old"}, {"value": "new", "version": "<32 hex>"}]}
             }}}}
 
-Versions are added oldest first; the last one is the latest. ``version`` is optional (a new id is made).
+Versions are added oldest first; the last one is the latest. ``version`` is optional (a new id is made); times are
+whole seconds since the Unix epoch (``created`` and ``updated`` default to the fake's clock). Soft-deleted secrets are
+not part of the format.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["SeedError", "dump_seed", "load_seed"]
 
 _PROPERTY_NAMES = {"sku", "soft_delete", "retention_days", "purge_protection", "tenant_id"}
-_VERSION_FIELDS = {"value", "version", "contentType", "tags", "enabled", "nbf", "exp", "created"}
+_SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+_VERSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_VERSION_FIELDS = {"value", "version", "contentType", "tags", "enabled", "nbf", "exp", "created", "updated"}
 
 
 class SeedError(ValueError):
@@ -67,15 +73,21 @@ def load_seed(fake: FakeKeyVault, data: Mapping[str, Any] | str | Path) -> None:
         extra = set(content) - {"properties", "secrets"}
         if extra:
             raise SeedError(f"Unknown member(s) in vault {vault_name!r}: {', '.join(sorted(extra))}.")
-        properties = dict(content.get("properties") or {})
+        properties = content.get("properties")
+        if properties is None:
+            properties = {}
+        if not isinstance(properties, Mapping):
+            raise SeedError(f"'properties' of vault {vault_name!r} must be an object.")
         bad = set(properties) - _PROPERTY_NAMES
         if bad:
             raise SeedError(f"Unknown vault properties for {vault_name!r}: {', '.join(sorted(bad))}.")
         try:
             vault = fake.create_vault(vault_name, **properties) if properties else fake.vault(vault_name)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise SeedError(f"Cannot create vault {vault_name!r}: {exc}") from exc
-        secrets = content.get("secrets") or {}
+        secrets = content.get("secrets")
+        if secrets is None:
+            secrets = {}
         if not isinstance(secrets, Mapping):
             raise SeedError(f"'secrets' of vault {vault_name!r} must be an object.")
         for secret_name, spec in secrets.items():
@@ -83,7 +95,7 @@ def load_seed(fake: FakeKeyVault, data: Mapping[str, Any] | str | Path) -> None:
                 now = int(version_spec.get("created", fake.clock.now()))
                 attrs = Attributes(
                     created=now,
-                    updated=now,
+                    updated=int(version_spec.get("updated", now)),
                     enabled=bool(version_spec.get("enabled", True)),
                     nbf=version_spec.get("nbf"),
                     exp=version_spec.get("exp"),
@@ -101,6 +113,8 @@ def load_seed(fake: FakeKeyVault, data: Mapping[str, Any] | str | Path) -> None:
 
 
 def _versions(vault: str, name: str, spec: object) -> list[Mapping[str, Any]]:
+    if not isinstance(name, str) or not _SECRET_NAME.match(name):
+        raise SeedError(f"Secret name {name!r} in vault {vault!r} is not valid: use 1-127 letters, digits and hyphens.")
     if isinstance(spec, str):
         return [{"value": spec}]
     if not isinstance(spec, Mapping):
@@ -114,7 +128,30 @@ def _versions(vault: str, name: str, spec: object) -> list[Mapping[str, Any]]:
         unknown = set(version) - _VERSION_FIELDS
         if unknown:
             raise SeedError(f"Unknown member(s) in secret {name!r} of vault {vault!r}: {', '.join(sorted(unknown))}.")
+        _check_version(vault, name, version)
     return versions
+
+
+def _check_version(vault: str, name: str, version: Mapping[str, Any]) -> None:
+    """Reject values the service could never hold, rather than seeding them silently."""
+    where = f"secret {name!r} of vault {vault!r}"
+    version_id = version.get("version")
+    if version_id is not None and not (isinstance(version_id, str) and _VERSION_ID.match(version_id)):
+        raise SeedError(f"'version' of {where} must be 32 hexadecimal characters, not {version_id!r}.")
+    if "enabled" in version and not isinstance(version["enabled"], bool):
+        raise SeedError(f"'enabled' of {where} must be true or false.")
+    for key in ("nbf", "exp", "created", "updated"):
+        value = version.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SeedError(f"'{key}' of {where} must be whole seconds since the Unix epoch.")
+    content_type = version.get("contentType")
+    if content_type is not None and not isinstance(content_type, str):
+        raise SeedError(f"'contentType' of {where} must be a string.")
+    tags = version.get("tags")
+    if tags is not None and not (
+        isinstance(tags, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise SeedError(f"'tags' of {where} must map strings to strings.")
 
 
 def dump_seed(fake: FakeKeyVault) -> dict[str, Any]:
@@ -132,7 +169,7 @@ def dump_seed(fake: FakeKeyVault) -> dict[str, Any]:
                     if version.tags is not None:
                         entry["tags"] = version.tags
                     entry["enabled"] = version.attributes.enabled
-                    for key in ("nbf", "exp", "created"):
+                    for key in ("nbf", "exp", "created", "updated"):
                         value = getattr(version.attributes, key)
                         if value is not None:
                             entry[key] = value

@@ -5,18 +5,22 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from kvconfig.fake._access import AccessControl, access_of
+from kvconfig.fake._audit import AuditLog
 from kvconfig.fake._clock import Clock, ManualClock, SystemClock
 from kvconfig.fake._clouds import DEFAULT_DOMAINS, VaultDomain, match_domain, valid_vault_name
+from kvconfig.fake._events import EventHub
 from kvconfig.fake._faults import Fault, FaultSet
 from kvconfig.fake._router import Outcome, RequestRecord, build_route_table, dispatch
 from kvconfig.fake._routing import OperationContext
 from kvconfig.fake._secrets import new_secret_version
 from kvconfig.fake._state import Attributes, IdGenerator, RandomIds, SecretVersion, Sku, Vault, VaultProperties
+from kvconfig.fake._throttle import DEFAULT_LIMITS, Throttle, ThrottlePolicy
 from kvconfig.fake._tokens import FakeAsyncCredential, FakeCredential, Identity, TokenAuthority
 from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport
 from kvconfig.fake._wire import FakeRequest, FakeResponse
@@ -62,10 +66,17 @@ class FakeKeyVault:
         self.faults = FaultSet()
         self.routes = build_route_table()
         self.operation_counts: Counter[str] = Counter()
-        self.listeners: list[Callable[[RequestRecord], None]] = []
-        self.authorizers: list[Callable[[OperationContext], None]] = []
-        self.tick_hooks: list[Callable[[FakeKeyVault, Vault, float], None]] = []
+        # Access control, throttling, the audit log and Event Grid events plug into the router's hooks; each lives
+        # in its own module (_access, _throttle, _audit, _events). Throttling runs first: a 429 costs nothing,
+        # other failed requests count toward the limit.
+        self.audit = AuditLog(self)
+        self.events = EventHub(self)
+        self._throttle = Throttle()
+        self.listeners: list[Callable[[RequestRecord], None]] = [self.audit, self.events.on_request]
+        self.authorizers: list[Callable[[OperationContext], None]] = [self._throttle, AccessControl()]
+        self.tick_hooks: list[Callable[[FakeKeyVault, Vault, float], None]] = [self.events.on_tick]
         self._vaults: dict[str, Vault] = {}
+        self._deleted_vaults: dict[str, tuple[Vault, float]] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
 
@@ -81,8 +92,25 @@ class FakeKeyVault:
         purge_protection: bool = False,
         cloud: str = "vault.azure.net",
         tenant_id: str | None = None,
+        rbac: bool = True,
+        enforce_access: bool = False,
+        access_policies: Mapping[str | Identity, Mapping[str, Iterable[str]]] | None = None,
+        network_rules: Mapping[str, Any] | None = None,
+        throttling: bool | int | Mapping[str, int] = False,
+        location: str = "westus",
+        activated: bool = False,
     ) -> Vault:
-        """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL."""
+        """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL.
+
+        ``rbac`` chooses the permission model (Azure RBAC, or legacy access policies with ``rbac=False``);
+        ``enforce_access=True`` makes the vault check every caller from the start (otherwise it enforces nothing
+        until its first role assignment or access policy); ``access_policies`` maps identities to
+        ``{"secrets": [...], "keys": [...], "certificates": [...]}``; ``network_rules`` takes the arguments of
+        :meth:`Vault.set_network_rules`; ``throttling`` is ``True`` (the documented limits), a flat ``limit`` for
+        every category, or a mapping of category limits. A Managed HSM pool (``cloud="managedhsm.azure.net"``) made
+        here is not activated until :meth:`activate_security_domain` (or ``activated=True``); pools made on first use
+        are ready to use.
+        """
         host = self._host_for(name, cloud)
         located = match_domain(host, self.domains)
         if located is None:
@@ -97,11 +125,31 @@ class FakeKeyVault:
             retention_days=retention_days,
             purge_protection=purge_protection,
             tenant_id=tenant_id or self.tenant_id,
+            rbac=rbac,
+            location=location,
         )
         with self._lock:
             if host in self._vaults:
                 raise ValueError(f"The vault {host} already exists in this fake.")
+            if host in self._deleted_vaults:
+                raise ValueError(
+                    f"The vault name {vault_name} is in use by a soft-deleted vault: recover or purge it first."
+                )
             vault = self._vaults[host] = Vault(props)
+        access = access_of(vault)
+        access.policy_listeners.append(self.events.access_policy_changed)
+        access.security_domain_activated = domain.kind != "managedhsm" or activated
+        if enforce_access:
+            access.enforce = True
+        for identity, permissions in (access_policies or {}).items():
+            vault.set_access_policy(identity, **{kind: list(items) for kind, items in permissions.items()})
+        if network_rules is not None:
+            vault.set_network_rules(**network_rules)
+        if throttling is not False:
+            if isinstance(throttling, Mapping):
+                self.throttle(vault.url, limits=throttling)
+            else:
+                self.throttle(vault.url, limit=None if throttling is True else int(throttling))
         return vault
 
     def vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
@@ -116,10 +164,85 @@ class FakeKeyVault:
         with self._lock:
             return list(self._vaults.values())
 
-    def delete_vault(self, name: str, *, cloud: str = "vault.azure.net") -> None:
-        """Remove a vault and everything in it (later requests to it behave as for an unknown vault)."""
+    def delete_vault(self, name: str, *, cloud: str = "vault.azure.net", soft: bool = False) -> None:
+        """Remove a vault and everything in it (later requests to it behave as for an unknown vault).
+
+        By default the vault is gone at once and its name free again (a later use makes a new, empty vault).
+        ``soft=True`` deletes it as the service does when soft delete is on: it can be recovered
+        (:meth:`recover_vault`) or purged (:meth:`purge_vault`), is purged by itself when its retention period has
+        passed, and until then its host answers as an unknown vault and its name cannot be reused.
+        """
+        host = self._host_for(name, cloud)
         with self._lock:
-            self._vaults.pop(self._host_for(name, cloud), None)
+            vault = self._vaults.pop(host, None)
+            if vault is not None and soft and vault.properties.soft_delete:
+                self._deleted_vaults[host] = (vault, self.clock.now())
+
+    def recover_vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
+        """Bring back a soft-deleted vault with everything in it (KeyError if there is none)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            if host not in self._deleted_vaults:
+                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
+            vault, _ = self._deleted_vaults.pop(host)
+            self._vaults[host] = vault
+        return vault
+
+    def purge_vault(self, name: str, *, cloud: str = "vault.azure.net") -> None:
+        """Permanently remove a soft-deleted vault (refused under purge protection, as the service does)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            if host not in self._deleted_vaults:
+                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
+            vault, _ = self._deleted_vaults[host]
+            if vault.properties.purge_protection:
+                raise ValueError(
+                    f"The vault {vault.name} has purge protection: it is purged when its retention period ends."
+                )
+            del self._deleted_vaults[host]
+
+    @property
+    def deleted_vaults(self) -> list[Vault]:
+        with self._lock:
+            return [vault for vault, _ in self._deleted_vaults.values()]
+
+    def locate_existing_vault(self, host: str) -> Vault | None:
+        """The live vault serving ``host``, never creating one."""
+        with self._lock:
+            return self._vaults.get(host)
+
+    def activate_security_domain(self, name: str, *, cloud: str = "managedhsm.azure.net") -> None:
+        """Activate a Managed HSM pool, as downloading its security domain does; key operations work from then on."""
+        vault = self.vault(name, cloud=cloud)
+        if vault.properties.kind != "managedhsm":
+            raise ValueError(f"{vault.name} is a key vault, not a Managed HSM pool: it has no security domain.")
+        access_of(vault).security_domain_activated = True
+
+    # -- throttling ------------------------------------------------------------------------------------------------
+
+    def throttle(
+        self,
+        vault: str,
+        *,
+        enabled: bool = True,
+        limit: int | None = None,
+        limits: Mapping[str, int] | None = None,
+        window: float = 10.0,
+    ) -> None:
+        """Throttle a vault with the service's limits per 10-second window (see kvconfig/fake/_throttle.py).
+
+        ``limit=5`` gives every category a budget of 5 (handy in tests); ``limits`` overrides some categories
+        (``{"secrets": 100}``); ``enabled=False`` turns throttling off.
+        """
+        target = self.vault(vault)
+        if not enabled:
+            self._throttle.configure(target, None)
+            return
+        chosen = dict(DEFAULT_LIMITS)
+        if limit is not None:
+            chosen = dict.fromkeys(chosen, int(limit))
+        chosen.update(limits or {})
+        self._throttle.configure(target, ThrottlePolicy(chosen, window))
 
     def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None:
         """The vault serving ``host`` (lower case, ``:port`` only when not 443), or None if it cannot exist."""
@@ -129,11 +252,13 @@ class FakeKeyVault:
         _, domain = located
         with self._lock:
             vault = self._vaults.get(host)
+            if vault is None and host in self._deleted_vaults:
+                return None
         if vault is None:
             if self.strict:
                 return None
             try:
-                vault = self.create_vault(host)
+                vault = self.create_vault(host, activated=True)
             except ValueError:
                 with self._lock:
                     vault = self._vaults[host]
@@ -220,6 +345,35 @@ class FakeKeyVault:
         """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real."""
         if isinstance(self.clock, ManualClock) and seconds > 0:
             self.clock.advance(seconds)
+
+    # -- time ------------------------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Let time act on every vault now: purge what is past retention, run the tick hooks (expiry events, ...).
+
+        The router does the same for one vault before each of its requests; call this after moving the clock to
+        see effects without a request. Tick hooks are ``hook(fake, vault, now)`` callables in ``fake.tick_hooks``.
+        """
+        now = self.clock.now()
+        with self._lock:
+            expired = [
+                host
+                for host, (vault, deleted) in self._deleted_vaults.items()
+                if now >= deleted + vault.properties.retention_days * 86400
+            ]
+            for host in expired:
+                del self._deleted_vaults[host]
+        for vault in self.vaults:
+            vault.sweep(now)
+            for hook in self.tick_hooks:
+                hook(self, vault, now)
+
+    def advance(self, delta: float | timedelta = 0.0, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
+        """Move the fake's ManualClock forward and :meth:`tick`: ``fake.advance(days=31)``."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs FakeKeyVault(clock=ManualClock()); the system clock cannot be moved.")
+        self.clock.advance(delta, days=days, hours=hours, seconds=seconds)
+        self.tick()
 
     # -- faults ----------------------------------------------------------------------------------------------------
 

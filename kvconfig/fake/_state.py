@@ -10,9 +10,13 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
+    from kvconfig.fake._tokens import Identity
 
 __all__ = [
     "Attributes",
@@ -67,6 +71,12 @@ class VaultProperties:
     retention_days: int = 90
     purge_protection: bool = False
     tenant_id: str = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    # The permission model (Azure RBAC or legacy access policies) and where the vault lives in Azure Resource
+    # Manager: used by access control (kvconfig/fake/_access.py), the audit log and Event Grid topics.
+    rbac: bool = True
+    location: str = "westus"
+    subscription_id: str = "00000000-0000-0000-0000-000000000000"
+    resource_group: str = "kvconfig-fake"
 
     def __post_init__(self) -> None:
         if self.soft_delete and not 7 <= self.retention_days <= 90:
@@ -93,6 +103,20 @@ class VaultProperties:
     @property
     def url(self) -> str:
         return f"https://{self.host}"
+
+    @property
+    def resource_id(self) -> str:
+        """The vault's Azure Resource Manager id (``/subscriptions/.../providers/Microsoft.KeyVault/vaults/<name>``)."""
+        provider = "managedHSMs" if self.kind == "managedhsm" else "vaults"
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.KeyVault/{provider}/{self.name}"
+        )
+
+    @property
+    def hsm_backed_keys(self) -> bool:
+        """Whether HSM-protected key types (``RSA-HSM``, ``EC-HSM``, ``oct-HSM``) are allowed: premium or a pool."""
+        return self.kind == "managedhsm" or self.sku == "premium"
 
 
 @dataclass
@@ -233,6 +257,40 @@ class Vault:
             if key not in self.extensions:
                 self.extensions[key] = factory()
             return self.extensions[key]
+
+    # -- access control (kvconfig/fake/_access.py owns the state; these are the documented entry points) ---------
+
+    @property
+    def access(self) -> VaultAccess:
+        """This vault's access control: role assignments, access policies, network rules."""
+        from kvconfig.fake._access import access_of
+
+        return access_of(self)
+
+    def assign_role(self, identity: str | Identity, role: str, *, scope: str = "/") -> RoleAssignment:
+        """Assign a built-in role (name or id) to an identity at vault scope or one object (``/secrets/<name>``)."""
+        return self.access.assign_role(identity, role, scope=scope)
+
+    def remove_role(self, identity: str | Identity, role: str | None = None, *, scope: str | None = None) -> int:
+        """Remove matching role assignments at once; returns how many were removed."""
+        return self.access.remove_role(identity, role, scope=scope)
+
+    def set_access_policy(
+        self,
+        identity: str | Identity,
+        *,
+        secrets: Iterable[str] = (),
+        keys: Iterable[str] = (),
+        certificates: Iterable[str] = (),
+    ) -> AccessPolicy:
+        """Grant (replace) an identity's access-policy permissions (vaults with ``rbac=False``)."""
+        return self.access.set_access_policy(identity, secrets=secrets, keys=keys, certificates=certificates)
+
+    def set_network_rules(
+        self, *, default_action: str = "Deny", ip_rules: Iterable[str] = (), bypass: str = "AzureServices"
+    ) -> NetworkRules:
+        """Turn on the vault firewall: ``default_action`` for addresses outside ``ip_rules`` (CIDR or address)."""
+        return self.access.set_network_rules(default_action=default_action, ip_rules=ip_rules, bypass=bypass)
 
     def sweep(self, now: float) -> None:
         """Let time act: purge soft-deleted objects past their scheduled purge date."""
