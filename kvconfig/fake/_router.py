@@ -26,7 +26,7 @@ from kvconfig.fake._wire import FakeRequest, FakeResponse, json_response
 if TYPE_CHECKING:
     from kvconfig.fake._service import FakeKeyVault
 
-__all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "build_route_table", "dispatch"]
+__all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "build_route_table", "client_address", "dispatch"]
 
 NOT_IMPLEMENTED_HEADER = "x-kvconfig-not-implemented"
 _COUNTS_LOCK = threading.Lock()
@@ -63,6 +63,29 @@ class RequestRecord:
     error_code: str | None
     duration: float
     client_ip: str | None
+    # Added for the audit log and Event Grid: the response's x-ms-request-id, the caller's User-Agent, and the id
+    # of the object version an operation returned (``.../secrets/<name>/<version>``, a key's ``kid``).
+    request_id: str | None = None
+    user_agent: str | None = None
+    object_id: str | None = None
+
+
+def client_address(request: FakeRequest, identity: Identity | None) -> str | None:
+    """The caller's address: ``X-Forwarded-For`` (set by the loopback emulator) or the token's ``ipaddr`` claim."""
+    forwarded = request.header("X-Forwarded-For")
+    if forwarded and forwarded.split(",")[0].strip():
+        return forwarded.split(",")[0].strip()
+    return identity.client_ip if identity else None
+
+
+def _object_id(payload: object) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    found = payload.get("id")
+    key = payload.get("key")
+    if found is None and isinstance(key, dict):
+        found = key.get("kid")
+    return found if isinstance(found, str) else None
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,7 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
     }
     identity: Identity | None = None
     route: Route | None = None
+    object_id: str | None = None
     delay = 0.0
     try:
         authorization = request.header("Authorization") or ""
@@ -149,7 +173,7 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
             try:
                 fault.fire()
             except ConnectionFault as connection_fault:
-                _notify(service, request, route, vault.name, identity, 0, connection_fault.kind, started)
+                _notify(service, request, route, vault.name, identity, 0, connection_fault.kind, started, base_headers)
                 return Outcome(None, connection_fault, delay)
         now = service.clock.now()
         vault.sweep(now)
@@ -168,10 +192,11 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
         for authorize in service.authorizers:
             authorize(context)
         payload = route.handler(context)
+        object_id = _object_id(payload)
         response = json_response(route.success, payload if route.success != 204 else None, base_headers)
     except ServiceError as error:
         response = _error_response(error, {**base_headers, **(challenge if error.status == 401 else {})})
-    outcome = _finish(service, request, route, vault.name, identity, response, started, base_headers)
+    outcome = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
     return Outcome(outcome.response, None, delay)
 
 
@@ -184,6 +209,7 @@ def _finish(
     response: FakeResponse,
     started: float,
     headers: dict[str, str],
+    object_id: str | None = None,
 ) -> Outcome:
     merged = {**headers, **response.headers}
     final = FakeResponse(response.status, merged, response.body)
@@ -192,7 +218,7 @@ def _finish(
         body = final.json()
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error_code = str(body["error"].get("code"))
-    _notify(service, request, route, vault, identity, final.status, error_code, started)
+    _notify(service, request, route, vault, identity, final.status, error_code, started, headers, object_id)
     return Outcome(final)
 
 
@@ -205,6 +231,8 @@ def _notify(
     status: int,
     error_code: str | None,
     started: float,
+    headers: dict[str, str] | None = None,
+    object_id: str | None = None,
 ) -> None:
     if route is not None:
         # Counter's += is a read and a write: without the lock, concurrent requests lose counts.
@@ -222,7 +250,10 @@ def _notify(
         status=status,
         error_code=error_code,
         duration=time.perf_counter() - started,
-        client_ip=identity.client_ip if identity else None,
+        client_ip=client_address(request, identity),
+        request_id=(headers or {}).get("x-ms-request-id"),
+        user_agent=request.header("User-Agent"),
+        object_id=object_id,
     )
     for listener in service.listeners:
         listener(record)
