@@ -1,0 +1,117 @@
+"""kvconfig_django with a minimal settings module configured in the test, on the fake Key Vault."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+
+pytest.importorskip("django")
+
+import django
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError, SystemCheckError
+from django.test.utils import override_settings
+from kvconfig_django import clear_records, recorded_failures, resolve_settings
+
+from kvconfig import ResolutionError
+from kvconfig.fake import FakeKeyVault
+
+if not settings.configured:
+    settings.configure(
+        INSTALLED_APPS=["kvconfig_django"],
+        DATABASES={},
+        SECRET_KEY="not-a-secret-test-key",
+        USE_TZ=True,
+    )
+    django.setup()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_records() -> None:
+    clear_records()
+
+
+def ref(name: str) -> str:
+    return f"@Microsoft.KeyVault(VaultName=myvault;SecretName={name})"
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55", "key": "s3cret-key"}})
+def test_resolve_settings_resolves_upper_case_settings_and_nested_ones(fake_keyvault: FakeKeyVault) -> None:
+    namespace: dict[str, Any] = {
+        "SECRET_KEY": ref("key"),
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.postgresql", "PASSWORD": ref("db")}},
+        "CACHES": {"default": {"LOCATION": f"redis://:{ref('db')}@cache:6379/0"}},
+        "lower_case": ref("db"),
+        "DEBUG": False,
+    }
+
+    written = resolve_settings(namespace)
+
+    assert namespace["SECRET_KEY"] == "s3cret-key"
+    assert namespace["DATABASES"]["default"]["PASSWORD"] == "pa55"
+    assert namespace["CACHES"]["default"]["LOCATION"] == "redis://:pa55@cache:6379/0"
+    assert namespace["lower_case"] == ref("db")
+    assert set(written) == {"SECRET_KEY", "DATABASES.default.PASSWORD", "CACHES.default.LOCATION"}
+    assert "pa55" not in repr(written)
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_resolve_settings_raises_with_every_failure(fake_keyvault: FakeKeyVault) -> None:
+    namespace = {"A": ref("missing"), "B": ref("bad_name"), "C": ref("db")}
+
+    with pytest.raises(ResolutionError) as caught:
+        resolve_settings(namespace)
+
+    assert {failure.setting for failure in caught.value.failures} == {"A", "B"}
+    assert namespace["C"] == ref("db")  # nothing is written when resolution fails
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_deferred_errors_reach_manage_py_check_as_one_error_per_reference(fake_keyvault: FakeKeyVault) -> None:
+    namespace = {"API_KEY": ref("missing"), "OTHER_KEY": ref("also-missing"), "DB_PASSWORD": ref("db")}
+    resolve_settings(namespace, defer_errors=True)
+    assert namespace["DB_PASSWORD"] == "pa55"
+    assert set(recorded_failures()) >= {"API_KEY", "OTHER_KEY"}
+
+    with override_settings(**namespace), pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+
+    report = str(caught.value)
+    assert report.count("kvconfig.E001") == 2
+    assert "API_KEY" in report
+    assert "SecretNotFound" in report
+    assert "pa55" not in report
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_check_flags_a_good_reference_that_was_never_resolved(fake_keyvault: FakeKeyVault) -> None:
+    with override_settings(DB_PASSWORD=ref("db")), pytest.raises(SystemCheckError, match=r"kvconfig\.E002"):
+        call_command("check")
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_check_passes_when_everything_is_resolved(fake_keyvault: FakeKeyVault) -> None:
+    out = StringIO()
+    with override_settings(DB_PASSWORD="pa55"):
+        call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_kvconfig_status_prints_the_table_and_fails_on_bad_references(fake_keyvault: FakeKeyVault) -> None:
+    namespace = {"DB_PASSWORD": ref("db")}
+    resolve_settings(namespace)
+    out = StringIO()
+
+    with override_settings(**namespace, BROKEN=ref("missing")), pytest.raises(CommandError, match="1 Key Vault"):
+        call_command("kvconfig_status", stdout=out, stderr=StringIO())
+
+    table = out.getvalue()
+    assert "SETTING" in table
+    assert "DB_PASSWORD" in table
+    assert "BROKEN" in table
+    assert "SecretNotFound" in table
+    assert "pa55" not in table
