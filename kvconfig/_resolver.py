@@ -4,6 +4,11 @@ References are collected, deduplicated by (vault, name, version), fetched concur
 client per vault and one shared credential, and cached by version. Every failure is collected and reported at once.
 The sync facade runs the async core on a private event loop thread (see ``_loop.py``), so it also works where an
 event loop is already running.
+
+Start-up cost: the first request to a vault meets Key Vault's 401 challenge and a token request. Fanning out at once
+would make every request of the first wave do both (one token request each), so the first request to a vault goes
+alone until the credential has handed out a token for it; the rest follow right after, on the cached challenge and
+token. That costs no extra round trip and asks the credential once per vault.
 """
 
 from __future__ import annotations
@@ -13,14 +18,20 @@ import inspect
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from kvconfig._cache import CachedSecret, SecretCache
 from kvconfig._loop import LoopThread
-from kvconfig._reference import KeyVaultReference, find_references, is_reference, parse_reference
+from kvconfig._reference import (
+    KeyVaultReference,
+    find_references,
+    is_reference,
+    parse_appconfig_reference,
+    parse_reference,
+)
 from kvconfig.errors import (
     KvConfigError,
     ReferenceSyntaxError,
@@ -43,7 +54,19 @@ __all__ = [
 logger = logging.getLogger("kvconfig")
 
 OnFailure = Literal["raise", "keep", "omit"]
-_DNS_HINTS = ("name or service not known", "failed to resolve", "getaddrinfo", "nodename nor servname", "no such host")
+Key = tuple[str, str, str | None]
+_DNS_HINTS = (
+    "name or service not known",
+    "failed to resolve",
+    "getaddrinfo",
+    "nodename nor servname",
+    "no such host",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+)
+# Statuses that say the vault could not be read at all (not that the secret is missing or disabled): a refresh keeps
+# the last good value for these.
+_UNREACHABLE = frozenset({"VaultNotFound", "AccessToKeyVaultDenied", "FetchTimedOut", "OtherReasons"})
 
 
 class ExpiryWarning(UserWarning):
@@ -99,17 +122,46 @@ class _Entry:
 
 
 class _Fetched:
-    """Result of fetching one unique reference: a secret or a failure status."""
+    """Result of fetching one unique reference: a secret or a failure status (and the exception behind it)."""
 
-    __slots__ = ("detail", "secret", "stale", "status")
+    __slots__ = ("detail", "error", "secret", "stale", "status")
 
     def __init__(
-        self, secret: CachedSecret | None = None, status: str = "OK", detail: str = "", stale: bool = False
+        self,
+        secret: CachedSecret | None = None,
+        status: str = "OK",
+        detail: str = "",
+        stale: bool = False,
+        error: BaseException | None = None,
     ) -> None:
         self.secret = secret
         self.status = status
         self.detail = detail
         self.stale = stale
+        self.error = error
+
+
+class _Gate:
+    """Holds back a vault's other requests while its first one meets the challenge; records an auth failure."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.failure: _Fetched | None = None
+
+
+class _Vault:
+    """One vault: its SDK client and whether requests may fan out to it yet."""
+
+    client: SecretClient
+
+    def __init__(self) -> None:
+        self.open = False
+        self.gate: _Gate | None = None
+
+    def token_issued(self) -> None:
+        self.open = True
+        if self.gate is not None:
+            self.gate.event.set()
 
 
 class _AsyncCredentialAdapter:
@@ -129,6 +181,42 @@ class _AsyncCredentialAdapter:
 
     async def __aexit__(self, *args: object) -> None:
         pass
+
+
+class _AsyncCredentialInfoAdapter(_AsyncCredentialAdapter):
+    """The adapter for sync credentials that also offer ``get_token_info`` (the SDK prefers it)."""
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        return await asyncio.to_thread(lambda: self._credential.get_token_info(*scopes, options=options))
+
+
+class _VaultCredential:
+    """The shared credential as one vault's client sees it: tells the vault when a token was handed out."""
+
+    def __init__(self, credential: Any, vault: _Vault) -> None:
+        self._credential = credential
+        self._vault = vault
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        token = await self._credential.get_token(*scopes, **kwargs)
+        self._vault.token_issued()
+        return token
+
+    async def close(self) -> None:
+        pass  # the shared credential is closed by the resolver, once
+
+    async def __aenter__(self) -> _VaultCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        pass
+
+
+class _VaultCredentialInfo(_VaultCredential):
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        token = await self._credential.get_token_info(*scopes, options=options)
+        self._vault.token_issued()
+        return token
 
 
 def _is_async_credential(credential: Any) -> bool:
@@ -153,7 +241,9 @@ class SecretResolver:
     :keyword embedded: also resolve references embedded in longer values (``Password=@Microsoft.KeyVault(...);``).
     :keyword timeout: seconds allowed for one secret, SDK retries included (``FetchTimedOut`` after that).
     :keyword client_options: extra keyword arguments for every ``SecretClient`` (``api_version``, ``retry_total``...).
+        ``logging_enable`` is refused: the SDK's network trace logs response bodies, which hold secret values.
     :keyword clock: wall clock (epoch seconds) for expiry checks; injectable for tests.
+    :keyword monotonic: the clock of the cache's TTL; injectable for tests.
     """
 
     def __init__(
@@ -178,6 +268,14 @@ class SecretResolver:
             raise ValueError("concurrency must be at least 1.")
         if on_failure not in ("raise", "keep", "omit"):
             raise ValueError("on_failure must be 'raise', 'keep' or 'omit'.")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive.")
+        options = dict(client_options or {})
+        if options.get("logging_enable"):
+            raise ValueError(
+                "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
+                "values; kvconfig refuses it."
+            )
         self._credential_arg = credential
         self._transport = transport
         self.cloud = cloud
@@ -187,15 +285,15 @@ class SecretResolver:
         self.strict = strict
         self.embedded = embedded
         self.timeout = timeout
-        self._client_options = dict(client_options or {})
+        self._client_options = options
         self._clock = clock
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
         self._loop = LoopThread()
-        self._clients: dict[str, SecretClient] = {}
+        self._vaults: dict[str, _Vault] = {}
         self._credential: Any = None
         self._owns_credential = False
         self._semaphore: asyncio.Semaphore | None = None
-        self._inflight: dict[tuple[str, str, str | None], asyncio.Future[_Fetched]] = {}
+        self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
         self._tracked: dict[str, _Entry] = {}
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
@@ -203,28 +301,62 @@ class SecretResolver:
 
     # -- public API ------------------------------------------------------------------------------------------------
 
-    def resolve(self, settings: Mapping[str, Any], *, origins: Mapping[str, str] | None = None) -> ResolvedSettings:
-        """Resolve every reference in ``settings`` (values that are not references pass through untouched)."""
-        return self._loop.run(self._resolve(settings, origins or {}))
+    def resolve(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
+    ) -> ResolvedSettings:
+        """Resolve every reference in ``settings`` (values that are not references pass through untouched).
+
+        ``origins`` says where each setting came from (``"app.env:3"``), for error messages. ``content_types`` gives
+        App Configuration content types: a setting whose content type is
+        ``application/vnd.microsoft.appconfig.keyvaultref+json`` holds ``{"uri": "<secret URL>"}``.
+        """
+        self._check_open()
+        result, notes = self._loop.run(self._resolve(settings, origins or {}, content_types or {}))
+        _warn(notes)
+        return result
 
     async def resolve_async(
-        self, settings: Mapping[str, Any], *, origins: Mapping[str, str] | None = None
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
     ) -> ResolvedSettings:
         """The async twin of :meth:`resolve`."""
-        return await self._loop.run_async(self._resolve(settings, origins or {}))
+        self._check_open()
+        result, notes = await self._loop.run_async(self._resolve(settings, origins or {}, content_types or {}))
+        _warn(notes)
+        return result
 
     def resolve_value(self, text: str, *, setting: str = "value") -> str:
         """Resolve a single value (a reference or plain text)."""
         return str(self.resolve({setting: text})[setting])
 
-    def check(self, settings: Mapping[str, Any], *, origins: Mapping[str, str] | None = None) -> list[ReferenceStatus]:
+    def check(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
+    ) -> list[ReferenceStatus]:
         """Read every reference and report its status and expiry, without raising for failures."""
-        return self._loop.run(self._check(settings, origins or {}))
+        self._check_open()
+        return self._loop.run(self._check(settings, origins or {}, content_types or {}))
 
     async def check_async(
-        self, settings: Mapping[str, Any], *, origins: Mapping[str, str] | None = None
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
     ) -> list[ReferenceStatus]:
-        return await self._loop.run_async(self._check(settings, origins or {}))
+        """The async twin of :meth:`check`."""
+        self._check_open()
+        return await self._loop.run_async(self._check(settings, origins or {}, content_types or {}))
 
     def refresh(self) -> ResolvedSettings:
         """Re-read the versionless references of the settings resolved so far; return all settings.
@@ -232,13 +364,24 @@ class SecretResolver:
         Pinned versions are not read again (they cannot change). A reference whose vault cannot be read keeps its
         last good value and is reported stale. Listeners hear which settings changed.
         """
-        return self._loop.run(self._refresh())
+        self._check_open()
+        result, notes = self._loop.run(self._refresh())
+        _warn(notes)
+        return result
 
     async def refresh_async(self) -> ResolvedSettings:
-        return await self._loop.run_async(self._refresh())
+        """The async twin of :meth:`refresh`."""
+        self._check_open()
+        result, notes = await self._loop.run_async(self._refresh())
+        _warn(notes)
+        return result
 
     def add_listener(self, listener: Callable[[RefreshEvent], object]) -> Callable[[], None]:
-        """Call ``listener(RefreshEvent)`` after each refresh that changed or staled something; returns a remover."""
+        """Call ``listener(RefreshEvent)`` after each refresh that changed or staled something; returns a remover.
+
+        Listeners run on the resolver's loop thread; an async listener is awaited there. They must use the async
+        API of the resolver, if any.
+        """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
@@ -251,20 +394,25 @@ class SecretResolver:
         """The settings as last resolved or refreshed."""
         return ResolvedSettings(self._values)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Close the SDK clients and the credential the resolver made, and stop its loop thread."""
         if self._closed:
             return
         self._closed = True
-        if self._loop._loop is not None:
+        if self._loop.started:
             self._loop.run(self._aclose())
         self._loop.close()
 
     async def aclose(self) -> None:
+        """The async twin of :meth:`close`."""
         if self._closed:
             return
         self._closed = True
-        if self._loop._loop is not None:
+        if self._loop.started:
             await self._loop.run_async(self._aclose())
         self._loop.close()
 
@@ -286,10 +434,14 @@ class SecretResolver:
             f"on_failure={self.on_failure!r}, cached_versions={len(self.cache)})"
         )
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("This SecretResolver is closed; create a new one.")
+
     # -- collecting references ---------------------------------------------------------------------------------------
 
     def _collect(
-        self, settings: Mapping[str, Any], origins: Mapping[str, str]
+        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
     ) -> tuple[list[_Entry], list[ResolutionFailure]]:
         entries: list[_Entry] = []
         failures: list[ResolutionFailure] = []
@@ -298,7 +450,17 @@ class SecretResolver:
                 continue
             origin = origins.get(setting)
             try:
-                if is_reference(value):
+                content_type = content_types.get(setting)
+                appconfig = (
+                    parse_appconfig_reference(
+                        value, content_type, setting=setting, origin=origin, trusted_hosts=self.trusted_hosts
+                    )
+                    if content_type
+                    else None
+                )
+                if appconfig is not None:
+                    entries.append(_Entry(setting, value, origin, [(0, len(value), appconfig)], whole=True))
+                elif is_reference(value):
                     ref = parse_reference(
                         value, setting=setting, origin=origin, cloud=self.cloud, trusted_hosts=self.trusted_hosts
                     )
@@ -321,26 +483,31 @@ class SecretResolver:
 
     # -- the async core -----------------------------------------------------------------------------------------------
 
-    async def _resolve(self, settings: Mapping[str, Any], origins: Mapping[str, str]) -> ResolvedSettings:
-        entries, failures = self._collect(settings, origins)
+    async def _resolve(
+        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+    ) -> tuple[ResolvedSettings, list[str]]:
+        entries, failures = self._collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=True)
-        result, more = self._assemble(settings, entries, fetched)
+        result, more, notes = self._assemble(settings, entries, fetched)
         failures.extend(more)
         for entry in entries:
             self._tracked[entry.setting] = entry
         if failures:
             failures.sort(key=lambda failure: failure.setting)
             if self.on_failure == "raise":
-                raise ResolutionError(failures)
+                cause = next((item.error for item in fetched.values() if item.error is not None), None)
+                raise ResolutionError(failures) from cause
             for failure in failures:
                 logger.warning("Key Vault reference not resolved (%s): %s", self.on_failure, failure)
                 if self.on_failure == "omit":
                     result.pop(failure.setting, None)
         self._values.update(result)
-        return result
+        return result, notes
 
-    async def _check(self, settings: Mapping[str, Any], origins: Mapping[str, str]) -> list[ReferenceStatus]:
-        entries, failures = self._collect(settings, origins)
+    async def _check(
+        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+    ) -> list[ReferenceStatus]:
+        entries, failures = self._collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=False)
         statuses = [
             ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin) for f in failures
@@ -368,25 +535,27 @@ class SecretResolver:
         statuses.sort(key=lambda status: status.setting)
         return statuses
 
-    async def _refresh(self) -> ResolvedSettings:
+    async def _refresh(self) -> tuple[ResolvedSettings, list[str]]:
         entries = list(self._tracked.values())
         before = {entry.setting: self._values.get(entry.setting) for entry in entries}
         fetched = await self._fetch_all(entries, use_cache=False, only_latest=True)
         settings = {entry.setting: entry.text for entry in entries}
-        result, failures = self._assemble(settings, entries, fetched)
-        stale = frozenset(
-            entry.setting for entry in entries if any(fetched[ref.key].stale for _s, _e, ref in entry.refs)
-        )
+        result, failures, notes = self._assemble(settings, entries, fetched)
+        stale = {entry.setting for entry in entries if any(fetched[ref.key].stale for _s, _e, ref in entry.refs)}
         for failure in failures:
-            logger.warning("Refresh could not read a Key Vault reference, keeping the last good value: %s", failure)
-            if failure.setting in before and before[failure.setting] is not None:
-                result[failure.setting] = before[failure.setting]
-        changed = frozenset(
-            setting for setting, value in result.items() if setting in before and before[setting] != value
-        )
+            previous = before.get(failure.setting)
+            if previous is not None:
+                logger.warning("Refresh could not read a Key Vault reference, keeping the last good value: %s", failure)
+                result[failure.setting] = previous
+                stale.add(failure.setting)
+            else:
+                logger.warning("Refresh could not read a Key Vault reference: %s", failure)
+                if self.on_failure != "keep":
+                    result.pop(failure.setting, None)
+        changed = frozenset(setting for setting, value in result.items() if before.get(setting) != value)
         self._values.update(result)
         if changed or stale or failures:
-            event = RefreshEvent(changed, stale | {f.setting for f in failures}, tuple(failures))
+            event = RefreshEvent(changed, frozenset(stale), tuple(failures))
             for listener in list(self._listeners):
                 try:
                     outcome = listener(event)
@@ -394,13 +563,14 @@ class SecretResolver:
                         await outcome
                 except Exception:
                     logger.exception("A kvconfig change listener failed")
-        return ResolvedSettings(self._values)
+        return ResolvedSettings(self._values), notes
 
     def _assemble(
-        self, settings: Mapping[str, Any], entries: list[_Entry], fetched: Mapping[Any, _Fetched]
-    ) -> tuple[ResolvedSettings, list[ResolutionFailure]]:
+        self, settings: Mapping[str, Any], entries: list[_Entry], fetched: Mapping[Key, _Fetched]
+    ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str]]:
         result = ResolvedSettings(settings)
         failures: list[ResolutionFailure] = []
+        notes: list[str] = []
         now = self._now()
         for entry in entries:
             pieces: list[str] = []
@@ -415,9 +585,9 @@ class SecretResolver:
                         if self.strict:
                             status, detail = invalid
                         else:
-                            warnings.warn(
-                                f"Setting {entry.setting!r}: {invalid[1]} ({ref})", ExpiryWarning, stacklevel=2
-                            )
+                            note = f"Setting {entry.setting!r}: {invalid[1]} ({ref})"
+                            logger.warning("%s", note)
+                            notes.append(note)
                 if status != "OK" or item.secret is None:
                     failures.append(ResolutionFailure(entry.setting, str(ref), status, detail, entry.origin))
                     failed = True
@@ -429,17 +599,17 @@ class SecretResolver:
                 continue
             pieces.append(entry.text[position:])
             result[entry.setting] = "".join(pieces)
-        return result, failures
+        return result, failures, notes
 
     async def _fetch_all(
         self, entries: list[_Entry], *, use_cache: bool, only_latest: bool = False
-    ) -> dict[tuple[str, str, str | None], _Fetched]:
-        unique: dict[tuple[str, str, str | None], KeyVaultReference] = {}
+    ) -> dict[Key, _Fetched]:
+        unique: dict[Key, KeyVaultReference] = {}
         for entry in entries:
             for _start, _end, ref in entry.refs:
                 unique.setdefault(ref.key, ref)
-        results: dict[tuple[str, str, str | None], _Fetched] = {}
-        pending: dict[tuple[str, str, str | None], Awaitable[_Fetched]] = {}
+        results: dict[Key, _Fetched] = {}
+        pending: dict[Key, Awaitable[_Fetched]] = {}
         for key, ref in unique.items():
             cached = self._cached(ref) if use_cache or (only_latest and ref.version) else None
             if cached is not None:
@@ -449,11 +619,11 @@ class SecretResolver:
         if pending:
             logger.debug("Fetching %d Key Vault secret(s) (%d from cache)", len(pending), len(results))
             outcomes = await asyncio.gather(*pending.values())
-            results.update(zip(pending, outcomes, strict=False))
+            results.update(zip(pending, outcomes, strict=True))
         if only_latest:
             for key, item in results.items():
                 ref = unique[key]
-                if item.status not in ("OK", "SecretNotFound", "SecretVersionNotFound", "SecretDisabled"):
+                if item.status in _UNREACHABLE:
                     last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
                     if last is not None:
                         results[key] = _Fetched(last, stale=True)
@@ -476,14 +646,34 @@ class SecretResolver:
     async def _fetch(self, ref: KeyVaultReference) -> _Fetched:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
+        pilot: _Gate | None = None
         try:
-            client = await self._client_for(ref.vault_url)
+            vault = self._vault_for(ref.vault_url)
+            if not vault.open:
+                gate = vault.gate
+                if gate is None:
+                    pilot = vault.gate = _Gate()
+                else:
+                    await gate.event.wait()
+                    if gate.failure is not None:
+                        return gate.failure
             async with self._semaphore:
-                secret = await asyncio.wait_for(client.get_secret(ref.name, ref.version), self.timeout)
+                secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self.timeout)
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
             status, detail = _classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
-            return _Fetched(status=status, detail=detail)
+            failed = _Fetched(status=status, detail=detail, error=exc)
+            if pilot is not None and status == "AccessToKeyVaultDenied":
+                # The credential or the vault turned the first request away: the others would only repeat it.
+                pilot.failure = _Fetched(status=status, detail=detail)
+            return failed
+        finally:
+            if pilot is not None:
+                if pilot.failure is None:
+                    vault.open = True
+                else:
+                    vault.gate = None  # the next resolve tries again
+                pilot.event.set()
         props = secret.properties
         cached = CachedSecret(
             vault_url=ref.vault_url,
@@ -498,17 +688,20 @@ class SecretResolver:
         self.cache.put(cached, latest=ref.version is None)
         return _Fetched(cached)
 
-    async def _client_for(self, vault_url: str) -> SecretClient:
-        client = self._clients.get(vault_url)
-        if client is None:
+    def _vault_for(self, vault_url: str) -> _Vault:
+        vault = self._vaults.get(vault_url)
+        if vault is None:
             from azure.keyvault.secrets.aio import SecretClient
 
             options = dict(self._client_options)
             if self._transport is not None:
                 options["transport"] = self._transport() if callable(self._transport) else self._transport
-            client = SecretClient(vault_url, self._get_credential(), **options)
-            self._clients[vault_url] = client
-        return client
+            credential = self._get_credential()
+            vault = _Vault()
+            wrapper_cls = _VaultCredentialInfo if hasattr(credential, "get_token_info") else _VaultCredential
+            vault.client = SecretClient(vault_url, wrapper_cls(credential, vault), **options)
+            self._vaults[vault_url] = vault
+        return vault
 
     def _get_credential(self) -> Any:
         if self._credential is None:
@@ -519,14 +712,17 @@ class SecretResolver:
                 credential = DefaultAzureCredential()
                 self._owns_credential = True
             elif not _is_async_credential(credential):
-                credential = _AsyncCredentialAdapter(credential)
+                adapter = (
+                    _AsyncCredentialInfoAdapter if hasattr(credential, "get_token_info") else _AsyncCredentialAdapter
+                )
+                credential = adapter(credential)
             self._credential = credential
         return self._credential
 
     async def _aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.close()
+        vaults, self._vaults = list(self._vaults.values()), {}
+        for vault in vaults:
+            await vault.client.close()
         if self._owns_credential and self._credential is not None:
             await self._credential.close()
         self._credential = None
@@ -535,12 +731,22 @@ class SecretResolver:
         return datetime.fromtimestamp(self._clock(), tz=timezone.utc)
 
 
+def _warn(notes: list[str]) -> None:
+    # Issued in the caller's thread (not the loop thread), so warning filters and pytest.warns see them.
+    for note in notes:
+        warnings.warn(note, ExpiryWarning, stacklevel=3)
+
+
 def _shown(value: str) -> str:
-    """Show a reference-looking value in a failure; anything else might be a secret pasted by mistake."""
+    """What a failure shows of a value that did not parse: only the reference itself, up to its first ``)`` (a
+    reference holds no parentheses), never the text after it, and nothing of a value that is not a reference: it
+    may be a secret pasted by mistake."""
     text = value.strip()
-    if is_reference(text) and len(text) <= 400:
-        return text
-    return "<value hidden>" if not is_reference(text) else text[:400] + "..."
+    if not is_reference(text):
+        return "<value hidden>"
+    close = text.find(")")
+    shown = text if close < 0 else text[: close + 1]
+    return shown if len(shown) <= 400 else shown[:400] + "..."
 
 
 def _validity(secret: CachedSecret, now: datetime) -> tuple[str, str] | None:
@@ -559,6 +765,7 @@ def _classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
         ResourceNotFoundError,
         ServiceRequestError,
         ServiceResponseError,
+        ServiceResponseTimeoutError,
     )
 
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
@@ -569,7 +776,7 @@ def _classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
         return "SecretNotFound", f"secret {ref.name!r} does not exist in {ref.vault_url}"
     if isinstance(exc, ClientAuthenticationError):
         return "AccessToKeyVaultDenied", f"authentication failed: {_service_message(exc)}"
-    if isinstance(exc, HttpResponseError):
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         inner = _inner_code(exc)
         if exc.status_code == 403 and inner == "SecretDisabled":
             return "SecretDisabled", f"secret {ref.name!r} is disabled"
@@ -579,21 +786,17 @@ def _classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
             return "FetchTimedOut", f"the vault answered {exc.status_code} after the SDK's retries"
         return "OtherReasons", f"HTTP {exc.status_code}: {_service_message(exc)}"
     if isinstance(exc, ServiceRequestError):
-        message = str(exc).lower()
-        if any(hint in message for hint in _DNS_HINTS):
+        message = f"{exc} {getattr(exc, 'inner_exception', '')}".lower()
+        inner_name = type(getattr(exc, "inner_exception", None)).__name__.lower()
+        if "dns" in inner_name or any(hint in message for hint in _DNS_HINTS):
             return "VaultNotFound", f"the vault host {ref.vault_host} does not resolve"
         if "timeout" in message or "timed out" in message:
             return "FetchTimedOut", "the connection to the vault timed out"
         return "OtherReasons", f"cannot reach {ref.vault_host}: {type(exc).__name__}"
+    if isinstance(exc, ServiceResponseTimeoutError):
+        return "FetchTimedOut", "the vault did not answer in time, after the SDK's retries"
     if isinstance(exc, ServiceResponseError):
-        return "FetchTimedOut", f"the vault's answer was lost ({type(exc).__name__})"
-    try:
-        from azure.identity import CredentialUnavailableError
-
-        if isinstance(exc, CredentialUnavailableError):
-            return "AccessToKeyVaultDenied", "no credential was available to authenticate"
-    except ImportError:  # pragma: no cover - azure-identity is a dependency
-        pass
+        return "OtherReasons", f"the connection to {ref.vault_host} was lost ({type(exc).__name__})"
     if isinstance(exc, KvConfigError):
         return "OtherReasons", str(exc)
     return "OtherReasons", f"{type(exc).__name__} while reading the secret"
@@ -615,8 +818,3 @@ def _inner_code(exc: Any) -> str | None:
         code = inner.get("code")
         return str(code) if code else None
     return None
-
-
-def _iter_strings(value: Any) -> Iterator[str]:  # pragma: no cover - reserved for nested sources
-    if isinstance(value, str):
-        yield value

@@ -1,4 +1,4 @@
-"""Commands of the ``kvconfig`` CLI (Click)."""
+"""Commands of the ``kvconfig`` CLI (Click): resolve, run, check and inject."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import click
 
 from kvconfig._reference import find_references
 from kvconfig._resolver import ReferenceStatus, SecretResolver
-from kvconfig._sources import ConfigSource, from_environ, from_file
+from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 from kvconfig._startup import merge_sources
 from kvconfig.errors import KvConfigError, ResolutionError
 
@@ -26,6 +26,7 @@ __all__ = ["cli", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MASK = "********"
+MASK_TEXT = b"<concealed by kvconfig>"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -89,8 +90,8 @@ def _resolver(params: dict[str, Any], *, on_failure: str = "raise") -> Iterator[
             fake = FakeKeyVault()
             try:
                 fake.seed(seed)
-            except ValueError as exc:
-                raise click.ClickException(str(exc)) from exc
+            except (ValueError, OSError) as exc:
+                raise SourceError(f"Cannot use the --fake-vault seed {seed}: {exc}") from None
             stack.enter_context(fake.patch())
         resolver = SecretResolver(
             cloud=params["cloud"],
@@ -185,13 +186,13 @@ def _render(values: dict[str, Any], output_format: str) -> str:
         if output_format == "shell":
             lines.append(f"export {_env_name(key)}={shlex.quote(text)}")
         else:
-            escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            lines.append(f'{_env_name(key)}="{escaped}"')
+            lines.append(f"{_env_name(key)}={dotenv_quote(text)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _write_private(path: Path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # O_CREAT's mode only applies to a new file
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
 
@@ -212,12 +213,21 @@ def run(command: Sequence[str], mask: bool, **params: Any) -> None:
         return
     env = dict(os.environ)
     env.update({_env_name(key): str(value) for key, value in resolved.items() if value is not None})
-    secrets = sorted(
-        {str(resolved[name]) for name in secret_names if name in resolved and len(str(resolved[name])) >= 3},
-        key=len,
-        reverse=True,
-    )
-    sys.exit(_run_child(list(command), env, secrets if mask else []))
+    sys.exit(_run_child(list(command), env, _mask_patterns(resolved, secret_names) if mask else []))
+
+
+def _mask_patterns(resolved: dict[str, Any], secret_names: set[str]) -> list[str]:
+    """The texts to conceal: each secret value, and each line of a multi-line one (output is masked line by line).
+    Very short values are left alone: masking every "1" or "on" would garble the output."""
+    patterns: set[str] = set()
+    for name in secret_names:
+        if name not in resolved:
+            continue
+        value = str(resolved[name])
+        for part in (value, *value.splitlines()):
+            if len(part.strip()) >= 3:
+                patterns.add(part)
+    return sorted(patterns, key=len, reverse=True)
 
 
 def _run_child(command: list[str], env: dict[str, str], secrets: list[str]) -> int:
@@ -228,6 +238,9 @@ def _run_child(command: list[str], env: dict[str, str], secrets: list[str]) -> i
     except FileNotFoundError:
         click.echo(f"kvconfig: command not found: {command[0]}", err=True)
         return 127
+    except OSError as exc:
+        click.echo(f"kvconfig: cannot run {command[0]}: {exc.strerror or exc}", err=True)
+        return 126
     assert process.stdout is not None
     assert process.stderr is not None
     pumps = [
@@ -243,6 +256,8 @@ def _run_child(command: list[str], env: dict[str, str], secrets: list[str]) -> i
         code = process.wait()
     for pump in pumps:
         pump.join()
+    process.stdout.close()
+    process.stderr.close()
     return code
 
 
@@ -250,7 +265,7 @@ def _pump(source: IO[bytes], sink: IO[bytes], secrets: list[str]) -> None:
     encoded = [secret.encode() for secret in secrets]
     for line in iter(source.readline, b""):
         for secret in encoded:
-            line = line.replace(secret, b"<concealed by kvconfig>")
+            line = line.replace(secret, MASK_TEXT)
         sink.write(line)
         sink.flush()
 
@@ -343,65 +358,34 @@ def inject(template: Path, output: Path | None, **params: Any) -> None:
 
 
 def _inject(template: Path, params: dict[str, Any]) -> str:
-    suffix = template.suffix.lower()
     with _resolver(params) as resolver:
-        if suffix in (".json", ".yaml", ".yml", ".toml") or suffix == ".env" or template.name.startswith(".env"):
+        if file_kind(template) is not None:
             source = from_file(template)
             resolved = resolver.resolve(source.settings, origins=source.origins)
-            if source.kind == "dotenv":
-                return _render(dict(resolved), "dotenv")
-            data = source.render(resolved)
-            if source.kind == "json":
-                return json.dumps(data, indent=2) + "\n"
-            if source.kind == "yaml":
-                import yaml
+            return source.render_text(resolved)
+        return _inject_text(template, resolver, params)
 
-                return str(yaml.safe_dump(data, sort_keys=False))
-            return _dump_toml(data)
+
+def _inject_text(template: Path, resolver: SecretResolver, params: dict[str, Any]) -> str:
+    """Any other text: every embedded reference is replaced, each named after its place (``file:line:column``)."""
+    try:
         text = template.read_text(encoding="utf-8")
-        found = find_references(
-            text, origin=str(template), cloud=params["cloud"], trusted_hosts=params["trusted_hosts"]
-        )
-        settings = {f"{template.name}@{start}": text[start:end] for start, end, _ref in found}
-        resolved = resolver.resolve(settings)
-        pieces, position = [], 0
-        for start, end, _ref in found:
-            pieces.append(text[position:start])
-            pieces.append(str(resolved[f"{template.name}@{start}"]))
-            position = end
-        pieces.append(text[position:])
-        return "".join(pieces)
-
-
-def _dump_toml(data: Any, prefix: str = "") -> str:
-    """Write TOML for the plain shapes config files use (tables, arrays, strings, numbers, booleans)."""
-    scalars, tables = [], []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            scalars.append(f"{_toml_key(key)} = {_toml_value(value)}")
-    out = "\n".join(scalars) + ("\n" if scalars else "")
-    for key, value in tables:
-        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
-        out += f"\n[{name}]\n" + _dump_toml(value, name)
-    return out
-
-
-def _toml_key(key: str) -> str:
-    return key if re.match(r"^[A-Za-z0-9_-]+$", key) else json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(str(value))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"Cannot read {template}: it is not readable UTF-8 text ({type(exc).__name__}).") from None
+    found = find_references(text, origin=str(template), cloud=params["cloud"], trusted_hosts=params["trusted_hosts"])
+    places = {}
+    for start, end, _ref in found:
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        places[f"{template}:{line}:{column}"] = (start, end)
+    resolved = resolver.resolve({place: text[start:end] for place, (start, end) in places.items()})
+    pieces, position = [], 0
+    for place, (start, end) in places.items():
+        pieces.append(text[position:start])
+        pieces.append(str(resolved[place]))
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -411,3 +395,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ResolutionError as exc:  # pragma: no cover - commands report their own errors
         click.echo(f"kvconfig: {exc}", err=True)
         sys.exit(1)
+
+
+from kvconfig.cli._fake import fake_group  # noqa: E402
+
+cli.add_command(fake_group)
