@@ -12,8 +12,8 @@ Each window starts with the first request after the previous one ended. With a :
 next window and succeeds, with no real sleeping.
 
 Key categories need the key's type and size: for CreateKey/ImportKey they come from the request; otherwise from the
-stored key's current version, which may expose ``kty`` with ``key_size``/``crv``, or a ``key``/``jwk`` mapping (JWK
-members ``kty``, ``n``, ``crv``). Unknown keys count as RSA 2048 software keys.
+stored key's version: the keys module's ``material`` (``kty_family``, ``size``, ``curve``) and ``hsm`` flag, or
+``kty`` with ``key_size``/``crv``, or a ``key``/``jwk`` mapping. Unknown keys count as RSA 2048 software keys.
 """
 
 from __future__ import annotations
@@ -125,6 +125,10 @@ def _key_profile(ctx: OperationContext) -> tuple[str, str]:
         jwk = getattr(version, attribute, None)
         if isinstance(jwk, Mapping):
             return _profile_of(jwk)
+    material = getattr(version, "material", None)  # the keys module's KeyVersion: a kvconfig.crypto KeyMaterial
+    if material is not None and isinstance(getattr(material, "kty_family", None), str):
+        kty = material.kty_family + ("-HSM" if getattr(version, "hsm", False) else "")
+        return _profile_of({"kty": kty, "key_size": getattr(material, "size", None), "crv": material.curve})
     kty = getattr(version, "kty", None)
     if isinstance(kty, str):
         size, curve = getattr(version, "key_size", None), getattr(version, "crv", None)
