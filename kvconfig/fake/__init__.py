@@ -1,7 +1,8 @@
 """kvconfig's fake Azure Key Vault: an in-memory, REST-faithful service the official SDK clients talk to in-process.
 
 Layers, each knowing only the one below: state (``_state``), operations (``_secrets`` ...), the REST router
-(``_router``), and adapters (azure-core transports, httpx transports, ``patch()``).
+(``_router``), and adapters (azure-core transports, httpx transports, ``patch()``, the ASGI app and the loopback
+HTTPS emulator).
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from kvconfig.errors import FakeVaultNotImplementedError
 from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, RoleDefinition, VaultAccess
 from kvconfig.fake._api_versions import API_VERSIONS
+from kvconfig.fake._asgi import FakeKeyVaultApp, asgi_app
 from kvconfig.fake._audit import AuditEvent, AuditLog
 from kvconfig.fake._clock import Clock, ManualClock, SystemClock
-from kvconfig.fake._clouds import VaultDomain
+from kvconfig.fake._clouds import VaultDomain, loopback_domains
+from kvconfig.fake._emulator import EmulatorServer
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._events import EventGridEvent, EventHub, EventSubscription, Webhook, WebhookValidationError
 from kvconfig.fake._faults import ConnectionFault, Fault
@@ -30,6 +33,7 @@ __all__ = [
     "AuditLog",
     "Clock",
     "ConnectionFault",
+    "EmulatorServer",
     "EventGridEvent",
     "EventHub",
     "EventSubscription",
@@ -37,6 +41,7 @@ __all__ = [
     "FakeAsyncTransport",
     "FakeCredential",
     "FakeKeyVault",
+    "FakeKeyVaultApp",
     "FakeRequest",
     "FakeResponse",
     "FakeTransport",
@@ -59,4 +64,6 @@ __all__ = [
     "VaultProperties",
     "Webhook",
     "WebhookValidationError",
+    "asgi_app",
+    "loopback_domains",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from kvconfig.fake._state import VaultKind
 
-__all__ = ["DEFAULT_DOMAINS", "VaultDomain", "match_domain", "valid_vault_name"]
+__all__ = ["DEFAULT_DOMAINS", "VaultDomain", "loopback_domains", "match_domain", "valid_vault_name"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,20 @@ def match_domain(host: str, domains: tuple[VaultDomain, ...]) -> tuple[str, Vaul
             if "." not in name and valid_vault_name(name):
                 return name, domain
     return None
+
+
+def loopback_domains(port: int) -> tuple[VaultDomain, ...]:
+    """The loopback emulator's vault hosts on ``port``: ``<name>.localhost:<port>`` (Key Vault) and
+    ``<name>.managedhsm.localhost:<port>`` (Managed HSM).
+
+    The challenge's ``resource`` is the parent domain with the same port (``https://localhost:8443``), the only shape
+    the SDK's challenge-resource check accepts for a host on a port other than 443.
+    """
+    if not 0 < port < 65536:
+        raise ValueError(f"{port} is not a TCP port.")
+    tail = "" if port == 443 else f":{port}"
+    authority = "https://login.microsoftonline.com"
+    return (
+        VaultDomain(f"managedhsm.localhost{tail}", f"https://managedhsm.localhost{tail}", authority, "managedhsm"),
+        VaultDomain(f"localhost{tail}", f"https://localhost{tail}", authority),
+    )

@@ -26,6 +26,8 @@ from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport
 from kvconfig.fake._wire import FakeRequest, FakeResponse
 
 if TYPE_CHECKING:
+    from kvconfig.fake._asgi import FakeKeyVaultApp
+    from kvconfig.fake._emulator import EmulatorServer
     from kvconfig.fake._httpx import FakeAsyncHttpxTransport, FakeHttpxTransport
     from kvconfig.fake._patch import FakePatch
 
@@ -264,6 +266,13 @@ class FakeKeyVault:
                     vault = self._vaults[host]
         return vault, domain
 
+    def add_domains(self, *domains: VaultDomain) -> None:
+        """Make more host families vaults, ahead of the others (e.g. the emulator's ``<name>.localhost:<port>``)."""
+        with self._lock:
+            new = tuple(domain for domain in domains if domain not in self.domains)
+            if new:
+                self.domains = (*new, *self.domains)
+
     @staticmethod
     def _host_for(name: str, cloud: str) -> str:
         text = name.strip().lower()
@@ -312,6 +321,22 @@ class FakeKeyVault:
         from kvconfig.fake._httpx import FakeAsyncHttpxTransport
 
         return FakeAsyncHttpxTransport(self)
+
+    def asgi_app(self) -> FakeKeyVaultApp:
+        """This fake as an ASGI 3 application (serve it over TLS: the SDK sends tokens to https URLs only)."""
+        from kvconfig.fake._asgi import FakeKeyVaultApp
+
+        return FakeKeyVaultApp(self)
+
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0, cert_dir: str | Path | None = None) -> EmulatorServer:
+        """Start the loopback HTTPS emulator on a background thread (needs the ``serve`` extra: uvicorn).
+
+        ``port=0`` picks a free port. Vaults are ``server.url_for("myvault")`` (``https://myvault.localhost:<port>``);
+        clients trust ``server.ca_path``. Use it as a context manager to stop it.
+        """
+        from kvconfig.fake._emulator import EmulatorServer
+
+        return EmulatorServer(self, host=host, port=port, cert_dir=cert_dir).start()
 
     def patch(self, identity: str | Identity | None = None) -> FakePatch:
         """Route SDK clients and azure-identity credentials built by the code under test to this fake.
