@@ -7,6 +7,8 @@ private key. Errors are the typed ``CertificateMaterialError`` family of ``_cert
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from kvconfig.fake._cert_errors import (
 from kvconfig.fake._cert_policy import CONTENT_TYPE_PEM, CONTENT_TYPE_PKCS12, CertificatePrivateKey, key_props_for
 from kvconfig.fake._x509 import _legacy_certificates_tolerated, public_key_matches
 
-__all__ = ["LoadedCertificate", "export_pem", "export_pkcs12", "load_certificate_material"]
+__all__ = ["LoadedCertificate", "convert_secret_value", "export_pem", "export_pkcs12", "load_certificate_material"]
 
 
 @dataclass(frozen=True)
@@ -43,24 +45,31 @@ class LoadedCertificate:
 
 def export_pkcs12(
     cert: x509.Certificate,
-    key: CertificatePrivateKey,
+    key: CertificatePrivateKey | None,
     chain: Iterable[x509.Certificate] = (),
     password: str | None = None,
 ) -> bytes:
-    """A PFX holding key, leaf and chain; unencrypted like the service's secret unless a password is given."""
+    """A PFX holding key, leaf and chain; unencrypted like the service's secret unless a password is given.
+
+    ``key=None`` leaves the private key out: what the secret of a certificate with a non-exportable key holds.
+    """
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password.encode("utf-8")) if password else serialization.NoEncryption()
     )
     return pkcs12.serialize_key_and_certificates(None, key, cert, list(chain) or None, encryption)
 
 
-def export_pem(cert: x509.Certificate, key: CertificatePrivateKey, chain: Iterable[x509.Certificate] = ()) -> str:
-    """``application/x-pem-file`` secret text: PKCS#8 private key first, then the leaf, then the chain."""
-    parts = [
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode("ascii")
-    ]
+def export_pem(
+    cert: x509.Certificate, key: CertificatePrivateKey | None, chain: Iterable[x509.Certificate] = ()
+) -> str:
+    """``application/x-pem-file`` secret text: PKCS#8 private key first (unless ``None``), then leaf, then chain."""
+    parts = []
+    if key is not None:
+        parts.append(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode("ascii")
+        )
     parts += [item.public_bytes(serialization.Encoding.PEM).decode("ascii") for item in (cert, *chain)]
     return "".join(parts)
 
@@ -177,3 +186,18 @@ def _assemble(key: CertificatePrivateKey, certs: list[x509.Certificate]) -> Load
         if public_key_matches(cert, key):
             return LoadedCertificate(cert, key, tuple(certs[:index] + certs[index + 1 :]))
     raise KeyMismatchError("The private key does not belong to any of the certificates in the content.")
+
+
+def convert_secret_value(value: str, from_type: str | None, to_type: str) -> str | None:
+    """A certificate-backed secret's value in another content type (GetSecret's ``outContentType``), or ``None``
+    when there is nothing to convert (same type, or not certificate material)."""
+    if from_type == to_type or from_type not in (CONTENT_TYPE_PKCS12, CONTENT_TYPE_PEM):
+        return None
+    try:
+        raw: bytes | str = base64.b64decode(value) if from_type == CONTENT_TYPE_PKCS12 else value
+        loaded = load_certificate_material(raw, content_type=from_type)
+    except (CertificateMaterialError, binascii.Error, ValueError):
+        return None
+    if to_type == CONTENT_TYPE_PEM:
+        return export_pem(loaded.cert, loaded.key, loaded.chain)
+    return base64.b64encode(export_pkcs12(loaded.cert, loaded.key, loaded.chain)).decode("ascii")

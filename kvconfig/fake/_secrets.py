@@ -32,6 +32,7 @@ __all__ = ["MAX_SECRET_BYTES", "ROUTES", "new_secret_version"]
 MAX_SECRET_BYTES = 25 * 1024
 MAX_CONTENT_TYPE = 255
 KIND = "secret"
+_OUT_CONTENT_TYPE_SINCE = "2025-06-01-preview"
 
 # Backups are sealed so that a blob cannot be edited by hand (tampering answers "Malformed backup blob", as the
 # service does). The key is fixed and public: this is a fake, and a blob from one fake must restore into another.
@@ -183,7 +184,16 @@ def get_secret(ctx: OperationContext) -> dict[str, Any]:
         if not version.attributes.enabled:
             raise ServiceError.disabled(KIND)
         # nbf/exp are informational for secrets: the service still returns the value outside the window.
-        return _bundle(ctx, obj, version, value=True)
+        wire = _bundle(ctx, obj, version, value=True)
+        out_type = ctx.query.get("outContentType")
+        if out_type and version.managed and ctx.api_at_least(_OUT_CONTENT_TYPE_SINCE):
+            # A certificate's secret in the other format (PFX <-> PEM), as the service converts it.
+            from kvconfig.fake._cert_material import convert_secret_value
+
+            converted = convert_secret_value(version.value, version.content_type, out_type)
+            if converted is not None:
+                wire["value"], wire["contentType"] = converted, out_type
+        return wire
 
 
 def update_secret(ctx: OperationContext) -> dict[str, Any]:

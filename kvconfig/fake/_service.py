@@ -27,6 +27,8 @@ from kvconfig.fake._wire import FakeRequest, FakeResponse
 
 if TYPE_CHECKING:
     from kvconfig.fake._asgi import FakeKeyVaultApp
+    from kvconfig.fake._ca import FakeCertificateAuthority
+    from kvconfig.fake._cert_state import CertificateNotification
     from kvconfig.fake._emulator import EmulatorServer
     from kvconfig.fake._httpx import FakeAsyncHttpxTransport, FakeHttpxTransport
     from kvconfig.fake._patch import FakePatch
@@ -399,6 +401,25 @@ class FakeKeyVault:
             raise TypeError("advance() needs FakeKeyVault(clock=ManualClock()); the system clock cannot be moved.")
         self.clock.advance(delta, days=days, hours=hours, seconds=seconds)
         self.tick()
+
+    # -- certificates ----------------------------------------------------------------------------------------------
+
+    @property
+    def certificate_authority(self) -> FakeCertificateAuthority:
+        """The test PKI that signs for certificate issuers with a provider (``DigiCert``, ``GlobalSign``, ...).
+
+        Trust :meth:`FakeCertificateAuthority.root_pem` in a test to validate the chains of such certificates.
+        """
+        from kvconfig.fake._cert_issuance import certificate_authority_of
+
+        return certificate_authority_of(self)
+
+    @property
+    def certificate_notifications(self) -> list[CertificateNotification]:
+        """What EmailContacts lifetime actions would have emailed, in every vault, oldest first."""
+        from kvconfig.fake._cert_state import vault_state
+
+        return [note for vault in self.vaults for note in vault_state(vault).notifications]
 
     # -- faults ----------------------------------------------------------------------------------------------------
 
