@@ -400,8 +400,3 @@ def main(argv: Sequence[str] | None = None) -> None:
 from kvconfig.cli._fake import fake_group  # noqa: E402
 
 cli.add_command(fake_group)
-
-
-from kvconfig.cli._fake import fake_group  # noqa: E402
-
-cli.add_command(fake_group)
