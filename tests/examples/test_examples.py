@@ -1,0 +1,103 @@
+"""Every example runs against kvconfig's fake Key Vault (``KVCONFIG_FAKE_SEED=examples/vault.json``), the way a
+user would start it; secrets never show in their output."""
+
+import importlib
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "vault.json"
+SECRETS = ("correct-horse-battery-staple", "sk-test-4f9a2c", "django-insecure-example-only")
+API_KEY_REF = "@Microsoft.KeyVault(VaultName=contoso-app;SecretName=api-key)"
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "KVCONFIG_FAKE_SEED": str(SEED), **env}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def assert_no_secrets(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_pydantic_script_runs_against_the_fake() -> None:
+    pytest.importorskip("pydantic_settings")
+    result = run("examples/pydantic_script.py", APP_API_KEY=API_KEY_REF)
+
+    assert result.returncode == 0, result.stderr
+    assert "1 reference(s) and 1 secret(s) read from Key Vault" in result.stdout
+    assert_no_secrets(result.stdout + result.stderr)
+
+
+def test_fastapi_app_serves_settings_and_health(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fastapi")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient")
+        from fastapi.testclient import TestClient
+    monkeypatch.setenv("KVCONFIG_FAKE_SEED", str(SEED))
+    monkeypatch.setenv("APP_API_KEY", API_KEY_REF)
+    module = importlib.import_module("examples.fastapi_app.app")
+
+    with TestClient(module.app) as client:
+        index = client.get("/")
+        health = client.get("/health/kvconfig")
+
+    assert index.json() == {"greeting": "hello", "db_password_length": 28, "api_key_set": True}
+    assert health.json()["status"] == "ok"
+    assert_no_secrets(index.text + health.text)
+
+
+def test_flask_app_resolves_config_and_cli_check_passes() -> None:
+    pytest.importorskip("flask")
+    result = run("-m", "flask", "--app", "examples.flask_app.app", "kvconfig", "check")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DB_PASSWORD" in result.stdout
+    assert "SQLALCHEMY_DATABASE_URI" in result.stdout
+    assert_no_secrets(result.stdout + result.stderr)
+
+
+def test_flask_app_test_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("flask")
+    from kvconfig.fake import FakeKeyVault
+
+    fake = FakeKeyVault()
+    fake.seed(SEED)
+    module = importlib.import_module("examples.flask_app.app")
+    with fake.patch():
+        app = module.create_app()
+        try:
+            assert app.test_client().get("/").json == {"db_password_length": 28}
+            assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql://app:correct-horse-battery-staple@db/app"
+        finally:
+            module.kv.close(app)
+
+
+def test_django_app_check_and_status_pass() -> None:
+    pytest.importorskip("django")
+    check = run("examples/django_app/manage.py", "check")
+    status = run("examples/django_app/manage.py", "kvconfig_status")
+
+    assert check.returncode == 0, check.stderr
+    assert status.returncode == 0, status.stderr
+    assert "3 of 3 references resolve." in status.stdout
+    assert_no_secrets(check.stdout + check.stderr + status.stdout + status.stderr)
+
+
+def test_django_app_check_reports_a_bad_reference_when_deferred() -> None:
+    pytest.importorskip("django")
+    broken = "@Microsoft.KeyVault(VaultName=contoso-app;SecretName=no-such-secret)"
+    result = run("examples/django_app/manage.py", "check", PAYMENTS_API_KEY=broken, KVCONFIG_DEFER_ERRORS="1")
+
+    assert result.returncode == 1
+    assert "kvconfig.E001" in result.stderr
+    assert "SecretNotFound" in result.stderr
+    assert_no_secrets(result.stdout + result.stderr)
