@@ -69,7 +69,9 @@ class FakeKeyVaultApp:
             response = serve_identity(self.fake, request) or _not_found(request)
             await _respond(send, response)
             return
-        outcome = self.fake.dispatch(request)
+        # On a worker thread: an operation may take a while (certificate and RSA key generation) and must not stall
+        # the event loop that serves every other connection. The router is thread-safe.
+        outcome = await asyncio.to_thread(self.fake.dispatch, request)
         wait = self.fake.latency + outcome.delay
         if wait > 0:
             await asyncio.sleep(wait)

@@ -8,6 +8,7 @@ this machine's resolver does not (plain ``files dns`` in a container), the ``loo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -237,6 +238,21 @@ def test_latency_delays_every_response(server: EmulatorServer) -> None:
     started = time.perf_counter()
     httpx.get(f"{server.url_for('myvault')}/secrets/x?api-version=7.5", verify=_trusting(server))
     assert time.perf_counter() - started >= 0.2
+
+
+async def test_concurrent_requests_overlap_their_latency(fake: FakeKeyVault, server: EmulatorServer) -> None:
+    url = server.url_for("myvault")
+    fake.set_secret(url, "s", "v")
+    async with (
+        fake.async_credential() as credential,
+        AsyncSecretClient(url, credential, connection_verify=str(server.ca_path)) as client,
+    ):
+        await client.get_secret("s")  # the challenge round trip, before timing
+        fake.latency = 0.3
+        started = time.perf_counter()
+        values = await asyncio.gather(*(client.get_secret("s") for _ in range(5)))
+    assert [secret.value for secret in values] == ["v"] * 5
+    assert time.perf_counter() - started < 1.2
 
 
 def test_token_endpoint_rejects_other_grants_like_entra_id(server: EmulatorServer) -> None:
