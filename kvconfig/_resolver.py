@@ -69,6 +69,9 @@ _DNS_HINTS = (
 _UNREACHABLE = frozenset({"VaultNotFound", "AccessToKeyVaultDenied", "FetchTimedOut", "OtherReasons"})
 
 
+_PARSED_LIMIT = 16384
+
+
 class ExpiryWarning(UserWarning):
     """A resolved secret is expired or not yet valid (a failure instead when the resolver is strict)."""
 
@@ -295,6 +298,9 @@ class SecretResolver:
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
         self._tracked: dict[str, _Entry] = {}
+        # Parsed whole-value references by text (a parse depends only on the text, the cloud and the trusted hosts,
+        # which are fixed per resolver); errors are not kept, they name the setting and origin.
+        self._parsed: dict[str, KeyVaultReference] = {}
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
         self._closed = False
@@ -461,9 +467,14 @@ class SecretResolver:
                 if appconfig is not None:
                     entries.append(_Entry(setting, value, origin, [(0, len(value), appconfig)], whole=True))
                 elif is_reference(value):
-                    ref = parse_reference(
-                        value, setting=setting, origin=origin, cloud=self.cloud, trusted_hosts=self.trusted_hosts
-                    )
+                    ref = self._parsed.get(value)
+                    if ref is None:
+                        ref = parse_reference(
+                            value, setting=setting, origin=origin, cloud=self.cloud, trusted_hosts=self.trusted_hosts
+                        )
+                        if len(self._parsed) >= _PARSED_LIMIT:
+                            self._parsed.clear()
+                        self._parsed[value] = ref
                     entries.append(_Entry(setting, value, origin, [(0, len(value), ref)], whole=True))
                 elif self.embedded and "@microsoft.keyvault(" in value.lower():
                     found = find_references(
