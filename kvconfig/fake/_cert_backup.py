@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kvconfig.fake._cert_backing import add_backing_objects, check_backing_names
+from kvconfig.fake._cert_issuance import ensure_certificate_hook
 from kvconfig.fake._cert_policy import CertificatePrivateKey
 from kvconfig.fake._cert_state import (
     KIND,
@@ -122,6 +123,7 @@ def restore_certificate(ctx: OperationContext) -> dict[str, Any]:
     if not isinstance(raw, str) or not raw:
         raise ServiceError.missing_field("value")
     name, policy, versions = _open_backup(raw)
+    ensure_certificate_hook(ctx.service)  # a restored policy's lifetime actions run on the clock too
     with ctx.vault.lock:
         store = certificate_store(ctx.vault)
         if get_object(ctx.vault, name) is not None or store.get_deleted(name) is not None:

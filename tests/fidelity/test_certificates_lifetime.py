@@ -13,6 +13,8 @@ from azure.keyvault.certificates import (
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from kvconfig.fake import FakeKeyVault, ManualClock
+
 from .cert_support import CertVault
 
 
@@ -103,3 +105,24 @@ async def test_unknown_issuer_default_action_is_email_contacts_and_never_renews(
         (CertificatePolicyAction.email_contacts, 80)
     ]
     assert operation.status == "inProgress"
+
+
+async def test_restored_certificate_renews_in_a_fresh_fake(certs_clock: CertVault) -> None:
+    cv = certs_clock
+    name = cv.name()
+    policy = CertificatePolicy(
+        issuer_name="Self",
+        subject="CN=restored",
+        validity_in_months=12,
+        lifetime_actions=[LifetimeAction(CertificatePolicyAction.auto_renew, lifetime_percentage=50)],
+    )
+    await cv.create(name, policy)
+    blob = await cv.call(cv.client.backup_certificate, name)
+    other = CertVault(FakeKeyVault(clock=ManualClock(1_750_000_000)), cv.mode)
+    other.client = other.make_client()
+    try:
+        await other.call(other.client.restore_certificate_backup, blob)
+        await _advance(other, name, days=200)
+        assert len(await _versions(other, name)) == 2
+    finally:
+        await other.close()
