@@ -28,13 +28,15 @@ class RecordingTransport(FakeAsyncTransport):
     """The fake's async transport, also recording every host asked for and how many requests were in flight at
     most (an observer of the wire, not a replacement for anything in kvconfig)."""
 
-    def __init__(self, fake: FakeKeyVault, hosts: list[str], gauge: dict[str, int]) -> None:
+    def __init__(self, fake: FakeKeyVault, hosts: list[str], gauge: dict[str, int], bearer: list[bool]) -> None:
         super().__init__(fake)
         self._hosts = hosts
         self._gauge = gauge
+        self._bearer = bearer
 
     async def send(self, request: Any, **kwargs: Any) -> Any:
         self._hosts.append(str(request.url).split("/")[2])
+        self._bearer.append("Authorization" in request.headers)
         self._gauge["now"] += 1
         self._gauge["max"] = max(self._gauge["max"], self._gauge["now"])
         try:
@@ -50,11 +52,12 @@ class Wire:
         self.fake = fake
         self.hosts: list[str] = []
         self.gauge = {"now": 0, "max": 0}
+        self.bearer: list[bool] = []  # whether each request carried a token (False: it elicits the 401 challenge)
         self.transports = 0
 
     def transport(self) -> RecordingTransport:
         self.transports += 1
-        return RecordingTransport(self.fake, self.hosts, self.gauge)
+        return RecordingTransport(self.fake, self.hosts, self.gauge, self.bearer)
 
 
 @pytest.fixture
