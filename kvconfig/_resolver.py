@@ -512,7 +512,7 @@ class SecretResolver:
                 logger.warning("Key Vault reference not resolved (%s): %s", self.on_failure, failure)
                 if self.on_failure == "omit":
                     result.pop(failure.setting, None)
-        self._values.update(result)
+        self._publish(result)
         return result, notes
 
     async def _check(
@@ -564,7 +564,7 @@ class SecretResolver:
                 if self.on_failure != "keep":
                     result.pop(failure.setting, None)
         changed = frozenset(setting for setting, value in result.items() if before.get(setting) != value)
-        self._values.update(result)
+        self._publish(result)
         if changed or stale or failures:
             event = RefreshEvent(changed, frozenset(stale), tuple(failures))
             for listener in list(self._listeners):
@@ -737,6 +737,10 @@ class SecretResolver:
         if self._owns_credential and self._credential is not None:
             await self._credential.close()
         self._credential = None
+
+    def _publish(self, result: Mapping[str, Any]) -> None:
+        # Replaced, not updated in place: ``values`` is read from other threads while the loop thread writes.
+        self._values = {**self._values, **result}
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=timezone.utc)

@@ -154,6 +154,34 @@ def test_run_gives_the_child_resolved_environment_and_propagates_its_exit_code(s
     assert json.loads(seen.read_text()) == {"DB": CLI_SECRET, "MODE": "test"}
 
 
+def test_run_exports_nested_config_keys_as_environment_names(seed: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"db": {"password": _ref("db")}, "servers": [{"url": "https://a"}]}))
+    seen = tmp_path / "seen.json"
+    code = (
+        "import json, os; "
+        f"json.dump({{k: os.environ.get(k) for k in ('DB__PASSWORD', 'SERVERS__0__URL')}}, open({str(seen)!r}, 'w'))"
+    )
+
+    result = _invoke("run", "--fake-vault", seed, "--config", config, "--", sys.executable, "-c", code)
+
+    assert result.exit_code == 0
+    assert json.loads(seen.read_text()) == {"DB__PASSWORD": CLI_SECRET, "SERVERS__0__URL": "https://a"}
+
+
+def test_resolve_embedded_references_only_with_the_flag(seed: Path, tmp_path: Path) -> None:
+    env = tmp_path / "app.env"
+    env.write_text(f"CONN='Server=db;Password={_ref('db')};'\n")
+
+    plain = _invoke("resolve", "--fake-vault", seed, "--env-file", env, "--reveal")
+    embedded = _invoke("resolve", "--fake-vault", seed, "--env-file", env, "--reveal", "--embedded")
+    masked = _invoke("resolve", "--fake-vault", seed, "--env-file", env, "--embedded")
+
+    assert plain.stdout == f"CONN='Server=db;Password={_ref('db')};'\n"
+    assert embedded.stdout == f"CONN='Server=db;Password={CLI_SECRET};'\n"
+    assert masked.stdout == "CONN='********'\n"
+
+
 def test_run_mask_conceals_secret_values_in_the_childs_output(seed: Path, tmp_path: Path) -> None:
     env = tmp_path / "app.env"
     env.write_text(f"DB={_ref('db')}\nMULTI={_ref('multi')}\nMODE=visible-mode\n")
