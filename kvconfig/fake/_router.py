@@ -97,6 +97,19 @@ class Outcome:
     delay: float = 0.0
 
 
+_SERVICE_HEADERS = {
+    "x-ms-keyvault-region": "kvconfig-fake",
+    "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
+}
+
+
+def _request_id(counter: int) -> str:
+    """The counter as a UUID, ``00000000-0000-0000-0000-000000000001`` (what ``str(uuid.UUID(int=counter))`` gives)."""
+    if counter < 1 << 48:
+        return f"00000000-0000-0000-0000-{counter:012x}"
+    return str(uuid.UUID(int=counter))
+
+
 def _challenge_header(service: FakeKeyVault, resource: str, authority: str, tenant: str) -> str:
     return f'Bearer authorization="{authority}/{tenant}", resource="{resource}"'
 
@@ -124,14 +137,7 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
             ),
         )
     vault, domain = located
-    base_headers = {
-        "x-ms-request-id": str(uuid.UUID(int=service.request_counter())),
-        "x-ms-keyvault-region": "kvconfig-fake",
-        "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
-    }
-    challenge = {
-        "WWW-Authenticate": _challenge_header(service, domain.resource, domain.authority, vault.properties.tenant_id)
-    }
+    base_headers = {"x-ms-request-id": _request_id(service.request_counter()), **_SERVICE_HEADERS}
     identity: Identity | None = None
     route: Route | None = None
     object_id: str | None = None
@@ -195,7 +201,11 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
         object_id = _object_id(payload)
         response = json_response(route.success, payload if route.success != 204 else None, base_headers)
     except ServiceError as error:
-        response = _error_response(error, {**base_headers, **(challenge if error.status == 401 else {})})
+        extra = base_headers
+        if error.status == 401:
+            challenge = _challenge_header(service, domain.resource, domain.authority, vault.properties.tenant_id)
+            extra = {**base_headers, "WWW-Authenticate": challenge}
+        response = _error_response(error, extra)
     outcome = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
     return Outcome(outcome.response, None, delay)
 
@@ -211,8 +221,11 @@ def _finish(
     headers: dict[str, str],
     object_id: str | None = None,
 ) -> Outcome:
-    merged = {**headers, **response.headers}
-    final = FakeResponse(response.status, merged, response.body)
+    # Responses built with the base headers already carry them; others (errors, 501) get them merged in.
+    if headers.items() <= response.headers.items():
+        final = response
+    else:
+        final = FakeResponse(response.status, {**headers, **response.headers}, response.body)
     error_code = None
     if final.status >= 400:
         body = final.json()

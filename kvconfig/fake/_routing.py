@@ -84,19 +84,53 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route] = ()) -> None:
         self.routes: list[Route] = list(routes)
+        self._index: dict[tuple[str, str], list[Route]] = {}
+        self._wildcards: dict[str, list[Route]] = {}
+        self._indexed: list[Route] = []
 
     def extend(self, routes: Iterable[Route]) -> None:
         self.routes.extend(routes)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self.routes:
+        # Only the routes of the path's first segment (and method) are tried, in table order: matching every
+        # template in turn was a visible share of each request.
+        if self._indexed != self.routes:
+            self._reindex()
+        first = path.lstrip("/").split("/", 1)[0].lower()
+        candidates = self._index.get((method, first))
+        if candidates is None:
+            candidates = self._wildcards.get(method, [])
+        for route in candidates:
             params = route.match(method, path)
             if params is not None:
                 return route, params
         return None
 
+    def _reindex(self) -> None:
+        routes = list(self.routes)
+        index: dict[tuple[str, str], list[Route]] = {}
+        wildcards: dict[str, list[Route]] = {}
+        for route in routes:
+            first = _first_literal(route.template)
+            if first is not None:
+                index.setdefault((route.method, first), [])
+        for route in routes:
+            first = _first_literal(route.template)
+            for (method, segment), bucket in index.items():
+                if method == route.method and first in (segment, None):
+                    bucket.append(route)
+            if first is None:
+                wildcards.setdefault(route.method, []).append(route)
+        self._index, self._wildcards, self._indexed = index, wildcards, routes
+
     def allowed_methods(self, path: str) -> list[str]:
         return sorted({route.method for route in self.routes if route.pattern.fullmatch(path)})
+
+
+def _first_literal(template: str) -> str | None:
+    """The template's first path segment in lower case, or None when it is a parameter."""
+    first = template.lstrip("/").split("/", 1)[0]
+    return None if "{" in first else first.lower()
 
 
 @dataclass

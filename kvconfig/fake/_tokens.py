@@ -52,6 +52,9 @@ class Identity:
 
 
 ANONYMOUS = Identity("anonymous", object_id="00000000-0000-0000-0000-000000000000")
+# Marks a cached token that carried the fake's mark but failed verification.
+_INVALID = Identity("invalid-token", object_id="ffffffff-ffff-ffff-ffff-ffffffffffff")
+_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -60,6 +63,9 @@ class TokenAuthority:
 
     clock: Clock
     key: bytes = field(default_factory=lambda: _secrets.token_bytes(32), repr=False)
+    _verified: dict[str, tuple[bytes, dict[str, Any] | None, Identity | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def issue(self, identity: Identity, audience: str, *, lifetime: float = 3600.0) -> tuple[str, int]:
         now = int(self.clock.now())
@@ -83,33 +89,52 @@ class TokenAuthority:
 
     def verify(self, token: str, resource: str) -> Identity | None:
         """Return the token's identity, ``None`` for a foreign (anonymous) token, or raise a 401 ServiceError."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        # Decoding and checking the signature is most of the cost of a request, and a client sends the same token
+        # for an hour: remember what each token string decoded to. Audience and expiry are checked every time.
+        cached = self._verified.get(token)
+        if cached is None or cached[0] is not self.key:
+            cached = (self.key, *self._decode(token))
+            if len(self._verified) >= _CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = cached
+        _key, claims, identity = cached
+        if claims is None:
+            if identity is _INVALID:
+                raise ServiceError.invalid_token("the token's signature is not valid.")
             return None
-        if header.get("kid") != _KID:
-            return None
-        try:
-            claims = jwt.decode(
-                token,
-                self.key,
-                algorithms=["HS256"],
-                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise ServiceError.invalid_token("the token's signature is not valid.") from exc
         audience = str(claims.get("aud", "")).rstrip("/")
         if audience != resource.rstrip("/"):
             raise ServiceError.wrong_audience(resource, audience)
         if float(claims.get("exp", 0)) <= self.clock.now():
             raise ServiceError.expired_token()
-        return Identity(
+        return identity
+
+    def _decode(self, token: str) -> tuple[dict[str, Any] | None, Identity | None]:
+        """(claims, identity) of one of this fake's tokens; (None, None) for a foreign token; (None, _INVALID) for a
+        token that carries the fake's mark but fails the signature check."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return None, None
+        if header.get("kid") != _KID:
+            return None, None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.key,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            return None, _INVALID
+        identity = Identity(
             name=str(claims.get("name", "")),
             tenant_id=str(claims.get("tid", "")),
             object_id=str(claims.get("oid", "")),
             app_id=claims.get("appid"),
             client_ip=str(claims.get("ipaddr", "127.0.0.1")),
         )
+        return claims, identity
 
 
 def _audience(scopes: tuple[str, ...]) -> str:

@@ -75,7 +75,7 @@ class _AsyncInternal(_Internal):
 
 
 def _headers(response: FakeResponse) -> MutableMapping[str, str]:
-    return CaseInsensitiveDict(dict(response.headers))
+    return CaseInsensitiveDict(response.headers)
 
 
 class _FakeHttpResponse(HttpResponseImpl):

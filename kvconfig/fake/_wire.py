@@ -6,9 +6,17 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["FakeRequest", "FakeResponse", "b64url_decode", "b64url_encode", "json_response"]
+
+
+@lru_cache(maxsize=1024)
+def _parse_url(url: str) -> tuple[tuple[str, str, str, int | None], tuple[tuple[str, str], ...]]:
+    split = urlsplit(url)
+    parts = split.scheme.lower(), (split.hostname or "").lower(), split.path, split.port
+    return parts, tuple(parse_qsl(split.query, keep_blank_values=True))
 
 
 @dataclass(frozen=True)
@@ -20,17 +28,23 @@ class FakeRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
 
-    @property
+    # Parsed once per request (the router, the operations and the listeners all read them), and once per distinct
+    # URL: clients repeat the same URLs. (cached_property writes to the instance __dict__, which a frozen dataclass
+    # allows.)
+    @cached_property
     def parts(self) -> tuple[str, str, str, int | None]:
         """(scheme, lower-cased host, path, explicit port or None)."""
-        split = urlsplit(self.url)
-        return split.scheme.lower(), (split.hostname or "").lower(), split.path, split.port
+        return _parse_url(self.url)[0]
 
-    @property
+    @cached_property
     def query(self) -> dict[str, str]:
-        return dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+        """The query parameters (read-only by convention: the dict is shared by everyone reading the request)."""
+        return dict(_parse_url(self.url)[1])
 
     def header(self, name: str) -> str | None:
+        found = self.headers.get(name)
+        if found is not None:
+            return found
         wanted = name.lower()
         for key, value in self.headers.items():
             if key.lower() == wanted:
@@ -81,6 +95,9 @@ _REASONS = {
 }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps with options builds an encoder per call
+
+
 def json_response(status: int, payload: object | None, headers: Mapping[str, str] | None = None) -> FakeResponse:
     all_headers = {"Cache-Control": "no-cache", "x-ms-keyvault-service-version": "1.9.0.0 (kvconfig-fake)"}
     if headers:
@@ -88,7 +105,7 @@ def json_response(status: int, payload: object | None, headers: Mapping[str, str
     if payload is None:
         return FakeResponse(status, all_headers, b"")
     all_headers["Content-Type"] = "application/json; charset=utf-8"
-    return FakeResponse(status, all_headers, json.dumps(payload, separators=(",", ":")).encode())
+    return FakeResponse(status, all_headers, _ENCODER.encode(payload).encode())
 
 
 def b64url_encode(data: bytes) -> str:
