@@ -20,6 +20,7 @@ from azure.keyvault.secrets import aio as secrets_aio
 from kvconfig import FakeVaultNotImplementedError
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake._api_versions import at_least
+from kvconfig.fake._routing import Route
 
 from .conftest import DEFAULT_API_VERSION
 from .support import FAKE_VAULT_URL, VaultUnderTest
@@ -242,6 +243,16 @@ async def test_unimplemented_operation_raises_fake_vault_not_implemented_error(k
     assert caught.value.method == method
     assert caught.value.path == path
     assert f"{method} {path}" in str(caught.value)
+
+
+async def test_placeholder_route_raises_fake_vault_not_implemented_error_through_the_sdk(kv: VaultUnderTest) -> None:
+    # Whatever the fake implements by now, a catalogued-but-unimplemented operation must fail loudly.
+    fake = kv.need_fake()
+    fake.routes.extend([Route("GET", "/futurethings/{name}", "GetFutureThing", None)])
+    with pytest.raises(FakeVaultNotImplementedError) as caught:
+        await kv.call(kv.client.send_request, HttpRequest("GET", "/futurethings/t1"))
+    assert (caught.value.method, caught.value.path) == ("GET", "/futurethings/t1")
+    assert fake.operation_counts["GetFutureThing"] == 1
 
 
 def test_unimplemented_key_operation_raises_through_key_client() -> None:
