@@ -1,23 +1,20 @@
 """Backup Certificate and Restore Certificate: every version, its private key and policy, in one sealed blob.
 
-The blob starts with the prefix the service's certificate backups carry (``&AzureKeyVaultKeyBackupV1...``, as
-observed) and is sealed with AES-GCM under a fixed key, so a blob from one fake restores into another while a
-hand-edited one answers ``Malformed backup blob`` as the service does. Restore rebuilds each version's backing key
-and secret from the certificate, its key and the policy, with the same version ids.
+The blob is sealed as ``_backup`` describes (the service's certificate backups carry the keys' prefix, as observed), so
+a blob from one fake restores into another while a hand-edited one answers ``Malformed backup blob`` as the service
+does. Restore rebuilds each version's backing key and secret from the certificate, its key and the policy, with the
+same version ids.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kvconfig.fake._backup import CERTIFICATE_BACKUP
 from kvconfig.fake._cert_backing import add_backing_objects, check_backing_names
 from kvconfig.fake._cert_issuance import ensure_certificate_hook
 from kvconfig.fake._cert_policy import CertificatePrivateKey
@@ -34,12 +31,9 @@ from kvconfig.fake._cert_state import (
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext
 from kvconfig.fake._state import Attributes
-from kvconfig.fake._wire import b64url_decode, b64url_encode
 
 __all__ = ["backup_certificate", "restore_certificate"]
 
-_BACKUP_PREFIX = b"&AzureKeyVaultKeyBackupV1.microsoft.com"
-_BACKUP_KEY = bytes.fromhex("6b76636f6e6669672d66616b652d636572742d6261636b75702d6b65792d3031")
 _DER = serialization.Encoding.DER
 
 
@@ -112,17 +106,12 @@ def backup_certificate(ctx: OperationContext) -> dict[str, Any]:
                 _version_to_json(version, _secret_of(ctx, obj.name, version)) for version in obj.versions.values()
             ],
         }
-    nonce = os.urandom(12)
-    sealed = AESGCM(_BACKUP_KEY).encrypt(nonce, json.dumps(payload).encode(), _BACKUP_PREFIX)
-    return {"value": b64url_encode(_BACKUP_PREFIX + nonce + sealed)}
+    return {"value": CERTIFICATE_BACKUP.seal(payload)}
 
 
 def restore_certificate(ctx: OperationContext) -> dict[str, Any]:
     """Restore Certificate: POST /certificates/restore"""
-    raw = ctx.body().get("value")
-    if not isinstance(raw, str) or not raw:
-        raise ServiceError.missing_field("value")
-    name, policy, versions = _open_backup(raw)
+    name, policy, versions = _read_payload(CERTIFICATE_BACKUP.open_request(ctx))
     ensure_certificate_hook(ctx.service)  # a restored policy's lifetime actions run on the clock too
     with ctx.vault.lock:
         store = certificate_store(ctx.vault)
@@ -151,16 +140,11 @@ def restore_certificate(ctx: OperationContext) -> dict[str, Any]:
         return bundle(ctx, obj, obj.current(), policy=True)
 
 
-def _open_backup(raw: str) -> tuple[str, dict[str, Any], list[tuple[CertificateVersion, str | None]]]:
+def _read_payload(payload: dict[str, Any]) -> tuple[str, dict[str, Any], list[tuple[CertificateVersion, str | None]]]:
     try:
-        blob = b64url_decode(raw)
-        if not blob.startswith(_BACKUP_PREFIX):
-            raise ValueError("prefix")
-        rest = blob[len(_BACKUP_PREFIX) :]
-        payload: dict[str, Any] = json.loads(AESGCM(_BACKUP_KEY).decrypt(rest[:12], rest[12:], _BACKUP_PREFIX))
         versions = [(_version_from_json(entry), entry.get("secret")) for entry in payload["versions"]]
         if not versions:
             raise ValueError("no versions")
         return str(payload["name"]), dict(payload["policy"] or {}), versions
-    except (ValueError, KeyError, TypeError, InvalidTag, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ServiceError.malformed_backup() from exc

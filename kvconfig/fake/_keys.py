@@ -9,14 +9,11 @@ end is the table of all 25.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kvconfig.crypto._jwk import KEY_TYPES, KeyMaterial, generate_key, key_from_jwk
 from kvconfig.crypto.errors import InvalidKeyError
+from kvconfig.fake._backup import KEY_BACKUP
 from kvconfig.fake._common import (
     attributes_from_wire,
     check_name,
@@ -58,16 +55,13 @@ from kvconfig.fake._key_store import (
 )
 from kvconfig.fake._routing import OperationContext, Route
 from kvconfig.fake._state import Attributes, Vault, VaultKind, Versioned
-from kvconfig.fake._wire import b64url_decode, b64url_encode
+from kvconfig.fake._wire import b64url_decode
 
 __all__ = ["ROUTES", "new_key_version"]
 
 KEY_OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export")
 MAX_OCT_IMPORT_BYTES = 64
 
-_BACKUP_PREFIX = b"&AzureKeyVaultKeyBackupV1.microsoft.com"
-# Fixed and public, like the secrets' backup key: a blob from one fake restores into another.
-_BACKUP_KEY = bytes.fromhex("6b76636f6e6669672d66616b652d6b65792d6261636b75702d6b65792d2d3031")
 _BOTH: frozenset[VaultKind] = frozenset({"vault", "managedhsm"})
 _HSM_ONLY: frozenset[VaultKind] = frozenset({"managedhsm"})
 
@@ -362,17 +356,12 @@ def backup_key(ctx: OperationContext) -> dict[str, Any]:
             "latest": obj.latest,
             "versions": [_version_to_json(version) for version in obj.versions.values()],
         }
-    nonce = os.urandom(12)
-    sealed = AESGCM(_BACKUP_KEY).encrypt(nonce, json.dumps(payload).encode(), _BACKUP_PREFIX)
-    return {"value": b64url_encode(_BACKUP_PREFIX + nonce + sealed)}
+    return {"value": KEY_BACKUP.seal(payload)}
 
 
 def restore_key(ctx: OperationContext) -> dict[str, Any]:
     """Restore Key: POST /keys/restore"""
-    raw = ctx.body().get("value")
-    if not isinstance(raw, str) or not raw:
-        raise ServiceError.missing_field("value")
-    payload = _open_backup(raw)
+    payload = KEY_BACKUP.open_request(ctx)
     name = payload["name"]
     versions = [_version_from_json(entry) for entry in payload["versions"]]
     if any(version.hsm for version in versions) and not hsm_keys_allowed(ctx.vault):
@@ -419,18 +408,6 @@ def _version_from_json(entry: dict[str, Any]) -> KeyVersion:
         release_policy=_release_policy(policy) if policy is not None else None,
         hsm=material.kty.endswith("-HSM"),
     )
-
-
-def _open_backup(raw: str) -> dict[str, Any]:
-    try:
-        blob = b64url_decode(raw)
-        if not blob.startswith(_BACKUP_PREFIX):
-            raise ValueError("prefix")
-        rest = blob[len(_BACKUP_PREFIX) :]
-        payload: dict[str, Any] = json.loads(AESGCM(_BACKUP_KEY).decrypt(rest[:12], rest[12:], _BACKUP_PREFIX))
-        return payload
-    except (ValueError, InvalidTag, UnicodeDecodeError) as exc:
-        raise ServiceError.malformed_backup() from exc
 
 
 ROUTES: tuple[Route, ...] = (

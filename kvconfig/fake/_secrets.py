@@ -6,13 +6,9 @@ errors are raised as :class:`ServiceError` from the catalogue.
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from kvconfig.fake._backup import SECRET_BACKUP
 from kvconfig.fake._common import (
     attributes_from_wire,
     attributes_to_wire,
@@ -25,7 +21,6 @@ from kvconfig.fake._common import (
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext, Route
 from kvconfig.fake._state import Attributes, SecretVersion, Vault, Versioned
-from kvconfig.fake._wire import b64url_decode, b64url_encode
 
 __all__ = ["MAX_SECRET_BYTES", "ROUTES", "new_secret_version"]
 
@@ -33,11 +28,6 @@ MAX_SECRET_BYTES = 25 * 1024
 MAX_CONTENT_TYPE = 255
 KIND = "secret"
 _OUT_CONTENT_TYPE_SINCE = "2025-06-01-preview"
-
-# Backups are sealed so that a blob cannot be edited by hand (tampering answers "Malformed backup blob", as the
-# service does). The key is fixed and public: this is a fake, and a blob from one fake must restore into another.
-_BACKUP_PREFIX = b")AzureKeyVaultSecretBackupV1.microsoft.com"
-_BACKUP_KEY = bytes.fromhex("6b76636f6e6669672d66616b652d6b65792d666f722d6261636b7570732d3031")
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
@@ -312,17 +302,12 @@ def backup_secret(ctx: OperationContext) -> dict[str, Any]:
             "latest": obj.latest,
             "versions": [_version_to_json(version) for version in obj.versions.values()],
         }
-    nonce = os.urandom(12)
-    sealed = AESGCM(_BACKUP_KEY).encrypt(nonce, json.dumps(payload).encode(), _BACKUP_PREFIX)
-    return {"value": b64url_encode(_BACKUP_PREFIX + nonce + sealed)}
+    return {"value": SECRET_BACKUP.seal(payload)}
 
 
 def restore_secret(ctx: OperationContext) -> dict[str, Any]:
     """Restore Secret: POST /secrets/restore"""
-    raw = ctx.body().get("value")
-    if not isinstance(raw, str) or not raw:
-        raise ServiceError.missing_field("value")
-    payload = _open_backup(raw)
+    payload = SECRET_BACKUP.open_request(ctx)
     name = payload["name"]
     with ctx.vault.lock:
         if ctx.vault.secrets.get(name) is not None:
@@ -364,19 +349,6 @@ def _version_from_json(item: dict[str, Any]) -> SecretVersion:
         content_type=item["contentType"],
         tags=item["tags"],
     )
-
-
-def _open_backup(raw: str) -> dict[str, Any]:
-    try:
-        blob = b64url_decode(raw)
-        if not blob.startswith(_BACKUP_PREFIX):
-            raise ValueError("prefix")
-        rest = blob[len(_BACKUP_PREFIX) :]
-        data = AESGCM(_BACKUP_KEY).decrypt(rest[:12], rest[12:], _BACKUP_PREFIX)
-        payload: dict[str, Any] = json.loads(data)
-        return payload
-    except (ValueError, InvalidTag, UnicodeDecodeError) as exc:
-        raise ServiceError.malformed_backup() from exc
 
 
 ROUTES: tuple[Route, ...] = (
