@@ -8,7 +8,7 @@ HTTPS emulator).
 from __future__ import annotations
 
 from kvconfig.errors import FakeVaultNotImplementedError
-from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, RoleDefinition, VaultAccess
+from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
 from kvconfig.fake._api_versions import API_VERSIONS
 from kvconfig.fake._asgi import FakeKeyVaultApp, asgi_app
 from kvconfig.fake._audit import AuditEvent, AuditLog
@@ -18,6 +18,7 @@ from kvconfig.fake._emulator import EmulatorServer
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._events import EventGridEvent, EventHub, EventSubscription, Webhook, WebhookValidationError
 from kvconfig.fake._faults import ConnectionFault, Fault
+from kvconfig.fake._roles import RoleDefinition
 from kvconfig.fake._router import RequestRecord
 from kvconfig.fake._seed import SeedError
 from kvconfig.fake._service import FakeKeyVault
