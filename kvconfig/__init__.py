@@ -15,9 +15,10 @@ from kvconfig._reference import (
     parse_appconfig_reference,
     parse_reference,
 )
-from kvconfig._resolver import ExpiryWarning, ReferenceStatus, RefreshEvent, ResolvedSettings, SecretResolver
+from kvconfig._resolver import ExpiryWarning, RefreshEvent, ResolvedSettings, SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
 from kvconfig._startup import merge_sources, resolve_environ
+from kvconfig._status import ReferenceStatus
 from kvconfig.errors import (
     FakeVaultNotImplementedError,
     KvConfigError,

@@ -19,33 +19,23 @@ import logging
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from kvconfig._cache import CachedSecret, SecretCache
+from kvconfig._collect import Entry, ReferenceCollector
+from kvconfig._credentials import as_async_credential, vault_credential
 from kvconfig._loop import LoopThread
-from kvconfig._reference import (
-    KeyVaultReference,
-    find_references,
-    is_reference,
-    parse_appconfig_reference,
-    parse_reference,
-)
-from kvconfig.errors import (
-    KvConfigError,
-    ReferenceSyntaxError,
-    ResolutionError,
-    ResolutionFailure,
-    UntrustedVaultError,
-)
+from kvconfig._reference import KeyVaultReference
+from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
+from kvconfig.errors import ResolutionError, ResolutionFailure
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets.aio import SecretClient
 
 __all__ = [
     "ExpiryWarning",
-    "ReferenceStatus",
     "RefreshEvent",
     "ResolvedSettings",
     "SecretResolver",
@@ -55,21 +45,6 @@ logger = logging.getLogger("kvconfig")
 
 OnFailure = Literal["raise", "keep", "omit"]
 Key = tuple[str, str, str | None]
-_DNS_HINTS = (
-    "name or service not known",
-    "failed to resolve",
-    "getaddrinfo",
-    "nodename nor servname",
-    "no such host",
-    "temporary failure in name resolution",
-    "no address associated with hostname",
-)
-# Statuses that say the vault could not be read at all (not that the secret is missing or disabled): a refresh keeps
-# the last good value for these.
-_UNREACHABLE = frozenset({"VaultNotFound", "AccessToKeyVaultDenied", "FetchTimedOut", "OtherReasons"})
-
-
-_PARSED_LIMIT = 16384
 
 
 class ExpiryWarning(UserWarning):
@@ -86,24 +61,6 @@ class ResolvedSettings(dict[str, Any]):
 
 
 @dataclass(frozen=True)
-class ReferenceStatus:
-    """What ``check`` found for one reference of one setting (never the value)."""
-
-    setting: str
-    reference: str
-    status: str
-    version: str | None = None
-    expires_on: datetime | None = None
-    not_before: datetime | None = None
-    detail: str = ""
-    origin: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "OK"
-
-
-@dataclass(frozen=True)
 class RefreshEvent:
     """Sent to change listeners after a refresh: which settings changed, and which are stale (kept their last good
     value because their vault could not be read). Never values."""
@@ -111,17 +68,6 @@ class RefreshEvent:
     changed: frozenset[str]
     stale: frozenset[str] = frozenset()
     failures: tuple[ResolutionFailure, ...] = ()
-
-
-@dataclass
-class _Entry:
-    """One setting and the references found in it."""
-
-    setting: str
-    text: str = field(repr=False)
-    origin: str | None
-    refs: list[tuple[int, int, KeyVaultReference]]
-    whole: bool
 
 
 class _Fetched:
@@ -165,65 +111,6 @@ class _Vault:
         self.open = True
         if self.gate is not None:
             self.gate.event.set()
-
-
-class _AsyncCredentialAdapter:
-    """Lets a sync ``TokenCredential`` serve the async SDK clients (token calls run in a worker thread)."""
-
-    def __init__(self, credential: Any) -> None:
-        self._credential = credential
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(lambda: self._credential.get_token(*scopes, **kwargs))
-
-    async def close(self) -> None:
-        pass
-
-    async def __aenter__(self) -> _AsyncCredentialAdapter:
-        return self
-
-    async def __aexit__(self, *args: object) -> None:
-        pass
-
-
-class _AsyncCredentialInfoAdapter(_AsyncCredentialAdapter):
-    """The adapter for sync credentials that also offer ``get_token_info`` (the SDK prefers it)."""
-
-    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        return await asyncio.to_thread(lambda: self._credential.get_token_info(*scopes, options=options))
-
-
-class _VaultCredential:
-    """The shared credential as one vault's client sees it: tells the vault when a token was handed out."""
-
-    def __init__(self, credential: Any, vault: _Vault) -> None:
-        self._credential = credential
-        self._vault = vault
-
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        token = await self._credential.get_token(*scopes, **kwargs)
-        self._vault.token_issued()
-        return token
-
-    async def close(self) -> None:
-        pass  # the shared credential is closed by the resolver, once
-
-    async def __aenter__(self) -> _VaultCredential:
-        return self
-
-    async def __aexit__(self, *args: object) -> None:
-        pass
-
-
-class _VaultCredentialInfo(_VaultCredential):
-    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        token = await self._credential.get_token_info(*scopes, options=options)
-        self._vault.token_issued()
-        return token
-
-
-def _is_async_credential(credential: Any) -> bool:
-    return inspect.iscoroutinefunction(getattr(credential, "get_token", None))
 
 
 class SecretResolver:
@@ -297,10 +184,8 @@ class SecretResolver:
         self._owns_credential = False
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
-        self._tracked: dict[str, _Entry] = {}
-        # Parsed whole-value references by text (a parse depends only on the text, the cloud and the trusted hosts,
-        # which are fixed per resolver); errors are not kept, they name the setting and origin.
-        self._parsed: dict[str, KeyVaultReference] = {}
+        self._tracked: dict[str, Entry] = {}
+        self._collector = ReferenceCollector(cloud=cloud, trusted_hosts=self.trusted_hosts, embedded=embedded)
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
         self._closed = False
@@ -444,60 +329,12 @@ class SecretResolver:
         if self._closed:
             raise RuntimeError("This SecretResolver is closed; create a new one.")
 
-    # -- collecting references ---------------------------------------------------------------------------------------
-
-    def _collect(
-        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
-    ) -> tuple[list[_Entry], list[ResolutionFailure]]:
-        entries: list[_Entry] = []
-        failures: list[ResolutionFailure] = []
-        for setting, value in settings.items():
-            if not isinstance(value, str):
-                continue
-            origin = origins.get(setting)
-            try:
-                content_type = content_types.get(setting)
-                appconfig = (
-                    parse_appconfig_reference(
-                        value, content_type, setting=setting, origin=origin, trusted_hosts=self.trusted_hosts
-                    )
-                    if content_type
-                    else None
-                )
-                if appconfig is not None:
-                    entries.append(_Entry(setting, value, origin, [(0, len(value), appconfig)], whole=True))
-                elif is_reference(value):
-                    ref = self._parsed.get(value)
-                    if ref is None:
-                        ref = parse_reference(
-                            value, setting=setting, origin=origin, cloud=self.cloud, trusted_hosts=self.trusted_hosts
-                        )
-                        if len(self._parsed) >= _PARSED_LIMIT:
-                            self._parsed.clear()
-                        self._parsed[value] = ref
-                    entries.append(_Entry(setting, value, origin, [(0, len(value), ref)], whole=True))
-                elif self.embedded and "@microsoft.keyvault(" in value.lower():
-                    found = find_references(
-                        value, setting=setting, origin=origin, cloud=self.cloud, trusted_hosts=self.trusted_hosts
-                    )
-                    if found:
-                        entries.append(_Entry(setting, value, origin, found, whole=False))
-            except ReferenceSyntaxError as exc:
-                failures.append(ResolutionFailure(setting, _shown(value), "InvalidSyntax", exc.reason, origin))
-            except UntrustedVaultError as exc:
-                failures.append(
-                    ResolutionFailure(
-                        setting, _shown(value), "UntrustedVault", f"host {exc.host!r} is not trusted", origin
-                    )
-                )
-        return entries, failures
-
     # -- the async core -----------------------------------------------------------------------------------------------
 
     async def _resolve(
         self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
     ) -> tuple[ResolvedSettings, list[str]]:
-        entries, failures = self._collect(settings, origins, content_types)
+        entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=True)
         result, more, notes = self._assemble(settings, entries, fetched)
         failures.extend(more)
@@ -518,7 +355,7 @@ class SecretResolver:
     async def _check(
         self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
     ) -> list[ReferenceStatus]:
-        entries, failures = self._collect(settings, origins, content_types)
+        entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=False)
         statuses = [
             ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin) for f in failures
@@ -530,7 +367,7 @@ class SecretResolver:
                 secret = item.secret
                 status, detail = item.status, item.detail
                 if secret is not None and status == "OK":
-                    status, detail = _validity(secret, now) or ("OK", "")
+                    status, detail = validity(secret, now) or ("OK", "")
                 statuses.append(
                     ReferenceStatus(
                         entry.setting,
@@ -577,7 +414,7 @@ class SecretResolver:
         return ResolvedSettings(self._values), notes
 
     def _assemble(
-        self, settings: Mapping[str, Any], entries: list[_Entry], fetched: Mapping[Key, _Fetched]
+        self, settings: Mapping[str, Any], entries: list[Entry], fetched: Mapping[Key, _Fetched]
     ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str]]:
         result = ResolvedSettings(settings)
         failures: list[ResolutionFailure] = []
@@ -591,7 +428,7 @@ class SecretResolver:
                 item = fetched[ref.key]
                 status, detail = item.status, item.detail
                 if item.secret is not None and status == "OK":
-                    invalid = _validity(item.secret, now)
+                    invalid = validity(item.secret, now)
                     if invalid is not None:
                         if self.strict:
                             status, detail = invalid
@@ -613,7 +450,7 @@ class SecretResolver:
         return result, failures, notes
 
     async def _fetch_all(
-        self, entries: list[_Entry], *, use_cache: bool, only_latest: bool = False
+        self, entries: list[Entry], *, use_cache: bool, only_latest: bool = False
     ) -> dict[Key, _Fetched]:
         unique: dict[Key, KeyVaultReference] = {}
         for entry in entries:
@@ -634,7 +471,7 @@ class SecretResolver:
         if only_latest:
             for key, item in results.items():
                 ref = unique[key]
-                if item.status in _UNREACHABLE:
+                if item.status in UNREACHABLE:
                     last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
                     if last is not None:
                         results[key] = _Fetched(last, stale=True)
@@ -671,7 +508,7 @@ class SecretResolver:
             async with self._semaphore:
                 secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self.timeout)
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
-            status, detail = _classify(exc, ref)
+            status, detail = classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
             failed = _Fetched(status=status, detail=detail, error=exc)
             if pilot is not None and status == "AccessToKeyVaultDenied":
@@ -707,10 +544,10 @@ class SecretResolver:
             options = dict(self._client_options)
             if self._transport is not None:
                 options["transport"] = self._transport() if callable(self._transport) else self._transport
-            credential = self._get_credential()
             vault = _Vault()
-            wrapper_cls = _VaultCredentialInfo if hasattr(credential, "get_token_info") else _VaultCredential
-            vault.client = SecretClient(vault_url, wrapper_cls(credential, vault), **options)
+            vault.client = SecretClient(
+                vault_url, vault_credential(self._get_credential(), vault.token_issued), **options
+            )
             self._vaults[vault_url] = vault
         return vault
 
@@ -722,11 +559,8 @@ class SecretResolver:
 
                 credential = DefaultAzureCredential()
                 self._owns_credential = True
-            elif not _is_async_credential(credential):
-                adapter = (
-                    _AsyncCredentialInfoAdapter if hasattr(credential, "get_token_info") else _AsyncCredentialAdapter
-                )
-                credential = adapter(credential)
+            else:
+                credential = as_async_credential(credential)
             self._credential = credential
         return self._credential
 
@@ -750,86 +584,3 @@ def _warn(notes: list[str]) -> None:
     # Issued in the caller's thread (not the loop thread), so warning filters and pytest.warns see them.
     for note in notes:
         warnings.warn(note, ExpiryWarning, stacklevel=3)
-
-
-def _shown(value: str) -> str:
-    """What a failure shows of a value that did not parse: only the reference itself, up to its first ``)`` (a
-    reference holds no parentheses), never the text after it, and nothing of a value that is not a reference: it
-    may be a secret pasted by mistake."""
-    text = value.strip()
-    if not is_reference(text):
-        return "<value hidden>"
-    close = text.find(")")
-    shown = text if close < 0 else text[: close + 1]
-    return shown if len(shown) <= 400 else shown[:400] + "..."
-
-
-def _validity(secret: CachedSecret, now: datetime) -> tuple[str, str] | None:
-    if secret.expires_on is not None and now >= secret.expires_on:
-        return "SecretExpired", f"the secret expired on {secret.expires_on.isoformat()}"
-    if secret.not_before is not None and now < secret.not_before:
-        return "SecretNotYetValid", f"the secret is not valid before {secret.not_before.isoformat()}"
-    return None
-
-
-def _classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
-    """Map an SDK or transport error to App Service's status vocabulary (and a value-free detail)."""
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-        ServiceResponseError,
-        ServiceResponseTimeoutError,
-    )
-
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "FetchTimedOut", "no answer within the resolver's timeout"
-    if isinstance(exc, ResourceNotFoundError):
-        if ref.version:
-            return "SecretVersionNotFound", f"version {ref.version} of secret {ref.name!r} does not exist"
-        return "SecretNotFound", f"secret {ref.name!r} does not exist in {ref.vault_url}"
-    if isinstance(exc, ClientAuthenticationError):
-        return "AccessToKeyVaultDenied", f"authentication failed: {_service_message(exc)}"
-    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        inner = _inner_code(exc)
-        if exc.status_code == 403 and inner == "SecretDisabled":
-            return "SecretDisabled", f"secret {ref.name!r} is disabled"
-        if exc.status_code == 403:
-            return "AccessToKeyVaultDenied", _service_message(exc)
-        if exc.status_code in (408, 429, 500, 502, 503, 504):
-            return "FetchTimedOut", f"the vault answered {exc.status_code} after the SDK's retries"
-        return "OtherReasons", f"HTTP {exc.status_code}: {_service_message(exc)}"
-    if isinstance(exc, ServiceRequestError):
-        message = f"{exc} {getattr(exc, 'inner_exception', '')}".lower()
-        inner_name = type(getattr(exc, "inner_exception", None)).__name__.lower()
-        if "dns" in inner_name or any(hint in message for hint in _DNS_HINTS):
-            return "VaultNotFound", f"the vault host {ref.vault_host} does not resolve"
-        if "timeout" in message or "timed out" in message:
-            return "FetchTimedOut", "the connection to the vault timed out"
-        return "OtherReasons", f"cannot reach {ref.vault_host}: {type(exc).__name__}"
-    if isinstance(exc, ServiceResponseTimeoutError):
-        return "FetchTimedOut", "the vault did not answer in time, after the SDK's retries"
-    if isinstance(exc, ServiceResponseError):
-        return "OtherReasons", f"the connection to {ref.vault_host} was lost ({type(exc).__name__})"
-    if isinstance(exc, KvConfigError):
-        return "OtherReasons", str(exc)
-    return "OtherReasons", f"{type(exc).__name__} while reading the secret"
-
-
-def _service_message(exc: Any) -> str:
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None)
-    message = getattr(error, "message", None)
-    if code or message:
-        return f"{code}: {message}" if code else str(message)
-    return getattr(exc, "reason", None) or type(exc).__name__
-
-
-def _inner_code(exc: Any) -> str | None:
-    error = getattr(exc, "error", None)
-    inner = getattr(error, "innererror", None)
-    if isinstance(inner, dict):
-        code = inner.get("code")
-        return str(code) if code else None
-    return None

@@ -17,9 +17,10 @@ from typing import IO, Any, TypeVar
 import click
 
 from kvconfig._reference import find_references
-from kvconfig._resolver import ReferenceStatus, SecretResolver
+from kvconfig._resolver import SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 from kvconfig._startup import merge_sources
+from kvconfig._status import ReferenceStatus
 from kvconfig.errors import KvConfigError, ResolutionError
 
 __all__ = ["cli", "main"]

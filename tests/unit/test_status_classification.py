@@ -17,7 +17,7 @@ from azure.core.exceptions import (
 from azure.identity import CredentialUnavailableError
 
 from kvconfig import parse_reference
-from kvconfig._resolver import _classify
+from kvconfig._status import classify
 
 LATEST = parse_reference("@Microsoft.KeyVault(VaultName=contoso;SecretName=db)")
 PINNED = parse_reference(
@@ -71,7 +71,7 @@ def _http(status: int, code: str = "Err", inner: str | None = None) -> HttpRespo
     ],
 )
 def test_errors_map_to_app_service_statuses(error: BaseException, reference: object, status: str) -> None:
-    found, detail = _classify(error, reference)  # type: ignore[arg-type]
+    found, detail = classify(error, reference)  # type: ignore[arg-type]
 
     assert found == status
     assert detail
