@@ -213,16 +213,24 @@ def complete_operation(
 def certificate_tick(service: FakeKeyVault, vault: Vault, now: float) -> None:
     """Let time act on the vault's certificates: complete issued operations, then run due lifetime actions."""
     moment = int(now)
+    made: list[tuple[str, CertificateVersion]] = []
     with vault.lock:
         for found in certificate_store(vault):
             obj = found if isinstance(found, CertificateObject) else None
             if obj is None:
                 continue
+            before = set(obj.versions)
             op = obj.pending
             if op is not None and op.in_progress and op.issued is not None:
                 complete_operation(service, vault, obj, op.issued, moment)
             if obj.has_versions and obj.policy is not None:
                 _run_lifetime_actions(service, vault, obj, moment)
+            made += [(obj.name, version) for key, version in obj.versions.items() if key not in before]
+    # Versions issued here (not by a request the events listener sees: MergeCertificate, ImportCertificate) are
+    # announced once the vault lock is released, as key rotation does.
+    for name, version in made:
+        attrs = version.attributes
+        service.events.object_changed(vault, "Certificate", name, version.version, nbf=attrs.nbf, exp=attrs.exp)
 
 
 def _trigger_time(trigger: dict[str, Any], cert: x509.Certificate) -> float | None:
