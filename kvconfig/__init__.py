@@ -15,6 +15,7 @@ from kvconfig._reference import (
     parse_appconfig_reference,
     parse_reference,
 )
+from kvconfig._report import format_status_table
 from kvconfig._resolver import ExpiryWarning, RefreshEvent, ResolvedSettings, SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
 from kvconfig._startup import merge_sources, resolve_environ
@@ -49,6 +50,7 @@ __all__ = [
     "UntrustedVaultError",
     "__version__",
     "find_references",
+    "format_status_table",
     "from_dotenv",
     "from_environ",
     "from_file",

@@ -17,6 +17,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from kvconfig._reference import find_references
+from kvconfig._report import format_status_table
 from kvconfig._resolver import SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 from kvconfig._startup import merge_sources
@@ -286,7 +287,7 @@ def check(output_format: str, **params: Any) -> None:
     if output_format == "json":
         click.echo(json.dumps([_status_json(status) for status in statuses], indent=2))
     else:
-        click.echo(_table(statuses))
+        click.echo(format_status_table(statuses))
     warn_only = {"SecretExpired", "SecretNotYetValid"}
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in warn_only)]
     if output_format != "json":
@@ -307,24 +308,6 @@ def _status_json(status: ReferenceStatus) -> dict[str, Any]:
         "detail": status.detail,
         "origin": status.origin,
     }
-
-
-def _table(statuses: list[ReferenceStatus]) -> str:
-    rows = [("SETTING", "STATUS", "VERSION", "EXPIRES", "REFERENCE")]
-    for status in statuses:
-        rows.append(
-            (
-                status.setting,
-                status.status,
-                (status.version or "-")[:8],
-                status.expires_on.date().isoformat() if status.expires_on else "-",
-                status.reference,
-            )
-        )
-    widths = [max(len(row[index]) for row in rows) for index in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)) for row in rows]
-    details = [f"  {s.setting}: {s.detail}" for s in statuses if not s.ok and s.detail]
-    return "\n".join(lines + (["", *details] if details else []))
 
 
 @cli.command()

@@ -15,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from kvconfig import ReferenceStatus
+from kvconfig import ReferenceStatus, format_status_table
 from kvconfig_flask._extension import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
 
 __all__ = ["cli"]
@@ -56,7 +56,7 @@ def check(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([_as_json(status) for status in statuses], indent=2))
     else:
-        click.echo(format_table(statuses))
+        click.echo(format_status_table(statuses))
         ok = sum(1 for status in statuses if status.ok)
         click.echo(f"\n{ok} of {len(statuses)} references resolved.", err=True)
     if any(not status.ok for status in statuses):
@@ -72,17 +72,6 @@ def status() -> None:
     click.echo(f"refresh interval: {state.refresh_interval or '-'}")
     click.echo(f"last refresh: {state.last_refresh.isoformat() if state.last_refresh else '-'}")
     click.echo(f"stale: {', '.join(sorted(state.stale)) or '-'}")
-
-
-def format_table(statuses: list[ReferenceStatus]) -> str:
-    rows = [("SETTING", "STATUS", "VERSION", "EXPIRES", "REFERENCE")]
-    for item in statuses:
-        expires = item.expires_on.date().isoformat() if item.expires_on else "-"
-        rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.reference))
-    widths = [max(len(row[index]) for row in rows) for index in range(4)]
-    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows]
-    details = [f"  {item.setting}: {item.detail}" for item in statuses if not item.ok and item.detail]
-    return "\n".join(lines + (["", *details] if details else []))
 
 
 def _as_json(item: ReferenceStatus) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from django.core.management.base import (  # type: ignore[import-untyped]  # no 
     CommandParser,
 )
 
-from kvconfig import ReferenceStatus
+from kvconfig import format_status_table
 from kvconfig_django._settings import find_references, references
 from kvconfig_django.checks import reference_statuses, settings_namespace
 
@@ -29,19 +29,8 @@ class Command(BaseCommand):  # type: ignore[misc]
         statuses = reference_statuses({**seen, **unresolved})
         for setting in unresolved.keys() - seen.keys():
             self.stderr.write(f"{setting} was never resolved into the settings (see manage.py check).")
-        self.stdout.write(format_table(statuses))
+        self.stdout.write(format_status_table(statuses))
         failed = [status for status in statuses if not status.ok]
         self.stdout.write(f"\n{len(statuses) - len(failed)} of {len(statuses)} references resolve.")
         if failed and not options["no_fail"]:
             raise CommandError(f"{len(failed)} Key Vault reference(s) cannot be resolved.")
-
-
-def format_table(statuses: list[ReferenceStatus]) -> str:
-    rows = [("SETTING", "STATUS", "VERSION", "EXPIRES", "REFERENCE")]
-    for item in statuses:
-        expires = item.expires_on.date().isoformat() if item.expires_on else "-"
-        rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.reference))
-    widths = [max(len(row[index]) for row in rows) for index in range(4)]
-    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows]
-    details = [f"  {item.setting}: {item.detail}" for item in statuses if not item.ok and item.detail]
-    return "\n".join(lines + (["", *details] if details else []))
