@@ -172,7 +172,7 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
             response = json_response(
                 501, ServiceError.not_implemented(method, path).body(), {NOT_IMPLEMENTED_HEADER: route.operation}
             )
-            return _finish(service, request, route, vault.name, identity, response, started, base_headers)
+            return Outcome(_finish(service, request, route, vault.name, identity, response, started, base_headers))
         fault = service.faults.pick(request, route.operation, vault.name, identity.name if identity else None)
         if fault is not None:
             delay = fault.delay
@@ -206,8 +206,8 @@ def dispatch(service: FakeKeyVault, request: FakeRequest) -> Outcome:
             challenge = _challenge_header(service, domain.resource, domain.authority, vault.properties.tenant_id)
             extra = {**base_headers, "WWW-Authenticate": challenge}
         response = _error_response(error, extra)
-    outcome = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
-    return Outcome(outcome.response, None, delay)
+    final = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
+    return Outcome(final, None, delay)
 
 
 def _finish(
@@ -220,7 +220,7 @@ def _finish(
     started: float,
     headers: dict[str, str],
     object_id: str | None = None,
-) -> Outcome:
+) -> FakeResponse:
     # Responses built with the base headers already carry them; others (errors, 501) get them merged in.
     if headers.items() <= response.headers.items():
         final = response
@@ -232,7 +232,7 @@ def _finish(
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             error_code = str(body["error"].get("code"))
     _notify(service, request, route, vault, identity, final.status, error_code, started, headers, object_id)
-    return Outcome(final)
+    return final
 
 
 def _notify(

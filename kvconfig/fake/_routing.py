@@ -87,15 +87,31 @@ class RouteTable:
         self._index: dict[tuple[str, str], list[Route]] = {}
         self._wildcards: dict[str, list[Route]] = {}
         self._indexed: list[Route] = []
+        self._memo: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
 
     def extend(self, routes: Iterable[Route]) -> None:
         self.routes.extend(routes)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        # Only the routes of the path's first segment (and method) are tried, in table order: matching every
-        # template in turn was a visible share of each request.
+        # Clients repeat the same paths: remember each (method, path)'s answer until the table changes. Callers get
+        # their own copy of the parameters.
         if self._indexed != self.routes:
             self._reindex()
+        key = (method, path)
+        try:
+            found = self._memo[key]
+        except KeyError:
+            found = self._match(method, path)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+        if found is None:
+            return None
+        return found[0], dict(found[1])
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        # Only the routes of the path's first segment (and method) are tried, in table order: matching every
+        # template in turn was a visible share of each request.
         first = path.lstrip("/").split("/", 1)[0].lower()
         candidates = self._index.get((method, first))
         if candidates is None:
@@ -122,9 +138,13 @@ class RouteTable:
             if first is None:
                 wildcards.setdefault(route.method, []).append(route)
         self._index, self._wildcards, self._indexed = index, wildcards, routes
+        self._memo = {}
 
     def allowed_methods(self, path: str) -> list[str]:
         return sorted({route.method for route in self.routes if route.pattern.fullmatch(path)})
+
+
+_MEMO_SIZE = 4096
 
 
 def _first_literal(template: str) -> str | None:

@@ -61,12 +61,12 @@ class FakeKeyVault:
         if latency < 0:
             raise ValueError("latency must not be negative.")
         self.latency = float(latency)
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self.ids: IdGenerator = ids if ids is not None else RandomIds()
         self.strict = strict
         self.tenant_id = tenant_id
         self.domains: tuple[VaultDomain, ...] = (*extra_domains, *domains)
-        self.tokens = TokenAuthority(self.clock)
+        self.tokens = TokenAuthority(self._clock)
         self.faults = FaultSet()
         self.routes = build_route_table()
         self.operation_counts: Counter[str] = Counter()
@@ -83,6 +83,16 @@ class FakeKeyVault:
         self._deleted_vaults: dict[str, tuple[Vault, float]] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
+
+    @property
+    def clock(self) -> Clock:
+        """The fake's time; assigning another clock also moves token issuing and checking onto it."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self._clock = clock
+        self.tokens.clock = clock
 
     # -- vaults ----------------------------------------------------------------------------------------------------
 

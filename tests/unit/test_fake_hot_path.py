@@ -98,3 +98,32 @@ def test_response_request_ids_count_up_as_uuids() -> None:
     ids = [first.headers["x-ms-request-id"], second.headers["x-ms-request-id"]]
     assert ids[0].startswith("00000000-0000-0000-0000-")
     assert int(ids[1].replace("-", ""), 16) == int(ids[0].replace("-", ""), 16) + 1
+
+
+def test_remembered_route_matches_follow_table_changes_and_hand_out_their_own_parameters() -> None:
+    table = RouteTable([Route("GET", "/secrets/{name}/{version?}", "GetSecret", _handler("get"))])
+    first = table.match("GET", "/secrets/s1/v1")
+    assert first is not None
+    first[1]["name"] = "changed by a caller"
+    again = table.match("GET", "/secrets/s1/v1")
+    assert again is not None
+    assert again[1] == {"name": "s1", "version": "v1"}
+    assert table.match("GET", "/secrets/s1/v1/extra") is None
+    table.routes.insert(0, Route("GET", "/secrets/{name}/{version}", "Shadowing", _handler("shadow")))
+    assert table.match("GET", "/secrets/s1/v1")[0].operation == "Shadowing"  # type: ignore[index]
+    table.routes.append(Route("GET", "/secrets/{name}/{version}/extra", "Extra", _handler("extra")))
+    assert table.match("GET", "/secrets/s1/v1/extra")[0].operation == "Extra"  # type: ignore[index]
+
+
+def test_transport_copies_sdk_headers_with_their_case() -> None:
+    from azure.core.rest import HttpRequest
+    from azure.core.utils import CaseInsensitiveDict
+
+    from kvconfig.fake._transport import to_fake_request
+
+    request = HttpRequest("GET", "https://v.vault.azure.net/secrets", headers={"Authorization": "Bearer x", "X-A": "1"})
+    assert isinstance(request.headers, CaseInsensitiveDict)
+    fake_request = to_fake_request(request)
+    assert dict(fake_request.headers) == {"Authorization": "Bearer x", "X-A": "1"}
+    request.headers["X-A"] = "2"  # a retry may change the SDK's request: the copy keeps what was sent
+    assert fake_request.header("x-a") == "1"
