@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from kvconfig._paths import PathPart, leaves, path_key
 from kvconfig.errors import KvConfigError
 
 if sys.version_info >= (3, 11):
@@ -39,7 +40,6 @@ __all__ = [
     "from_mapping",
 ]
 
-PathPart = str | int
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -187,8 +187,8 @@ def _structured(file: Path, kind: str) -> ConfigSource:
         raise SourceError(f"{file} must hold an object (a mapping of settings) at the top, not a single value.")
     settings: dict[str, Any] = {}
     paths: dict[str, tuple[PathPart, ...]] = {}
-    for path, value in _leaves(data, ()):
-        key = _key(path)
+    for path, value in leaves(data):
+        key = path_key(path)
         settings[key] = value
         paths[key] = path
     if kind == "yaml":
@@ -268,27 +268,6 @@ def _find_line(lines: list[str], needles: list[str], start: int) -> int | None:
         if any(needle and needle in lines[number] for needle in needles):
             return number
     return None
-
-
-def _leaves(data: Any, path: tuple[PathPart, ...]) -> Iterator[tuple[tuple[PathPart, ...], Any]]:
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            yield from _leaves(value, (*path, str(key)))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _leaves(value, (*path, index))
-    else:
-        yield path, data
-
-
-def _key(path: tuple[PathPart, ...]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text
 
 
 def _deep_copy(data: Any) -> Any:

@@ -15,8 +15,6 @@ from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
 
 __all__ = ["HARD_FAILURES", "Build", "current_build", "resolve_with_fallback"]
 
-PathPart = str | int
-
 #: Statuses that mean the reference itself is wrong; anything else (timeouts, an unreachable vault, throttling,
 #: access) may pass, so a refresh keeps the last good value for it instead of failing.
 HARD_FAILURES = frozenset(
@@ -84,45 +82,6 @@ def building(build: Build) -> Iterator[Build]:
 
 
 # -- nested values ------------------------------------------------------------------------------------------------
-
-
-def leaves(data: Any, path: tuple[PathPart, ...] = ()) -> Iterator[tuple[tuple[PathPart, ...], Any]]:
-    """Every leaf of nested dicts and lists, with its path."""
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            yield from leaves(value, (*path, str(key)))
-    elif isinstance(data, list | tuple):
-        for index, value in enumerate(data):
-            yield from leaves(value, (*path, index))
-    else:
-        yield path, data
-
-
-def path_key(path: tuple[PathPart, ...]) -> str:
-    """``("database", "password")`` -> ``database.password``; ``("servers", 0)`` -> ``servers[0]``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text
-
-
-def assign(data: Any, path: tuple[PathPart, ...], value: Any) -> Any:
-    """A copy of ``data`` with ``value`` at ``path`` (containers on the path are copied, the rest shared)."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(data, Mapping):
-        copy = dict(data)
-        original = next((key for key in copy if str(key) == head), head)
-        copy[original] = assign(copy[original], rest, value)
-        return copy
-    items = list(data)
-    assert isinstance(head, int)
-    items[head] = assign(items[head], rest, value)
-    return tuple(items) if isinstance(data, tuple) else items
 
 
 def deep_update(mapping: dict[str, Any], *updating: Mapping[str, Any]) -> dict[str, Any]:

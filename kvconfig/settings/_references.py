@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
+from kvconfig._paths import assign, leaves, path_key
 from kvconfig._resolver import SecretResolver
 from kvconfig.settings._common import (
     Build,
-    assign,
     current_build,
     deep_update,
-    leaves,
     looks_like_reference,
-    path_key,
     references_in,
     resolve_with_fallback,
 )
