@@ -1,47 +1,73 @@
-"""Seed files: load vaults and secrets into a fake from a mapping or a JSON file, and dump them back.
+"""Seed files: load vaults, their secrets, keys and certificates into a fake from a mapping or a JSON file, and dump
+them back in the same format (the format is documented in docs/fake.md).
 
-Format (documented in docs/fake.md)::
+::
 
     {"vaults": {
         "myvault": {                                   # a vault name (public cloud) or a full vault host / URL
-            "properties": {"soft_delete": true, "retention_days": 90, "purge_protection": false, "sku": "standard"},
+            "properties": {"soft_delete": true, "retention_days": 90, "sku": "standard", "rbac": true},
+            "roles": [{"identity": "app", "role": "Key Vault Secrets User"}],
             "secrets": {
                 "db-password": "s3cret",               # shorthand: one enabled version
                 "api-key": {"value": "k", "contentType": "text/plain", "tags": {"env": "dev"},
                             "enabled": true, "nbf": 1700000000, "exp": 1900000000},
-                "disabled": {"value": "x", "enabled": false, "created": 1700000000, "updated": 1700000500},
                 "rotated": {"versions": [{"value": "old"}, {"value": "new", "version": "<32 hex>"}]}
-            }}}}
+            },
+            "keys": {"signing": {"kty": "EC", "crv": "P-256"}},                 # see _seed_keys
+            "certificates": {"tls": {"subject": "CN=app", "dns_names": ["app"]}}  # see _seed_certificates
+        }}}
 
 Versions are added oldest first; the last one is the latest. ``version`` is optional (a new id is made); times are
-whole seconds since the Unix epoch (``created`` and ``updated`` default to the fake's clock). Soft-deleted secrets are
-not part of the format.
+whole seconds since the Unix epoch (``created`` and ``updated`` default to the fake's clock). Keys and certificates
+are made by the handlers of their REST operations (``_seed_common.run_operation``), so a seed is refused with the
+service's own message where the service would refuse the request. Soft-deleted objects, pending certificate
+operations, key rotation policies, certificate issuers and contacts are not part of the format.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kvconfig.fake._secrets import new_secret_version
-from kvconfig.fake._state import Attributes
+from kvconfig.fake._seed_certificates import dump_certificates, seed_certificates
+from kvconfig.fake._seed_common import (
+    OBJECT_NAME,
+    SeedError,
+    check_times_and_flags,
+    check_version_id,
+    seeding,
+)
+from kvconfig.fake._seed_keys import dump_keys, seed_keys
+from kvconfig.fake._state import Attributes, Vault
 
 if TYPE_CHECKING:
     from kvconfig.fake._service import FakeKeyVault
 
 __all__ = ["SeedError", "dump_seed", "load_seed"]
 
-_PROPERTY_NAMES = {"sku", "soft_delete", "retention_days", "purge_protection", "tenant_id"}
-_SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
-_VERSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-_VERSION_FIELDS = {"value", "version", "contentType", "tags", "enabled", "nbf", "exp", "created", "updated"}
-
-
-class SeedError(ValueError):
-    """A seed file or mapping does not follow the documented format."""
+# Vault properties: what create_vault takes, with the JSON type each must have.
+_CREATE_OPTIONS: dict[str, type | tuple[type, ...]] = {
+    "sku": str,
+    "soft_delete": bool,
+    "retention_days": int,
+    "purge_protection": bool,
+    "tenant_id": str,
+    "rbac": bool,
+    "location": str,
+    "enforce_access": bool,
+    "access_policies": dict,
+    "network_rules": dict,
+    "throttling": (bool, int, dict),
+    "activated": bool,
+}
+# VaultProperties fields create_vault does not take: set on the new vault.
+_LATER_OPTIONS: dict[str, type] = {"subscription_id": str, "resource_group": str}
+_VAULT_MEMBERS = {"properties", "roles", "secrets", "keys", "certificates"}
+_SECRET_FIELDS = {"value", "version", "contentType", "tags", "enabled", "nbf", "exp", "created", "updated"}
+_TIMES = ("nbf", "exp", "created", "updated")
 
 
 def _read(data: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
@@ -67,53 +93,106 @@ def load_seed(fake: FakeKeyVault, data: Mapping[str, Any] | str | Path) -> None:
     vaults = seed.get("vaults", {})
     if not isinstance(vaults, Mapping):
         raise SeedError("'vaults' must be an object mapping vault names to their contents.")
-    for vault_name, content in vaults.items():
-        if not isinstance(content, Mapping):
-            raise SeedError(f"The vault {vault_name!r} must map to an object.")
-        extra = set(content) - {"properties", "secrets"}
-        if extra:
-            raise SeedError(f"Unknown member(s) in vault {vault_name!r}: {', '.join(sorted(extra))}.")
-        properties = content.get("properties")
-        if properties is None:
-            properties = {}
-        if not isinstance(properties, Mapping):
-            raise SeedError(f"'properties' of vault {vault_name!r} must be an object.")
-        bad = set(properties) - _PROPERTY_NAMES
-        if bad:
-            raise SeedError(f"Unknown vault properties for {vault_name!r}: {', '.join(sorted(bad))}.")
+    with seeding(fake) as ids:
+        for vault_name, content in vaults.items():
+            if not isinstance(content, Mapping):
+                raise SeedError(f"The vault {vault_name!r} must map to an object.")
+            extra = set(content) - _VAULT_MEMBERS
+            if extra:
+                raise SeedError(
+                    f"Unknown member(s) in vault {vault_name!r}: {', '.join(sorted(extra))} "
+                    f"(a vault holds {', '.join(sorted(_VAULT_MEMBERS))})."
+                )
+            vault = _vault(fake, vault_name, content.get("properties"))
+            _seed_roles(vault, vault_name, content.get("roles"))
+            _seed_secrets(fake, vault, vault_name, content.get("secrets"))
+            if content.get("keys") is not None:
+                seed_keys(fake, ids, vault, vault_name, content["keys"])
+            if content.get("certificates") is not None:
+                seed_certificates(fake, ids, vault, vault_name, content["certificates"])
+
+
+def _vault(fake: FakeKeyVault, vault_name: str, properties: object) -> Vault:
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, Mapping):
+        raise SeedError(f"'properties' of vault {vault_name!r} must be an object.")
+    bad = set(properties) - set(_CREATE_OPTIONS) - set(_LATER_OPTIONS)
+    if bad:
+        raise SeedError(f"Unknown vault properties for {vault_name!r}: {', '.join(sorted(bad))}.")
+    for key, value in properties.items():
+        wanted = _CREATE_OPTIONS.get(key) or _LATER_OPTIONS[key]
+        if not isinstance(value, wanted) or (isinstance(value, bool) and wanted is int):
+            raise SeedError(f"The vault property {key!r} of {vault_name!r} has the wrong type ({value!r}).")
+    create = {key: value for key, value in properties.items() if key in _CREATE_OPTIONS}
+    known = {vault.properties.host for vault in fake.vaults}
+    try:
+        if properties:
+            # A seeded Managed HSM pool is ready to use, as one made on first use is.
+            vault = fake.create_vault(vault_name, **{"activated": True, **create})
+        else:
+            vault = fake.vault(vault_name)
+            if vault.properties.host not in known and vault.properties.kind == "managedhsm":
+                fake.activate_security_domain(vault.url)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SeedError(f"Cannot create vault {vault_name!r}: {exc}") from exc
+    for key in _LATER_OPTIONS:
+        if key in properties:
+            setattr(vault.properties, key, properties[key])
+    return vault
+
+
+def _seed_roles(vault: Vault, vault_name: str, roles: object) -> None:
+    if roles is None:
+        return
+    if not isinstance(roles, list):
+        raise SeedError(f"'roles' of vault {vault_name!r} must be a list of {{'identity': ..., 'role': ...}}.")
+    for entry in roles:
+        if (
+            not isinstance(entry, Mapping)
+            or set(entry) - {"identity", "role", "scope"}
+            or not all(isinstance(entry.get(key), str) for key in ("identity", "role"))
+            or not isinstance(entry.get("scope", "/"), str)
+        ):
+            raise SeedError(
+                f"Every role assignment of vault {vault_name!r} is {{'identity': name, 'role': role name or id, "
+                f"'scope': '/' (optional)}}, not {entry!r}."
+            )
         try:
-            vault = fake.create_vault(vault_name, **properties) if properties else fake.vault(vault_name)
-        except (ValueError, TypeError) as exc:
-            raise SeedError(f"Cannot create vault {vault_name!r}: {exc}") from exc
-        secrets = content.get("secrets")
-        if secrets is None:
-            secrets = {}
-        if not isinstance(secrets, Mapping):
-            raise SeedError(f"'secrets' of vault {vault_name!r} must be an object.")
-        for secret_name, spec in secrets.items():
-            for version_spec in _versions(vault_name, secret_name, spec):
-                now = int(version_spec.get("created", fake.clock.now()))
-                attrs = Attributes(
-                    created=now,
-                    updated=int(version_spec.get("updated", now)),
-                    enabled=bool(version_spec.get("enabled", True)),
-                    nbf=version_spec.get("nbf"),
-                    exp=version_spec.get("exp"),
-                )
-                new_secret_version(
-                    vault,
-                    secret_name,
-                    version_spec["value"],
-                    version_id=str(version_spec.get("version") or fake.ids.new_version()).lower(),
-                    now=now,
-                    content_type=version_spec.get("contentType"),
-                    tags=version_spec.get("tags"),
-                    attributes=attrs,
-                )
+            vault.assign_role(entry["identity"], entry["role"], scope=entry.get("scope", "/"))
+        except (ValueError, KeyError) as exc:
+            raise SeedError(f"Cannot assign a role in vault {vault_name!r}: {exc}") from exc
 
 
-def _versions(vault: str, name: str, spec: object) -> list[Mapping[str, Any]]:
-    if not isinstance(name, str) or not _SECRET_NAME.match(name):
+def _seed_secrets(fake: FakeKeyVault, vault: Vault, vault_name: str, secrets: object) -> None:
+    if secrets is None:
+        return
+    if not isinstance(secrets, Mapping):
+        raise SeedError(f"'secrets' of vault {vault_name!r} must be an object.")
+    for secret_name, spec in secrets.items():
+        for version_spec in _secret_versions(vault_name, secret_name, spec):
+            now = int(version_spec.get("created", fake.clock.now()))
+            attrs = Attributes(
+                created=now,
+                updated=int(version_spec.get("updated", now)),
+                enabled=bool(version_spec.get("enabled", True)),
+                nbf=version_spec.get("nbf"),
+                exp=version_spec.get("exp"),
+            )
+            new_secret_version(
+                vault,
+                secret_name,
+                version_spec["value"],
+                version_id=str(version_spec.get("version") or fake.ids.new_version()).lower(),
+                now=now,
+                content_type=version_spec.get("contentType"),
+                tags=version_spec.get("tags"),
+                attributes=attrs,
+            )
+
+
+def _secret_versions(vault: str, name: object, spec: object) -> list[Mapping[str, Any]]:
+    if not isinstance(name, str) or not OBJECT_NAME.match(name):
         raise SeedError(f"Secret name {name!r} in vault {vault!r} is not valid: use 1-127 letters, digits and hyphens.")
     if isinstance(spec, str):
         return [{"value": spec}]
@@ -122,67 +201,80 @@ def _versions(vault: str, name: str, spec: object) -> list[Mapping[str, Any]]:
     versions = spec.get("versions", [spec])
     if not isinstance(versions, list) or not versions:
         raise SeedError(f"'versions' of secret {name!r} in vault {vault!r} must be a non-empty list.")
+    where = f"secret {name!r} of vault {vault!r}"
     for version in versions:
         if not isinstance(version, Mapping) or not isinstance(version.get("value"), str):
             raise SeedError(f"Every version of secret {name!r} in vault {vault!r} needs a string 'value'.")
-        unknown = set(version) - _VERSION_FIELDS
+        unknown = set(version) - _SECRET_FIELDS
         if unknown:
             raise SeedError(f"Unknown member(s) in secret {name!r} of vault {vault!r}: {', '.join(sorted(unknown))}.")
-        _check_version(vault, name, version)
+        check_version_id(where, version.get("version"))
+        check_times_and_flags(where, version, times=_TIMES)
+        content_type = version.get("contentType")
+        if content_type is not None and not isinstance(content_type, str):
+            raise SeedError(f"'contentType' of {where} must be a string.")
     return versions
 
 
-def _check_version(vault: str, name: str, version: Mapping[str, Any]) -> None:
-    """Reject values the service could never hold, rather than seeding them silently."""
-    where = f"secret {name!r} of vault {vault!r}"
-    version_id = version.get("version")
-    if version_id is not None and not (isinstance(version_id, str) and _VERSION_ID.match(version_id)):
-        raise SeedError(f"'version' of {where} must be 32 hexadecimal characters, not {version_id!r}.")
-    if "enabled" in version and not isinstance(version["enabled"], bool):
-        raise SeedError(f"'enabled' of {where} must be true or false.")
-    for key in ("nbf", "exp", "created", "updated"):
-        value = version.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise SeedError(f"'{key}' of {where} must be whole seconds since the Unix epoch.")
-    content_type = version.get("contentType")
-    if content_type is not None and not isinstance(content_type, str):
-        raise SeedError(f"'contentType' of {where} must be a string.")
-    tags = version.get("tags")
-    if tags is not None and not (
-        isinstance(tags, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
-    ):
-        raise SeedError(f"'tags' of {where} must map strings to strings.")
-
-
 def dump_seed(fake: FakeKeyVault) -> dict[str, Any]:
-    vaults: dict[str, Any] = {}
-    for vault in fake.vaults:
-        props = vault.properties
-        secrets: dict[str, Any] = {}
-        with vault.lock:
-            for obj in vault.secrets:
-                versions = []
-                for version in obj.versions.values():
-                    entry: dict[str, Any] = {"version": version.version, "value": version.value}
-                    if version.content_type is not None:
-                        entry["contentType"] = version.content_type
-                    if version.tags is not None:
-                        entry["tags"] = version.tags
-                    entry["enabled"] = version.attributes.enabled
-                    for key in ("nbf", "exp", "created", "updated"):
-                        value = getattr(version.attributes, key)
-                        if value is not None:
-                            entry[key] = value
-                    versions.append(entry)
-                secrets[obj.name] = {"versions": versions}
-        vaults[props.host] = {
-            "properties": {
-                "sku": props.sku,
-                "soft_delete": props.soft_delete,
-                "retention_days": props.retention_days,
-                "purge_protection": props.purge_protection,
-                "tenant_id": props.tenant_id,
-            },
-            "secrets": secrets,
+    return {"vaults": {vault.properties.host: _dump_vault(vault) for vault in fake.vaults}}
+
+
+def _dump_vault(vault: Vault) -> dict[str, Any]:
+    props = vault.properties
+    access = vault.access
+    properties: dict[str, Any] = {
+        "sku": props.sku,
+        "soft_delete": props.soft_delete,
+        "retention_days": props.retention_days,
+        "purge_protection": props.purge_protection,
+        "tenant_id": props.tenant_id,
+        "rbac": props.rbac,
+        "location": props.location,
+        "subscription_id": props.subscription_id,
+        "resource_group": props.resource_group,
+    }
+    if access.enforce:
+        properties["enforce_access"] = True
+    if access.policies and props.kind != "managedhsm":
+        properties["access_policies"] = {
+            policy.principal_name: {kind: sorted(getattr(policy, kind)) for kind in ("secrets", "keys", "certificates")}
+            for policy in access.policies.values()
         }
-    return {"vaults": vaults}
+    dumped: dict[str, Any] = {"properties": properties}
+    if access.assignments:
+        dumped["roles"] = [
+            {"identity": item.principal_name, "role": item.role.name, "scope": item.scope}
+            for item in access.assignments
+        ]
+    dumped["secrets"] = _dump_secrets(vault)
+    keys = dump_keys(vault)
+    if keys:
+        dumped["keys"] = keys
+    certificates = dump_certificates(vault)
+    if certificates:
+        dumped["certificates"] = certificates
+    return dumped
+
+
+def _dump_secrets(vault: Vault) -> dict[str, Any]:
+    secrets: dict[str, Any] = {}
+    with vault.lock:
+        for obj in vault.secrets:
+            if not obj.versions or obj.current().managed:
+                continue  # a certificate's backing secret: the certificate brings it back
+            versions = []
+            for version in obj.versions.values():
+                entry: dict[str, Any] = {"version": version.version, "value": version.value}
+                if version.content_type is not None:
+                    entry["contentType"] = version.content_type
+                if version.tags is not None:
+                    entry["tags"] = version.tags
+                entry["enabled"] = version.attributes.enabled
+                for key in _TIMES:
+                    value = getattr(version.attributes, key)
+                    if value is not None:
+                        entry[key] = value
+                versions.append(entry)
+            secrets[obj.name] = {"versions": versions}
+    return secrets

@@ -1,80 +1,116 @@
-"""pytest plugin: a patched :class:`~kvconfig.fake.FakeKeyVault` per test, seeded by a marker.
+"""pytest plugin: a patched :class:`~kvconfig.fake.FakeKeyVault` per test, configured by markers.
 
 ::
 
-    @pytest.mark.keyvault_secrets({"myvault": {"db-password": "s3cret"}})
-    def test_app_reads_password(fake_keyvault):
+    @pytest.mark.keyvault(secrets={"myvault": {"db-password": "s3cret"}}, identity="app", clock="manual")
+    def test_app_reads_password(fake_keyvault, keyvault_clock):
         assert run_app() == "s3cret"    # the app builds its own SecretClient and DefaultAzureCredential
 
-The marker takes a mapping of vault name or vault URL to ``{secret name: value}`` (a value may also be a seed entry
-such as ``{"value": "v", "enabled": False}``), or a full seed mapping (with a ``"vaults"`` member, see docs/fake.md).
-``identity=`` on the marker chooses the identity the patched credentials use. Markers on the module, class and
-function all apply, closest last.
+``@pytest.mark.keyvault(seed, *, secrets=, keys=, certificates=, identity=, clock=, strict=, latency=, vault=)``
+seeds the fake (a seed mapping or JSON file, see docs/fake.md; or ``{vault: {name: spec}}`` per object kind) and
+chooses the identity of the patched credentials, a ManualClock, strict mode, latency and the default vault of the
+helper fixtures. ``@pytest.mark.keyvault_secrets({vault: {name: value}}, identity=)`` is the secrets-only form.
+Markers on the module, class and function all apply, closest last. The user guide is docs/pytest.md.
+
+No web framework is imported here: the fixtures compose with whatever the test imports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from kvconfig.fake import FakeKeyVault, Identity, SeedError
+from kvconfig.fake import FakeKeyVault, ManualClock, SeedError
+from pytest_kvconfig._options import KEYVAULT, KEYVAULT_SECRETS, KeyVaultOptions, read_markers
+from pytest_kvconfig._references import KeyVaultEnv, KeyVaultReferenceFactory
 
-MARKER = "keyvault_secrets"
-_USAGE = (
-    f"use @pytest.mark.{MARKER}({{'myvault': {{'secret-name': 'value'}}}}, identity='app') "
-    "(vault names or https://<vault>.vault.azure.net URLs as keys), or pass a seed mapping with a 'vaults' member"
-)
+if TYPE_CHECKING:
+    from kvconfig import SecretResolver
+
+__all__ = [
+    "fake_keyvault",
+    "keyvault_clock",
+    "keyvault_env",
+    "keyvault_reference",
+    "keyvault_resolver",
+    "pytest_configure",
+]
+
+_OPTIONS = pytest.StashKey[KeyVaultOptions]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(secrets, *, identity=None): seed the fake_keyvault fixture with "
+        f"{KEYVAULT}(seed=None, *, secrets=None, keys=None, certificates=None, identity=None, clock=None, "
+        "strict=False, latency=0.0, vault='myvault'): configure and seed the fake_keyvault fixture "
+        "(see docs/pytest.md).",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{KEYVAULT_SECRETS}(secrets, *, identity=None): seed the fake_keyvault fixture with "
         "{vault name or URL: {secret name: value}} or a full seed mapping; identity names the caller of patched "
         "credentials.",
     )
 
 
-def _seed_from_marker(fake: FakeKeyVault, marker: pytest.Mark) -> None:
-    unknown = set(marker.kwargs) - {"identity"}
-    if unknown:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER} got unknown keyword(s) {', '.join(sorted(unknown))}: {_USAGE}.")
-    if len(marker.args) > 1:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER} takes one mapping, not {len(marker.args)} arguments: {_USAGE}.")
-    if not marker.args:
-        return
-    data = marker.args[0]
-    if not isinstance(data, Mapping):
-        raise pytest.UsageError(f"@pytest.mark.{MARKER} needs a mapping, not {type(data).__name__}: {_USAGE}.")
-    if "vaults" in data:
-        seed: Mapping[str, Any] = data
-    else:
-        for vault, secrets in data.items():
-            if not isinstance(secrets, Mapping):
-                raise pytest.UsageError(
-                    f"@pytest.mark.{MARKER}: vault {vault!r} must map to {{secret name: value}}, "
-                    f"not {type(secrets).__name__}."
-                )
-        seed = {"vaults": {vault: {"secrets": dict(secrets)} for vault, secrets in data.items()}}
-    try:
-        fake.seed(seed)
-    except SeedError as exc:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER}: {exc}") from exc
+@pytest.fixture
+def fake_keyvault(request: pytest.FixtureRequest) -> Iterator[FakeKeyVault]:
+    """A fresh FakeKeyVault, seeded by the test's markers and patched in for the test (SDK clients and
+    azure-identity credentials built by the code under test reach it); the patch is undone afterwards."""
+    options = read_markers(request.node)
+    clock = options.clock
+    if clock is None and "keyvault_clock" in request.fixturenames:
+        clock = ManualClock()
+    fake = FakeKeyVault(clock=clock, strict=options.strict, latency=options.latency)
+    for seed in options.seeds:
+        try:
+            fake.seed(seed)
+        except SeedError as exc:
+            raise pytest.UsageError(f"@pytest.mark.{KEYVAULT}: {exc}") from exc
+    request.node.stash[_OPTIONS] = options
+    with fake.patch(identity=options.identity):
+        yield fake
 
 
 @pytest.fixture
-def fake_keyvault(request: pytest.FixtureRequest) -> Iterator[FakeKeyVault]:
-    """A fresh FakeKeyVault, patched in for the test (SDK clients and azure-identity credentials reach it)."""
-    fake = FakeKeyVault()
-    identity = None
-    for marker in reversed(list(request.node.iter_markers(MARKER))):
-        _seed_from_marker(fake, marker)
-        identity = marker.kwargs.get("identity", identity)
-    if identity is not None and not isinstance(identity, (str, Identity)):
-        raise pytest.UsageError(
-            f"@pytest.mark.{MARKER}: identity= must be a name or an Identity, not {type(identity).__name__}."
-        )
-    with fake.patch(identity=identity):
-        yield fake
+def keyvault_clock(fake_keyvault: FakeKeyVault) -> ManualClock:
+    """The fake's ManualClock (asking for this fixture gives the fake one): ``keyvault_clock.advance(days=31)``;
+    ``fake_keyvault.advance(...)`` also lets time act at once (expiry, purge, certificate renewal)."""
+    clock = fake_keyvault.clock
+    assert isinstance(clock, ManualClock)
+    return clock
+
+
+@pytest.fixture
+def keyvault_resolver(fake_keyvault: FakeKeyVault, request: pytest.FixtureRequest) -> Iterator[SecretResolver]:
+    """A :class:`kvconfig.SecretResolver` wired to the fake (its credential names the marker's identity; expiry is
+    judged on the fake's clock), closed after the test."""
+    from kvconfig import SecretResolver
+
+    options = request.node.stash[_OPTIONS]
+    resolver = SecretResolver(
+        fake_keyvault.async_credential(options.identity),
+        transport=fake_keyvault.async_transport,
+        clock=fake_keyvault.clock.now,
+    )
+    try:
+        yield resolver
+    finally:
+        resolver.close()
+
+
+@pytest.fixture
+def keyvault_reference(fake_keyvault: FakeKeyVault, request: pytest.FixtureRequest) -> KeyVaultReferenceFactory:
+    """``keyvault_reference("db-password", "s3cret", vault="myvault")`` sets the secret and returns
+    ``@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/db-password)``."""
+    return KeyVaultReferenceFactory(fake_keyvault, request.node.stash[_OPTIONS].vault)
+
+
+@pytest.fixture
+def keyvault_env(keyvault_reference: KeyVaultReferenceFactory, monkeypatch: pytest.MonkeyPatch) -> KeyVaultEnv:
+    """``keyvault_env("APP_DB_PASSWORD", "s3cret")`` sets the secret ``app-db-password`` and the environment variable
+    to its reference (undone after the test); returns the reference."""
+    return KeyVaultEnv(keyvault_reference, monkeypatch)

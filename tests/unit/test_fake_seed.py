@@ -50,7 +50,7 @@ BAD_SEEDS: list[tuple[str, Any, str]] = [
     ("unknown-top-level", {"vaults": {}, "extra": 1}, "Unknown top-level"),
     ("vaults-not-object", {"vaults": []}, "'vaults' must be an object"),
     ("vault-not-object", {"vaults": {"myvault": "x"}}, "must map to an object"),
-    ("unknown-vault-member", {"vaults": {"myvault": {"keys": {}}}}, "Unknown member(s) in vault"),
+    ("unknown-vault-member", {"vaults": {"myvault": {"widgets": {}}}}, "Unknown member(s) in vault"),
     ("unknown-property", {"vaults": {"myvault": {"properties": {"color": "red"}}}}, "Unknown vault properties"),
     ("properties-not-object", {"vaults": {"myvault": {"properties": "x"}}}, "must be an object"),
     ("bad-retention", {"vaults": {"myvault": {"properties": {"retention_days": 3}}}}, "retention_days"),

@@ -3,39 +3,9 @@ inner pytest sessions with ``pytester``."""
 
 from __future__ import annotations
 
-# Imported here so that pytester's in-process runs (which drop modules imported inside them) need not import the SDK
-# again for every inner session.
-import azure.identity
-import azure.identity.aio
-import azure.keyvault.secrets
-import azure.keyvault.secrets.aio  # noqa: F401
 import pytest
 
 pytest_plugins = ["pytester"]
-
-# The application code under test: it builds its own client and credential, as production code does.
-APP = """
-from azure.identity import DefaultAzureCredential
-from azure.keyvault.secrets import SecretClient
-
-
-def read_secret(vault_url, name):
-    with SecretClient(vault_url, DefaultAzureCredential()) as client:
-        return client.get_secret(name).value
-"""
-
-
-@pytest.fixture
-def app(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyfile(app=APP)
-    # hypothesis's plugin would be imported afresh by every inner session: it is not what these tests are about.
-    pytester.makeini(
-        "[pytest]\n"
-        "addopts = -p no:cacheprovider -p no:hypothesispytest\n"
-        "filterwarnings = error\n"
-        "asyncio_default_fixture_loop_scope = function\n"
-    )
-    return pytester
 
 
 def test_marker_seeds_secrets_the_app_reads_through_its_own_client(app: pytest.Pytester) -> None:

@@ -1,0 +1,140 @@
+"""What the seed readers share: ``SeedError``, the checks every object version gets, and running an operation's own
+handler without HTTP, with the version id a seed names.
+
+Keys and certificates are seeded through the handlers of Create Key, Import Key, Create Certificate and Import
+Certificate, so a seeded object is exactly what the REST operation would have made (backing keys and secrets
+included) and a bad seed is refused with the service's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from kvconfig.fake._api_versions import LATEST
+from kvconfig.fake._errors import ServiceError
+from kvconfig.fake._routing import OperationContext
+from kvconfig.fake._state import IdGenerator, Vault
+from kvconfig.fake._wire import FakeRequest
+
+if TYPE_CHECKING:
+    from kvconfig.fake._service import FakeKeyVault
+
+__all__ = [
+    "OBJECT_NAME",
+    "SeedError",
+    "SeedIds",
+    "check_times_and_flags",
+    "check_version_id",
+    "run_operation",
+    "seeding",
+]
+
+OBJECT_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+_VERSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class SeedError(ValueError):
+    """A seed file or mapping does not follow the documented format."""
+
+
+class SeedIds:
+    """The fake's id generator while a seed loads: the version id the seed names (on the seeding thread only), else
+    the fake's own generator. Requests served by other threads meanwhile never see a seeded id."""
+
+    def __init__(self, inner: IdGenerator) -> None:
+        self.inner = inner
+        self._wanted = threading.local()
+
+    def new_version(self) -> str:
+        wanted: str | None = getattr(self._wanted, "id", None)
+        if wanted is not None:
+            self._wanted.id = None
+            return wanted
+        return self.inner.new_version()
+
+    @contextmanager
+    def next_is(self, version_id: str | None) -> Iterator[None]:
+        """The next id made on this thread is ``version_id`` (nothing changes for ``None``)."""
+        self._wanted.id = version_id.lower() if version_id else None
+        try:
+            yield
+        finally:
+            self._wanted.id = None
+
+
+@contextmanager
+def seeding(fake: FakeKeyVault) -> Iterator[SeedIds]:
+    """Install :class:`SeedIds` on the fake for the time a seed loads."""
+    ids = SeedIds(fake.ids)
+    fake.ids = ids
+    try:
+        yield ids
+    finally:
+        fake.ids = ids.inner
+
+
+def run_operation(
+    fake: FakeKeyVault,
+    vault: Vault,
+    operation: str,
+    path: str,
+    params: Mapping[str, str],
+    body: Mapping[str, Any],
+    *,
+    now: int,
+    where: str,
+) -> Any:
+    """Call the handler of ``operation`` (``"CreateKey"``) as the router would, with no caller and no audit record.
+
+    A ``ServiceError`` becomes a :class:`SeedError` naming ``where`` and quoting the service's message.
+    """
+    route = next(route for route in fake.routes.routes if route.operation == operation)
+    assert route.handler is not None, operation
+    request = FakeRequest(
+        route.method,
+        f"{vault.url}{path}?api-version={LATEST}",
+        {"Content-Type": "application/json"},
+        json.dumps(body).encode("utf-8"),
+    )
+    ctx = OperationContext(
+        service=fake,
+        vault=vault,
+        request=request,
+        route=route,
+        params=dict(params),
+        api_version=LATEST,
+        now=now,
+        identity=None,
+    )
+    try:
+        return route.handler(ctx)
+    except ServiceError as exc:
+        raise SeedError(f"Cannot seed {where}: {exc.message}") from exc
+
+
+def check_version_id(where: str, version_id: object) -> str | None:
+    if version_id is None:
+        return None
+    if not (isinstance(version_id, str) and _VERSION_ID.match(version_id)):
+        raise SeedError(f"'version' of {where} must be 32 hexadecimal characters, not {version_id!r}.")
+    return version_id.lower()
+
+
+def check_times_and_flags(where: str, spec: Mapping[str, Any], *, times: tuple[str, ...]) -> None:
+    """``enabled`` is a boolean, ``tags`` map strings to strings, times are whole epoch seconds."""
+    if "enabled" in spec and not isinstance(spec["enabled"], bool):
+        raise SeedError(f"'enabled' of {where} must be true or false.")
+    for key in times:
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SeedError(f"'{key}' of {where} must be whole seconds since the Unix epoch.")
+    tags = spec.get("tags")
+    if tags is not None and not (
+        isinstance(tags, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise SeedError(f"'tags' of {where} must map strings to strings.")
