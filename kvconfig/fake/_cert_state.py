@@ -15,7 +15,7 @@ from typing import Any, cast
 from cryptography import x509
 
 from kvconfig.fake._cert_policy import CONTENT_TYPE_PKCS12, CertificatePrivateKey
-from kvconfig.fake._common import attributes_to_wire, deleted_fields
+from kvconfig.fake._common import attributes_to_wire, with_deletion
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext
 from kvconfig.fake._state import Attributes, ObjectStore, Vault, Versioned
@@ -241,10 +241,7 @@ def item(ctx: OperationContext, obj: CertificateObject, *, version: CertificateV
 
 def deleted(ctx: OperationContext, obj: CertificateObject, wire: dict[str, Any]) -> dict[str, Any]:
     """Add ``recoveryId``, ``deletedDate`` and ``scheduledPurgeDate`` to a bundle or item of a deleted certificate."""
-    if obj.deleted_date is None:
-        return wire
-    fields = deleted_fields(ctx, "deletedcertificates", obj.name, obj.deleted_date, obj.scheduled_purge_date)
-    return {"recoveryId": fields["recoveryId"], **wire, **{k: v for k, v in fields.items() if k != "recoveryId"}}
+    return with_deletion(ctx, "deletedcertificates", obj, wire)
 
 
 def operation_to_wire(ctx: OperationContext, obj: CertificateObject, op: PendingOperation) -> dict[str, Any]:

@@ -10,16 +10,16 @@ from typing import Any, TypeVar
 
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext
-from kvconfig.fake._state import Attributes, VaultProperties
+from kvconfig.fake._state import Attributes, VaultProperties, Versioned
 
 __all__ = [
     "attributes_from_wire",
     "attributes_to_wire",
     "check_name",
-    "deleted_fields",
     "page",
     "tags_from_wire",
     "update_attributes",
+    "with_deletion",
 ]
 
 _NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
@@ -104,14 +104,16 @@ def tags_from_wire(raw: object) -> dict[str, str] | None:
     return dict(raw)
 
 
-def deleted_fields(
-    ctx: OperationContext, collection: str, name: str, deleted: int | None, purge: int | None
-) -> dict[str, Any]:
-    """``recoveryId``, ``deletedDate`` and ``scheduledPurgeDate`` of a soft-deleted object."""
+def with_deletion(ctx: OperationContext, collection: str, obj: Versioned[Any], wire: dict[str, Any]) -> dict[str, Any]:
+    """A bundle or item of a soft-deleted object: ``recoveryId`` first, then ``wire``, ``deletedDate`` and
+    ``scheduledPurgeDate``. ``wire`` as it is when the object is not deleted."""
+    if obj.deleted_date is None:
+        return wire
     return {
-        "recoveryId": f"{ctx.vault.url}/{collection}/{name}",
-        "deletedDate": deleted,
-        "scheduledPurgeDate": purge,
+        "recoveryId": f"{ctx.vault.url}/{collection}/{obj.name}",
+        **wire,
+        "deletedDate": obj.deleted_date,
+        "scheduledPurgeDate": obj.scheduled_purge_date,
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from kvconfig.crypto._jwk import KeyMaterial
-from kvconfig.fake._common import attributes_to_wire, deleted_fields
+from kvconfig.fake._common import attributes_to_wire, with_deletion
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext
 from kvconfig.fake._state import Attributes, ObjectStore, Vault, Versioned
@@ -125,10 +125,7 @@ def item(ctx: OperationContext, obj: Versioned[KeyVersion], version: KeyVersion,
 
 def deleted(ctx: OperationContext, obj: Versioned[KeyVersion], wire: dict[str, Any]) -> dict[str, Any]:
     """Add ``recoveryId``, ``deletedDate`` and ``scheduledPurgeDate`` to a bundle or item of a deleted key."""
-    if obj.deleted_date is None:
-        return wire
-    fields = deleted_fields(ctx, "deletedkeys", obj.name, obj.deleted_date, obj.scheduled_purge_date)
-    return {"recoveryId": fields["recoveryId"], **wire, **{k: v for k, v in fields.items() if k != "recoveryId"}}
+    return with_deletion(ctx, "deletedkeys", obj, wire)
 
 
 # -- lookups -------------------------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from kvconfig.fake._common import (
     attributes_from_wire,
     attributes_to_wire,
     check_name,
-    deleted_fields,
     page,
     tags_from_wire,
     update_attributes,
+    with_deletion,
 )
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext, Route
@@ -73,10 +73,7 @@ def _item(
 
 
 def _deleted(ctx: OperationContext, obj: Versioned[SecretVersion], wire: dict[str, Any]) -> dict[str, Any]:
-    if obj.deleted_date is None:
-        return wire
-    fields = deleted_fields(ctx, "deletedsecrets", obj.name, obj.deleted_date, obj.scheduled_purge_date)
-    return {"recoveryId": fields["recoveryId"], **wire, **{k: v for k, v in fields.items() if k != "recoveryId"}}
+    return with_deletion(ctx, "deletedsecrets", obj, wire)
 
 
 # -- state helpers -------------------------------------------------------------------------------------------------
