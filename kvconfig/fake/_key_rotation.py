@@ -191,12 +191,6 @@ def update_key_rotation_policy(ctx: OperationContext) -> dict[str, Any]:
     return _policy_to_wire(ctx.vault, obj.name, policy)
 
 
-def set_rotation_policy(service: FakeKeyVault, vault: Vault, name: str, policy: RotationPolicy) -> None:
-    """Store a policy without a request (seeding); the clock-driven rotation starts watching the vault."""
-    _policies(vault)[name.lower()] = policy
-    ensure_rotation_hook(service)
-
-
 def ensure_rotation_hook(service: FakeKeyVault) -> None:
     if rotate_due_keys not in service.tick_hooks:
         service.tick_hooks.append(rotate_due_keys)

@@ -80,7 +80,6 @@ class _Window:
     policy: ThrottlePolicy
     start: float = -math.inf
     used: float = 0.0
-    throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -165,12 +164,6 @@ class Throttle:
             else:
                 vault.extensions[self._KEY] = _Window(policy)
 
-    @classmethod
-    def throttled_count(cls, vault: Vault) -> int:
-        """How many requests to ``vault`` were answered 429 by throttling."""
-        window = vault.extensions.get(cls._KEY)
-        return window.throttled if isinstance(window, _Window) else 0
-
     def __call__(self, ctx: OperationContext) -> None:
         window = ctx.vault.extensions.get(self._KEY)
         if not isinstance(window, _Window):
@@ -181,7 +174,6 @@ class Throttle:
             if now >= window.start + window.policy.window:
                 window.start, window.used = now, 0.0
             if window.used + cost > 1.0 + 1e-9:
-                window.throttled += 1
                 retry_after = max(1, math.ceil(window.start + window.policy.window - now))
                 raise ServiceError.throttled(retry_after)
             window.used += cost
