@@ -22,6 +22,7 @@ Delivery is synchronous, in publish order, exactly once per subscriber (a failin
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kvconfig.fake._router import RequestRecord
+from kvconfig.fake._state import REVISION
 
 if TYPE_CHECKING:
     import httpx
@@ -66,6 +68,16 @@ _NEW_VERSION_OPERATIONS = frozenset(
 _OBJECT_TYPES = {"secrets": "Secret", "keys": "Key", "certificates": "Certificate"}
 # Stores in Vault.stores, by the names the keys and certificates modules may use.
 _STORE_KINDS = {"keys": "Key", "key": "Key", "certificates": "Certificate", "certificate": "Certificate"}
+
+
+@dataclass
+class _ExpiryWatch:
+    """Per vault: the expiry events published so far, and what the last scan for them saw."""
+
+    notified: set[tuple[str, str, str, str]] = field(default_factory=set)
+    revision: int = -1  # REVISION.value when that scan began
+    window: int = NEAR_EXPIRY_SECONDS  # the near_expiry_seconds it used
+    next_due: float = -math.inf  # the earliest NearExpiry/Expired instant it saw ahead
 
 
 class WebhookValidationError(ValueError):
@@ -337,9 +349,26 @@ class EventHub:
         self.object_changed(vault, _OBJECT_TYPES[collection], name, version, nbf=nbf, exp=exp)
 
     def on_tick(self, service: FakeKeyVault, vault: Vault, now: float) -> None:
-        """Tick hook: publish NearExpiry/Expired for current versions whose time has come (once each)."""
-        notified = vault.extension(self._STATE, set)
-        assert isinstance(notified, set)
+        """Tick hook: publish NearExpiry/Expired for current versions whose time has come (once each).
+
+        It runs before every request, so it scans the vault's current versions only when something may be due: an
+        object changed since the last scan (:data:`~kvconfig.fake._state.REVISION` moved) or the clock reached the
+        earliest NearExpiry/Expired instant that scan saw ahead. Otherwise every event due now was published then.
+        """
+        window = self.near_expiry_seconds
+        watch = vault.extensions.get(self._STATE)
+        if (
+            isinstance(watch, _ExpiryWatch)
+            and watch.revision == REVISION.value
+            and now < watch.next_due
+            and watch.window == window
+        ):
+            return
+        watch = vault.extension(self._STATE, _ExpiryWatch)
+        assert isinstance(watch, _ExpiryWatch)
+        # Read before the objects: a change made during the scan leaves another value, so the next tick scans again.
+        revision = REVISION.value
+        next_due = math.inf
         due: list[tuple[str, str, str, int | None, int]] = []
         with vault.lock:
             stores: list[tuple[str, Any]] = [("Secret", vault.secrets)]
@@ -351,15 +380,25 @@ class EventHub:
                     exp = getattr(attrs, "exp", None)
                     if exp is None:
                         continue
-                    if now >= exp - self.near_expiry_seconds:
-                        due.append((object_type, obj.name, obj.latest, getattr(attrs, "nbf", None), exp))
+                    near = exp - window
+                    if now < near:
+                        next_due = min(next_due, near)
+                        continue
+                    if now < exp:
+                        next_due = min(next_due, exp)
+                    due.append((object_type, obj.name, obj.latest, getattr(attrs, "nbf", None), exp))
         for object_type, name, version, nbf, exp in sorted(due, key=lambda item: (item[4], item[0], item[1])):
             data = self._data(vault, object_type, name, version, nbf, exp)
-            for what, when in (("NearExpiry", exp - self.near_expiry_seconds), ("Expired", exp)):
+            for what, when in (("NearExpiry", exp - window), ("Expired", exp)):
                 key = (object_type, name.lower(), version, what)
-                if now >= when and key not in notified:
-                    notified.add(key)
-                    self.publish(vault, f"{object_type}{what}", data, name)
+                # Checked and marked under the hub's lock: two threads ticking the same vault publish it once.
+                with self._lock:
+                    if now >= when and key not in watch.notified:
+                        watch.notified.add(key)
+                        self.publish(vault, f"{object_type}{what}", data, name)
+        # Remembered only now: a subscriber calling the fake from a delivery above ticks this vault again, and that
+        # tick must still publish what this one has not reached yet, in order, as it did before there was a skip.
+        watch.revision, watch.window, watch.next_due = revision, window, next_due
 
     def __repr__(self) -> str:
         return f"EventHub({len(self._subscriptions)} subscriptions, {len(self._published)} published)"

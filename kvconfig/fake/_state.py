@@ -2,7 +2,8 @@
 
 Every mutation happens under the vault's lock (one re-entrant lock per vault), so concurrent writers neither lose
 versions nor see half-made objects. Time comes from the injected clock and version ids from the injected generator,
-so tests can make both deterministic.
+so tests can make both deterministic. :data:`REVISION` changes with every change to objects, versions and their
+attributes, so a reader can tell cheaply that nothing changed since it last looked.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
     from kvconfig.fake._tokens import Identity
 
 __all__ = [
+    "REVISION",
     "Attributes",
     "IdGenerator",
     "ObjectStore",
     "RandomIds",
+    "Revision",
     "SecretVersion",
     "SequentialIds",
     "Vault",
@@ -57,6 +60,30 @@ class SequentialIds:
     def new_version(self) -> str:
         with self._lock:
             return f"{next(self._counter):032x}"
+
+
+class Revision:
+    """A change counter of the fake's object state: adding a version, changing a version's attributes or an object's
+    versions, deleting, recovering and purging all give :attr:`value` a new value. A reader that remembers the value
+    knows, while it is unchanged, that no object changed since (the Event Grid expiry scan skips its work this way).
+
+    One counter for every vault, bumped by the state classes themselves: the operations change attributes in place
+    (``version.attributes.exp = ...``), and neither attributes nor versions know their vault. Values come from one
+    ``itertools.count``, so no two changes share a value and a change made while a reader scans always leaves a
+    value the reader has not seen.
+    """
+
+    __slots__ = ("_counter", "value")
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+        self.value = 0
+
+    def bump(self) -> None:
+        self.value = next(self._counter)
+
+
+REVISION = Revision()
 
 
 @dataclass
@@ -129,6 +156,10 @@ class Attributes:
     nbf: int | None = None
     exp: int | None = None
 
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        REVISION.bump()
+
     def active_at(self, now: float) -> bool:
         return (self.nbf is None or now >= self.nbf) and (self.exp is None or now < self.exp)
 
@@ -160,9 +191,13 @@ class Versioned(Generic[T]):
     deleted_date: int | None = None
     scheduled_purge_date: int | None = None
 
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        REVISION.bump()
+
     def add(self, version_id: str, version: T) -> None:
         self.versions[version_id] = version
-        self.latest = version_id
+        self.latest = version_id  # bumps REVISION, after the version is in place
 
     def current(self) -> T:
         return self.versions[self.latest]
@@ -194,6 +229,7 @@ class ObjectStore(Generic[T]):
         found = self.live.get(name.lower())
         if found is None:
             found = self.live[name.lower()] = Versioned(name)
+            REVISION.bump()
         return found
 
     def delete(self, name: str, *, now: int, retention_days: int, soft: bool) -> Versioned[T] | None:
@@ -202,6 +238,7 @@ class ObjectStore(Generic[T]):
             obj.deleted_date = now
             obj.scheduled_purge_date = now + retention_days * 86400
             self.deleted[name.lower()] = obj
+        REVISION.bump()
         return obj
 
     def recover(self, name: str) -> Versioned[T] | None:
@@ -209,15 +246,22 @@ class ObjectStore(Generic[T]):
         if obj is not None:
             obj.deleted_date = obj.scheduled_purge_date = None
             self.live[name.lower()] = obj
+        REVISION.bump()
         return obj
 
     def purge(self, name: str) -> Versioned[T] | None:
-        return self.deleted.pop(name.lower(), None)
+        obj = self.deleted.pop(name.lower(), None)
+        REVISION.bump()
+        return obj
 
     def sweep(self, now: float) -> list[Versioned[T]]:
         """Purge deleted objects whose retention period has passed; return them."""
         expired = [key for key, obj in self.deleted.items() if (obj.scheduled_purge_date or 0) <= now]
-        return [self.deleted.pop(key) for key in expired]
+        if not expired:
+            return []  # the router sweeps before every request: nothing to do is the common case
+        purged = [self.deleted.pop(key) for key in expired]
+        REVISION.bump()
+        return purged
 
     def __iter__(self) -> Iterator[Versioned[T]]:
         return iter(list(self.live.values()))
