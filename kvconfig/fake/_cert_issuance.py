@@ -149,8 +149,12 @@ def store_version(
     enabled: bool = True,
     tags: dict[str, str] | None = None,
     preserve_order: bool | None = None,
+    version_id: str | None = None,
 ) -> CertificateVersion:
-    """Store a new version (leaf first in ``certs``) with its backing key and secret; it becomes the latest."""
+    """Store a new version (leaf first in ``certs``) with its backing key and secret; it becomes the latest.
+
+    ``version_id`` is the new version's id (an operation passes ``ctx.new_version()``); ``None`` makes one.
+    """
     leaf, chain = certs[0], tuple(certs[1:])
     attributes = Attributes(
         created=now,
@@ -160,7 +164,7 @@ def store_version(
         exp=int(leaf.not_valid_after_utc.timestamp()),
     )
     version = CertificateVersion(
-        version=service.ids.new_version().lower(),
+        version=(version_id or service.ids.new_version()).lower(),
         cert=leaf,
         chain=chain,
         private_key=key,
@@ -186,9 +190,16 @@ def store_version(
 
 
 def complete_operation(
-    service: FakeKeyVault, vault: Vault, obj: CertificateObject, certs: tuple[x509.Certificate, ...], now: int
+    service: FakeKeyVault,
+    vault: Vault,
+    obj: CertificateObject,
+    certs: tuple[x509.Certificate, ...],
+    now: int,
+    *,
+    version_id: str | None = None,
 ) -> CertificateVersion:
-    """Finish the pending operation with signed ``certs``: store the version, mark the operation completed."""
+    """Finish the pending operation with signed ``certs``: store the version (with ``version_id`` when given), mark
+    the operation completed."""
     op = obj.pending
     assert op is not None
     version = store_version(
@@ -202,6 +213,7 @@ def complete_operation(
         enabled=op.attributes.enabled,
         tags=op.tags,
         preserve_order=op.preserve_order,
+        version_id=version_id,
     )
     op.status = "completed"
     op.status_details = ""

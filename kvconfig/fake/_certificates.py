@@ -209,6 +209,7 @@ def import_certificate(ctx: OperationContext) -> dict[str, Any]:
             enabled=attributes.enabled,
             tags=tags,
             preserve_order=preserve,
+            version_id=ctx.new_version(),
         )
         return bundle(ctx, obj, version, policy=True)
 
@@ -416,7 +417,7 @@ def merge_certificate(ctx: OperationContext) -> dict[str, Any]:
             op.attributes = attributes_from_wire(body["attributes"], ctx.now)
         if tags is not None:
             op.tags = tags
-        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now)
+        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now, version_id=ctx.new_version())
         return bundle(ctx, obj, version, policy=True)
 
 

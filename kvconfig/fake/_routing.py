@@ -155,7 +155,11 @@ def _first_literal(template: str) -> str | None:
 
 @dataclass
 class OperationContext:
-    """Everything an operation needs: the vault, the request, its parameters, the time, the caller."""
+    """Everything an operation needs: the vault, the request, its parameters, the time, the caller.
+
+    ``version_id`` presets the id of the version the operation makes (seeding keeps the ids a seed names); without
+    it, :meth:`new_version` asks the fake's id generator.
+    """
 
     service: FakeKeyVault
     vault: Vault
@@ -165,6 +169,7 @@ class OperationContext:
     api_version: str
     now: int
     identity: Identity | None
+    version_id: str | None = None
     _body: Any = field(default=None, repr=False)
     _parsed: bool = field(default=False, repr=False)
 
@@ -194,4 +199,6 @@ class OperationContext:
         return self._body
 
     def new_version(self) -> str:
-        return self.service.ids.new_version()
+        """The id of the operation's new version: the preset ``version_id`` the first time, else a fresh one."""
+        preset, self.version_id = self.version_id, None
+        return preset.lower() if preset else self.service.ids.new_version()

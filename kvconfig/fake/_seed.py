@@ -38,7 +38,6 @@ from kvconfig.fake._seed_common import (
     SeedError,
     check_times_and_flags,
     check_version_id,
-    seeding,
 )
 from kvconfig.fake._seed_keys import dump_keys, seed_keys
 from kvconfig.fake._state import Attributes, Vault
@@ -93,23 +92,22 @@ def load_seed(fake: FakeKeyVault, data: Mapping[str, Any] | str | Path) -> None:
     vaults = seed.get("vaults", {})
     if not isinstance(vaults, Mapping):
         raise SeedError("'vaults' must be an object mapping vault names to their contents.")
-    with seeding(fake) as ids:
-        for vault_name, content in vaults.items():
-            if not isinstance(content, Mapping):
-                raise SeedError(f"The vault {vault_name!r} must map to an object.")
-            extra = set(content) - _VAULT_MEMBERS
-            if extra:
-                raise SeedError(
-                    f"Unknown member(s) in vault {vault_name!r}: {', '.join(sorted(extra))} "
-                    f"(a vault holds {', '.join(sorted(_VAULT_MEMBERS))})."
-                )
-            vault = _vault(fake, vault_name, content.get("properties"))
-            _seed_roles(vault, vault_name, content.get("roles"))
-            _seed_secrets(fake, vault, vault_name, content.get("secrets"))
-            if content.get("keys") is not None:
-                seed_keys(fake, ids, vault, vault_name, content["keys"])
-            if content.get("certificates") is not None:
-                seed_certificates(fake, ids, vault, vault_name, content["certificates"])
+    for vault_name, content in vaults.items():
+        if not isinstance(content, Mapping):
+            raise SeedError(f"The vault {vault_name!r} must map to an object.")
+        extra = set(content) - _VAULT_MEMBERS
+        if extra:
+            raise SeedError(
+                f"Unknown member(s) in vault {vault_name!r}: {', '.join(sorted(extra))} "
+                f"(a vault holds {', '.join(sorted(_VAULT_MEMBERS))})."
+            )
+        vault = _vault(fake, vault_name, content.get("properties"))
+        _seed_roles(vault, vault_name, content.get("roles"))
+        _seed_secrets(fake, vault, vault_name, content.get("secrets"))
+        if content.get("keys") is not None:
+            seed_keys(fake, vault, vault_name, content["keys"])
+        if content.get("certificates") is not None:
+            seed_certificates(fake, vault, vault_name, content["certificates"])
 
 
 def _vault(fake: FakeKeyVault, vault_name: str, properties: object) -> Vault:

@@ -28,7 +28,6 @@ from kvconfig.fake._key_store import key_store
 from kvconfig.fake._seed_common import (
     OBJECT_NAME,
     SeedError,
-    SeedIds,
     check_times_and_flags,
     check_version_id,
     run_operation,
@@ -47,7 +46,7 @@ _VERSION_FIELDS = {"pfx", "pem", "password", "tags", "enabled", "created", "upda
 _TIMES = ("created", "updated")
 
 
-def seed_certificates(fake: FakeKeyVault, ids: SeedIds, vault: Vault, vault_name: str, certificates: object) -> None:
+def seed_certificates(fake: FakeKeyVault, vault: Vault, vault_name: str, certificates: object) -> None:
     if not isinstance(certificates, Mapping):
         raise SeedError(f"'certificates' of vault {vault_name!r} must be an object.")
     for name, spec in certificates.items():
@@ -59,7 +58,7 @@ def seed_certificates(fake: FakeKeyVault, ids: SeedIds, vault: Vault, vault_name
         where = f"certificate {name!r} of vault {vault_name!r}"
         policy, versions = _parse(where, spec)
         for version in versions:
-            _seed_version(fake, ids, vault, name, policy, version, where=where)
+            _seed_version(fake, vault, name, policy, version, where=where)
         if "x509_props" in policy:
             _keep_given_policy(vault, name, policy, where)
 
@@ -125,7 +124,6 @@ def _policy(where: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def _seed_version(
     fake: FakeKeyVault,
-    ids: SeedIds,
     vault: Vault,
     name: str,
     policy: dict[str, Any],
@@ -149,10 +147,9 @@ def _seed_version(
         body["value"] = spec["pfx"] if "pfx" in spec else spec["pem"]
         if "password" in spec:
             body["pwd"] = spec["password"]
-        with ids.next_is(spec.get("version")):
-            run_operation(
-                fake, vault, "ImportCertificate", f"/certificates/{name}/import", params, body, now=now, where=where
-            )
+        path = f"/certificates/{name}/import"
+        version_id = spec.get("version")
+        run_operation(fake, vault, "ImportCertificate", path, params, body, now=now, where=where, version_id=version_id)
         if "pfx" in spec and not spec.get("password"):
             _keep_given_pfx(vault, name, spec["pfx"])
     else:
@@ -164,8 +161,7 @@ def _seed_version(
         with vault.lock:
             op = obj.pending
             if op is not None and op.in_progress and op.issued is not None:
-                with ids.next_is(spec.get("version")):
-                    complete_operation(fake, vault, obj, op.issued, now)
+                complete_operation(fake, vault, obj, op.issued, now, version_id=spec.get("version"))
     if "updated" in spec:
         _set_updated(vault, name, int(spec["updated"]))
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kvconfig.fake._api_versions import LATEST
 from kvconfig.fake._errors import ServiceError
 from kvconfig.fake._routing import OperationContext
-from kvconfig.fake._state import IdGenerator, Vault
+from kvconfig.fake._state import Vault
 from kvconfig.fake._wire import FakeRequest
 
 if TYPE_CHECKING:
@@ -27,11 +25,9 @@ if TYPE_CHECKING:
 __all__ = [
     "OBJECT_NAME",
     "SeedError",
-    "SeedIds",
     "check_times_and_flags",
     "check_version_id",
     "run_operation",
-    "seeding",
 ]
 
 OBJECT_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
@@ -40,42 +36,6 @@ _VERSION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 class SeedError(ValueError):
     """A seed file or mapping does not follow the documented format."""
-
-
-class SeedIds:
-    """The fake's id generator while a seed loads: the version id the seed names (on the seeding thread only), else
-    the fake's own generator. Requests served by other threads meanwhile never see a seeded id."""
-
-    def __init__(self, inner: IdGenerator) -> None:
-        self.inner = inner
-        self._wanted = threading.local()
-
-    def new_version(self) -> str:
-        wanted: str | None = getattr(self._wanted, "id", None)
-        if wanted is not None:
-            self._wanted.id = None
-            return wanted
-        return self.inner.new_version()
-
-    @contextmanager
-    def next_is(self, version_id: str | None) -> Iterator[None]:
-        """The next id made on this thread is ``version_id`` (nothing changes for ``None``)."""
-        self._wanted.id = version_id.lower() if version_id else None
-        try:
-            yield
-        finally:
-            self._wanted.id = None
-
-
-@contextmanager
-def seeding(fake: FakeKeyVault) -> Iterator[SeedIds]:
-    """Install :class:`SeedIds` on the fake for the time a seed loads."""
-    ids = SeedIds(fake.ids)
-    fake.ids = ids
-    try:
-        yield ids
-    finally:
-        fake.ids = ids.inner
 
 
 def run_operation(
@@ -88,8 +48,10 @@ def run_operation(
     *,
     now: int,
     where: str,
+    version_id: str | None = None,
 ) -> Any:
-    """Call the handler of ``operation`` (``"CreateKey"``) as the router would, with no caller and no audit record.
+    """Call the handler of ``operation`` (``"CreateKey"``) as the router would, with no caller and no audit record;
+    the version it makes gets ``version_id`` when given.
 
     A ``ServiceError`` becomes a :class:`SeedError` naming ``where`` and quoting the service's message.
     """
@@ -110,6 +72,7 @@ def run_operation(
         api_version=LATEST,
         now=now,
         identity=None,
+        version_id=version_id,
     )
     try:
         return route.handler(ctx)

@@ -19,7 +19,6 @@ from kvconfig.fake._key_store import KeyVersion, key_store
 from kvconfig.fake._seed_common import (
     OBJECT_NAME,
     SeedError,
-    SeedIds,
     check_times_and_flags,
     check_version_id,
     run_operation,
@@ -49,12 +48,12 @@ _VERSION_FIELDS = {
 _TIMES = ("nbf", "exp", "created", "updated")
 
 
-def seed_keys(fake: FakeKeyVault, ids: SeedIds, vault: Vault, vault_name: str, keys: object) -> None:
+def seed_keys(fake: FakeKeyVault, vault: Vault, vault_name: str, keys: object) -> None:
     if not isinstance(keys, Mapping):
         raise SeedError(f"'keys' of vault {vault_name!r} must be an object.")
     for name, spec in keys.items():
         for version in _versions(vault_name, name, spec):
-            _seed_version(fake, ids, vault, name, version, where=f"key {name!r} of vault {vault_name!r}")
+            _seed_version(fake, vault, name, version, where=f"key {name!r} of vault {vault_name!r}")
 
 
 def _versions(vault: str, name: object, spec: object) -> list[Mapping[str, Any]]:
@@ -92,9 +91,7 @@ def _versions(vault: str, name: object, spec: object) -> list[Mapping[str, Any]]
     return versions
 
 
-def _seed_version(
-    fake: FakeKeyVault, ids: SeedIds, vault: Vault, name: str, spec: Mapping[str, Any], *, where: str
-) -> None:
+def _seed_version(fake: FakeKeyVault, vault: Vault, name: str, spec: Mapping[str, Any], *, where: str) -> None:
     now = int(spec.get("created", fake.clock.now()))
     attributes: dict[str, Any] = {key: spec[key] for key in ("enabled", "nbf", "exp") if key in spec}
     if "exportable" in spec:
@@ -117,8 +114,9 @@ def _seed_version(
         if "key_ops" in spec:
             body["key_ops"] = spec["key_ops"]
         operation, path = "CreateKey", f"/keys/{name}/create"
-    with ids.next_is(spec.get("version")):
-        run_operation(fake, vault, operation, path, {"name": name}, body, now=now, where=where)
+    run_operation(
+        fake, vault, operation, path, {"name": name}, body, now=now, where=where, version_id=spec.get("version")
+    )
     if "updated" in spec:
         obj = key_store(vault).get(name)
         assert obj is not None

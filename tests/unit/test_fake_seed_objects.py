@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kvconfig.fake import FakeKeyVault, SeedError
+from kvconfig.fake import FakeKeyVault, SeedError, SequentialIds
 
 
 def vault(**content: Any) -> dict[str, Any]:
@@ -105,3 +105,16 @@ def test_dump_leaves_certificate_backing_objects_to_the_certificate() -> None:
     assert set(dumped["secrets"]) == {"plain"}
     assert set(dumped["keys"]) == {"k"}
     assert set(dumped["certificates"]) == {"tls"}
+
+
+def test_seed_named_certificate_versions_keep_their_ids_without_drawing_on_the_generator() -> None:
+    made = FakeKeyVault(ids=SequentialIds())
+    made.seed(vault(certificates={"made": {"subject": "CN=made", "versions": [{"version": "ab" * 16}, {}]}}))
+    [named, drawn] = made.dump()["vaults"]["myvault.vault.azure.net"]["certificates"]["made"]["versions"]
+    assert (named["version"], drawn["version"]) == ("ab" * 16, f"{1:032x}")
+
+    imported = FakeKeyVault(ids=SequentialIds())
+    imported.seed(vault(certificates={"imported": {"pfx": named["pfx"], "version": "CD" * 16}}))
+    [entry] = imported.dump()["vaults"]["myvault.vault.azure.net"]["certificates"]["imported"]["versions"]
+    assert entry["version"] == "cd" * 16
+    assert imported.ids.new_version() == f"{1:032x}"
