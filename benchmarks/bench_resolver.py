@@ -17,7 +17,7 @@ challenge on its first request to the vault, as a freshly started process does. 
 Also measured: a fully cached resolve of ``--cached-settings`` settings (no request at all), and the CPU cost per
 request of the SDK pipeline plus the in-process fake (latency 0), which the bound below does not include.
 
-    python benchmarks/bench_resolver.py [--secrets 100] [--latency 0.010] [--concurrency 16] [--rounds 5]
+    python benchmarks/bench_resolver.py [--secrets 100] [--latency 0.010] [--concurrency 32] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--secrets", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.010)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cached-settings", type=int, default=1000)
     parser.add_argument("--skip-pydantic", action="store_true", help="leave pydantic-settings out")

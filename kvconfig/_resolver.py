@@ -143,7 +143,7 @@ class SecretResolver:
         transport: Any = None,
         cloud: str = "public",
         trusted_hosts: Iterable[str] = (),
-        concurrency: int = 16,
+        concurrency: int = 32,
         ttl: float = 300.0,
         max_cached_versions: int = 4096,
         on_failure: OnFailure = "raise",

@@ -72,7 +72,7 @@ def _resolver_options(func: F) -> F:
             multiple=True,
             help="Also allow this vault host (or .suffix) to receive a token.",
         ),
-        click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256)),
+        click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 256)),
         click.option("--timeout", default=30.0, show_default=True, type=float, help="Seconds per secret."),
         click.option("--embedded", is_flag=True, help="Also resolve references inside longer values."),
         click.option("--strict", is_flag=True, help="Expired or not-yet-valid secrets are failures."),
