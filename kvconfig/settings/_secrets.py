@@ -9,6 +9,7 @@ is enough, and a large vault costs nothing extra.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, get_args, get_origin
@@ -30,6 +31,7 @@ __all__ = ["KeyVaultSecretsSource"]
 _SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 _ABSENT = frozenset({"SecretNotFound", "SecretDisabled"})  # the List-based source never sees disabled secrets
 _MAX_DEPTH = 8
+_EXTRACT_TAKES_CONFIG = "model_config" in inspect.signature(AzureKeyVaultSettingsSource._extract_field_info).parameters
 
 
 class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
@@ -105,13 +107,20 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
         """
         wanted: dict[str, str] = {}
         for field_name, field in self.settings_cls.model_fields.items():
-            for field_key, env_name, _complex in self._extract_field_info(field, field_name):
+            for field_key, env_name, _complex in self._field_info(field, field_name, None):
                 if _is_set(self.current_state, field_key):
                     continue
                 for key in self._nested_names(env_name, field.annotation, 0):
                     for secret in self._secret_candidates(key):
                         wanted.setdefault(secret, key)
         return wanted
+
+    def _field_info(self, field: Any, field_name: str, config: Any) -> list[tuple[str, str, bool]]:
+        # pydantic-settings 2.16 added the model_config parameter (for nested models); older releases (the newest
+        # that runs on Python 3.10 among them) take only the field and its name and use the settings' own config.
+        if config is not None and _EXTRACT_TAKES_CONFIG:
+            return self._extract_field_info(field, field_name, config)  # type: ignore[call-arg,unused-ignore]
+        return self._extract_field_info(field, field_name)
 
     def _nested_names(self, env_name: str, annotation: Any, depth: int) -> Iterator[str]:
         yield env_name
@@ -120,7 +129,7 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
             return
         for model in _models_in(annotation):
             for field_name, field in model.model_fields.items():
-                for field_key, _env, _complex in self._extract_field_info(field, field_name, model.model_config):
+                for field_key, _env, _complex in self._field_info(field, field_name, model.model_config):
                     sub = self._apply_case_sensitive(field_key)
                     if self._dash_to_underscore and not self._snake_case_conversion:
                         sub = sub.replace("_", "-")
