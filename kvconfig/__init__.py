@@ -16,7 +16,8 @@ from kvconfig._reference import (
     parse_reference,
 )
 from kvconfig._report import format_status_table
-from kvconfig._resolver import ExpiryWarning, RefreshEvent, ResolvedSettings, SecretResolver
+from kvconfig._resolver import ExpiryWarning, SecretResolver
+from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
 from kvconfig._startup import merge_sources, resolve_environ
 from kvconfig._status import ReferenceStatus
@@ -43,6 +44,7 @@ __all__ = [
     "RefreshEvent",
     "ResolutionError",
     "ResolutionFailure",
+    "ResolutionReport",
     "ResolvedSettings",
     "SecretCache",
     "SecretResolver",

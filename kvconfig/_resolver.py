@@ -19,7 +19,6 @@ import logging
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,6 +27,7 @@ from kvconfig._collect import Entry, ReferenceCollector
 from kvconfig._credentials import as_async_credential, vault_credential
 from kvconfig._loop import LoopThread
 from kvconfig._reference import KeyVaultReference
+from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
 from kvconfig.errors import ResolutionError, ResolutionFailure
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExpiryWarning",
     "RefreshEvent",
+    "ResolutionReport",
     "ResolvedSettings",
     "SecretResolver",
 ]
@@ -49,25 +50,6 @@ Key = tuple[str, str, str | None]
 
 class ExpiryWarning(UserWarning):
     """A resolved secret is expired or not yet valid (a failure instead when the resolver is strict)."""
-
-
-class ResolvedSettings(dict[str, Any]):
-    """The resolved settings: a plain ``dict`` whose repr never shows values."""
-
-    def __repr__(self) -> str:
-        return f"ResolvedSettings({sorted(self)!r} values hidden)"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class RefreshEvent:
-    """Sent to change listeners after a refresh: which settings changed, and which are stale (kept their last good
-    value because their vault could not be read). Never values."""
-
-    changed: frozenset[str]
-    stale: frozenset[str] = frozenset()
-    failures: tuple[ResolutionFailure, ...] = ()
 
 
 class _Fetched:
@@ -223,6 +205,38 @@ class SecretResolver:
         _warn(notes)
         return result
 
+    def resolve_report(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
+    ) -> ResolutionReport:
+        """Resolve like :meth:`resolve`, but return the values and the failures together instead of raising.
+
+        The report's ``values`` hold every setting that resolved (plain values included) and leave out the ones
+        that failed, whatever ``on_failure`` says; its ``failures`` list each failing reference. Nothing is read
+        twice: use it where some failures are acceptable (a missing secret that falls back to a default, a refresh
+        that keeps the last good value) and the rest must still be reported.
+        """
+        self._check_open()
+        report, notes = self._loop.run(self._resolve_report(settings, origins or {}, content_types or {}))
+        _warn(notes)
+        return report
+
+    async def resolve_report_async(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        origins: Mapping[str, str] | None = None,
+        content_types: Mapping[str, str | None] | None = None,
+    ) -> ResolutionReport:
+        """The async twin of :meth:`resolve_report`."""
+        self._check_open()
+        report, notes = await self._loop.run_async(self._resolve_report(settings, origins or {}, content_types or {}))
+        _warn(notes)
+        return report
+
     def resolve_value(self, text: str, *, setting: str = "value") -> str:
         """Resolve a single value (a reference or plain text)."""
         return str(self.resolve({setting: text})[setting])
@@ -334,16 +348,9 @@ class SecretResolver:
     async def _resolve(
         self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
     ) -> tuple[ResolvedSettings, list[str]]:
-        entries, failures = self._collector.collect(settings, origins, content_types)
-        fetched = await self._fetch_all(entries, use_cache=True)
-        result, more, notes = self._assemble(settings, entries, fetched)
-        failures.extend(more)
-        for entry in entries:
-            self._tracked[entry.setting] = entry
+        result, failures, notes, cause = await self._resolve_all(settings, origins, content_types)
         if failures:
-            failures.sort(key=lambda failure: failure.setting)
             if self.on_failure == "raise":
-                cause = next((item.error for item in fetched.values() if item.error is not None), None)
                 raise ResolutionError(failures) from cause
             for failure in failures:
                 logger.warning("Key Vault reference not resolved (%s): %s", self.on_failure, failure)
@@ -351,6 +358,30 @@ class SecretResolver:
                     result.pop(failure.setting, None)
         self._publish(result)
         return result, notes
+
+    async def _resolve_report(
+        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+    ) -> tuple[ResolutionReport, list[str]]:
+        result, failures, notes, cause = await self._resolve_all(settings, origins, content_types)
+        for failure in failures:
+            result.pop(failure.setting, None)
+        self._publish(result)
+        return ResolutionReport(result, tuple(failures), cause), notes
+
+    async def _resolve_all(
+        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+    ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str], BaseException | None]:
+        """Settings with their references replaced (failing ones keep their text), failures sorted by setting,
+        expiry notes, and the first exception behind a failure."""
+        entries, failures = self._collector.collect(settings, origins, content_types)
+        fetched = await self._fetch_all(entries, use_cache=True)
+        result, more, notes = self._assemble(settings, entries, fetched)
+        failures.extend(more)
+        for entry in entries:
+            self._tracked[entry.setting] = entry
+        failures.sort(key=lambda failure: failure.setting)
+        cause = next((item.error for item in fetched.values() if item.error is not None), None) if failures else None
+        return result, failures, notes, cause
 
     async def _check(
         self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]

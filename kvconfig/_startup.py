@@ -6,7 +6,8 @@ import os
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from kvconfig._resolver import ResolvedSettings, SecretResolver
+from kvconfig._resolver import SecretResolver
+from kvconfig._results import ResolvedSettings
 from kvconfig._sources import ConfigSource, from_dotenv, from_environ
 
 __all__ = ["merge_sources", "resolve_environ"]

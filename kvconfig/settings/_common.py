@@ -4,16 +4,20 @@ last-good-value fallback on refresh."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from kvconfig._reference import KeyVaultReference, find_references
-from kvconfig._resolver import ResolvedSettings, SecretResolver
+from kvconfig._resolver import SecretResolver
+from kvconfig._results import ResolvedSettings
 from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
 
 __all__ = ["HARD_FAILURES", "Build", "current_build", "resolve_with_fallback"]
+
+logger = logging.getLogger("kvconfig")
 
 #: Statuses that mean the reference itself is wrong; anything else (timeouts, an unreachable vault, throttling,
 #: access) may pass, so a refresh keeps the last good value for it instead of failing.
@@ -126,20 +130,19 @@ def resolve_with_fallback(
     Failures whose status is in ``absent`` leave the setting out (the per-field source's "no such secret"). When
     ``previous`` maps a setting to (reference, last good value) - a refresh - a transient failure of an unchanged
     reference keeps the last good value and is reported stale; one of a setting in ``were_absent`` (absent at the
-    last load) leaves it absent, also reported stale. Any other failure raises one
-    :class:`ResolutionError` listing every failure.
+    last load) leaves it absent, also reported stale. Any other failure raises one :class:`ResolutionError` listing
+    every such failure; a resolver made with ``on_failure="keep"`` or ``"omit"`` logs them instead and leaves those
+    settings out (the reference text stays where it was; a per-field secret falls through).
     """
     if not flat:
         return ResolvedSettings(), [], set()
-    try:
-        return resolver.resolve(flat, origins=origins), [], set()
-    except ResolutionError as exc:
-        failures = exc.failures
+    report = resolver.resolve_report(flat, origins=origins)
+    values = report.values
     missing: list[ResolutionFailure] = []
     stale: dict[str, str] = {}
     hard: list[ResolutionFailure] = []
     stale_absent: set[str] = set()
-    for failure in failures:
+    for failure in report.failures:
         known = previous.get(failure.setting) if previous else None
         if failure.status in absent:
             missing.append(failure)
@@ -151,10 +154,9 @@ def resolve_with_fallback(
         else:
             hard.append(failure)
     if hard:
-        raise ResolutionError(sorted(hard, key=lambda failure: failure.setting)) from None
-    failed = {failure.setting for failure in failures}
-    rest = {key: value for key, value in flat.items() if key not in failed}
-    # Everything in ``rest`` was just read, so this second pass is answered from the resolver's cache.
-    values = resolver.resolve(rest, origins=origins) if rest else ResolvedSettings()
+        if resolver.on_failure == "raise":
+            raise ResolutionError(hard) from None
+        for failure in hard:
+            logger.warning("Key Vault reference not resolved (%s): %s", resolver.on_failure, failure)
     values.update(stale)
     return values, missing, set(stale) | stale_absent

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from kvconfig import ResolutionError, ResolutionFailure, ResolvedSettings, SecretResolver
+from kvconfig import ResolutionFailure, ResolvedSettings, SecretResolver
 
 __all__ = ["clear_records", "env", "find_references", "recorded_failures", "references", "resolve_settings"]
 
@@ -39,19 +39,14 @@ def resolve_settings(
     owned = resolver is None
     active = resolver if resolver is not None else SecretResolver(embedded=True)
     try:
-        try:
-            values = active.resolve(flat, origins=dict.fromkeys(flat, origin))
-            failures: tuple[ResolutionFailure, ...] = ()
-        except ResolutionError as exc:
-            if not defer_errors:
-                raise
-            failures = exc.failures
-            failed = {failure.setting for failure in failures}
-            rest = {key: value for key, value in flat.items() if key not in failed}
-            values = active.resolve(rest, origins=dict.fromkeys(rest, origin)) if rest else ResolvedSettings()
+        report = active.resolve_report(flat, origins=dict.fromkeys(flat, origin))
     finally:
         if owned:
             active.close()
+    # A resolver that keeps or omits failures (on_failure) defers them as well: their reference text stays.
+    if not defer_errors and active.on_failure == "raise":
+        report.raise_for_failures()
+    values, failures = report.values, report.failures
     with _lock:
         for key in flat:
             _failures.pop(key, None)

@@ -16,7 +16,7 @@ from django.core.management.base import CommandError, SystemCheckError
 from django.test.utils import override_settings
 from kvconfig_django import clear_records, recorded_failures, resolve_settings
 
-from kvconfig import ResolutionError
+from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeKeyVault
 
 if not settings.configured:
@@ -84,6 +84,28 @@ def test_deferred_errors_reach_manage_py_check_as_one_error_per_reference(fake_k
     assert "API_KEY" in report
     assert "SecretNotFound" in report
     assert "pa55" not in report
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_deferred_errors_read_each_secret_once(fake_keyvault: FakeKeyVault) -> None:
+    namespace = {"API_KEY": ref("missing"), "DB_PASSWORD": ref("db"), "DB_AGAIN": ref("db")}
+
+    written = resolve_settings(namespace, defer_errors=True)
+
+    assert set(written) == {"DB_PASSWORD", "DB_AGAIN"}
+    assert namespace["API_KEY"] == ref("missing")
+    assert fake_keyvault.operation_counts["GetSecret"] == 2
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_a_resolver_that_keeps_failures_defers_them(fake_keyvault: FakeKeyVault) -> None:
+    namespace = {"API_KEY": ref("missing"), "DB_PASSWORD": ref("db")}
+
+    with SecretResolver(on_failure="keep") as resolver:
+        resolve_settings(namespace, resolver=resolver)
+
+    assert namespace == {"API_KEY": ref("missing"), "DB_PASSWORD": "pa55"}
+    assert set(recorded_failures()) == {"API_KEY"}
 
 
 @pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})

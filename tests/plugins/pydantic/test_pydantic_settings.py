@@ -170,6 +170,29 @@ def test_a_shared_resolver_caches_across_loads(fake_keyvault: FakeKeyVault, monk
     assert fake_keyvault.operation_counts["GetSecret"] == 2
 
 
+@pytest.mark.keyvault_secrets({"myvault": {"api": "k3y"}})
+def test_a_resolver_that_keeps_failures_keeps_the_reference_text(
+    fake_keyvault: FakeKeyVault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("APP_API_KEY", ref("api"))
+    monkeypatch.setenv("APP_DATABASE__PASSWORD", ref("missing"))
+
+    with SecretResolver(on_failure="keep") as resolver:
+
+        class Keeping(RefSettings):
+            @classmethod
+            def settings_customise_sources(
+                cls, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource, **kw: Any
+            ) -> tuple[PydanticBaseSettingsSource, ...]:
+                return (KeyVaultReferences(settings_cls, *sources, *kw.values(), resolver=resolver),)
+
+        settings = Keeping()
+
+    assert settings.api_key.get_secret_value() == "k3y"
+    assert settings.database.password.get_secret_value() == ref("missing")
+    assert "SecretNotFound" in caplog.text
+
+
 # -- KeyVaultSecretsSource -----------------------------------------------------------------------------------------
 
 
@@ -271,6 +294,22 @@ def test_per_field_source_reports_unreadable_secrets_together(fake_keyvault: Fak
 
     assert {failure.setting for failure in caught.value.failures} >= {"api-key", "db-password", "timeout"}
     assert {failure.status for failure in caught.value.failures} == {"AccessToKeyVaultDenied"}
+
+
+def test_per_field_source_with_a_resolver_that_omits_failures_falls_through(fake_keyvault: FakeKeyVault) -> None:
+    fake_keyvault.set_secret("myvault", "api-key", "k")
+    fake_keyvault.set_secret("myvault", "db-password", "unreadable")
+    fake_keyvault.inject_fault(
+        status=403, times=None, operation="GetSecret", predicate=lambda request: "/db-password" in request.url
+    )
+
+    for on_failure in ("keep", "omit"):
+        with SecretResolver(on_failure=on_failure) as resolver:
+            ours, _ = _sources({"dash_to_underscore": True, "resolver": resolver})
+            settings = ours()
+
+        assert settings.model_dump()["api_key"] == "k"
+        assert settings.model_dump()["db_password"] == "default"  # not the reference text
 
 
 def test_per_field_source_skips_fields_a_higher_source_set(
