@@ -62,7 +62,8 @@ class KvConfig(Generic[S]):
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
         """Load the settings (raising :class:`~kvconfig.ResolutionError` with every bad reference, so the app does
         not start), run the background refresh, and stop it on shutdown. Compose with your own lifespan by entering
-        it: ``async with kv.lifespan(app): ...``."""
+        it: ``async with kv.lifespan(app): ...``. Each start-up loads the settings afresh: a module-level app run by
+        one test client after another (each test with its own vault contents and environment) sees its own."""
         await self.start()
         if app is not None:
             app.state.kvconfig = self
@@ -72,6 +73,7 @@ class KvConfig(Generic[S]):
             await self.stop()
 
     async def start(self) -> S:
+        """Load the settings unless they are loaded, and start the background refresh; returns the settings."""
         if self._current is None:
             try:
                 self._current = await asyncio.to_thread(self._factory)
@@ -84,11 +86,18 @@ class KvConfig(Generic[S]):
         return self._current
 
     async def stop(self) -> None:
+        """Stop the background refresh and forget the settings and their refresh history (the next start loads them
+        again; the dependency answers 503 meanwhile)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # The lock belongs to this event loop; the next start may run in another (a new test client, say).
+        self._lock = None
+        self._current = None
+        self.loaded_at = None
+        self.last_refresh = None
 
     async def _refresh_loop(self, interval: float) -> None:
         while True:

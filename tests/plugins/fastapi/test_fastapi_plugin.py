@@ -74,6 +74,21 @@ def test_lifespan_loads_settings_and_dependency_serves_them(fake_keyvault: FakeK
     assert "v1" not in str(health)
 
 
+@pytest.mark.keyvault_secrets({"myvault": {"db-password": "v1"}})
+def test_each_start_up_loads_the_settings_again(fake_keyvault: FakeKeyVault) -> None:
+    kv = KvConfig(Settings, refresh_interval=None)
+    app = make_app(kv)
+    with TestClient(app) as client:
+        assert client.get("/password").json()["password"] == "v1"
+    assert kv.health() == {"status": "not-loaded"}
+    assert TestClient(app).get("/password").status_code == 503  # no lifespan: not loaded
+
+    fake_keyvault.set_secret("myvault", "db-password", "v2")
+    with TestClient(app) as client:
+        assert client.get("/password").json()["password"] == "v2"
+        assert client.portal.call(kv.refresh).ok  # type: ignore[union-attr]  # a lock made in this loop
+
+
 def test_startup_fails_with_every_bad_reference(fake_keyvault: FakeKeyVault, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_GREETING", "@Microsoft.KeyVault(VaultName=myvault;SecretName=missing)")
     kv = KvConfig(Settings, refresh_interval=None)
