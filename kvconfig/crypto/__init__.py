@@ -4,8 +4,8 @@
 * :func:`encrypt`, :func:`decrypt`, :func:`sign`, :func:`verify`, :func:`wrap_key`, :func:`unwrap_key`: every Key
   Vault algorithm by its service name, on :class:`KeyMaterial`.
 * :class:`LocalCryptoClient`: the same with the Azure SDK ``CryptographyClient``'s method names and ``key_ops`` checks.
-* :func:`encrypt_envelope` / :func:`decrypt_envelope` (and stream and async variants): AES-256-GCM data keys
-  wrapped by a Key Vault key through a :class:`KeyWrapper`.
+* :func:`encrypt_envelope` / :func:`decrypt_envelope` (and stream, async and async stream variants): AES-256-GCM
+  data keys wrapped by a Key Vault key through a :class:`KeyWrapper`.
 
 All the cryptography is done by the ``cryptography`` package. Errors are in :mod:`kvconfig.crypto.errors`.
 """
@@ -39,13 +39,17 @@ from ._wrappers import (
     LocalKeyWrapper,
 )
 from .envelope import (
+    AsyncByteReader,
+    AsyncByteWriter,
     EnvelopeHeader,
     decrypt_envelope,
     decrypt_envelope_async,
     decrypt_stream,
+    decrypt_stream_async,
     encrypt_envelope,
     encrypt_envelope_async,
     encrypt_stream,
+    encrypt_stream_async,
     read_envelope_header,
 )
 from .errors import (
@@ -71,6 +75,8 @@ __all__ = [
     "KEY_WRAP_ALGORITHMS",
     "SIGNATURE_ALGORITHMS",
     "AsyncAzureKeyWrapper",
+    "AsyncByteReader",
+    "AsyncByteWriter",
     "AsyncKeyUnwrapper",
     "AsyncKeyWrapper",
     "AzureKeyWrapper",
@@ -99,10 +105,12 @@ __all__ = [
     "decrypt_envelope",
     "decrypt_envelope_async",
     "decrypt_stream",
+    "decrypt_stream_async",
     "encrypt",
     "encrypt_envelope",
     "encrypt_envelope_async",
     "encrypt_stream",
+    "encrypt_stream_async",
     "generate_key",
     "key_from_jwk",
     "read_envelope_header",

@@ -16,13 +16,14 @@ reordering, dropping or appending chunks, or cutting the envelope at a chunk bou
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import json
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -43,13 +44,17 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "FORMAT_VERSION",
     "MAGIC",
+    "AsyncByteReader",
+    "AsyncByteWriter",
     "EnvelopeHeader",
     "decrypt_envelope",
     "decrypt_envelope_async",
     "decrypt_stream",
+    "decrypt_stream_async",
     "encrypt_envelope",
     "encrypt_envelope_async",
     "encrypt_stream",
+    "encrypt_stream_async",
     "read_envelope_header",
 ]
 
@@ -382,14 +387,27 @@ def _read_exact(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _begin_stream(
+    data_key: bytes, wrapped: bytes, key_id: str, algorithm: str, chunk_size: int
+) -> tuple[bytes, _ChunkCipher]:
+    """The encoded header a stream starts with, and the cipher for the chunks that follow it."""
+    header = _new_header(wrapped, key_id, algorithm, chunk_size, os.urandom(_NONCE_BYTES))
+    encoded = header.encode()
+    return encoded, _ChunkCipher(data_key, header, encoded)
+
+
+def _header_body(body: bytes, length: int) -> EnvelopeHeader:
+    if len(body) < length:
+        raise EnvelopeFormatError("The envelope is truncated: it ends inside its header.")
+    return _parse_header(body)
+
+
 def encrypt_stream(src: BinaryIO, dst: BinaryIO, wrapper: KeyWrapper, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
     """Encrypt ``src`` into ``dst`` chunk by chunk (memory use is about two chunks); returns the bytes written."""
     _check_chunk_size(chunk_size)
     data_key = AESGCM.generate_key(bit_length=256)
     wrapped = wrapper.wrap_key(data_key)
-    header = _new_header(wrapped, wrapper.key_id, wrapper.algorithm, chunk_size, os.urandom(_NONCE_BYTES))
-    encoded = header.encode()
-    cipher = _ChunkCipher(data_key, header, encoded)
+    encoded, cipher = _begin_stream(data_key, wrapped, wrapper.key_id, wrapper.algorithm, chunk_size)
     written = dst.write(encoded) or 0
     current = _read_exact(src, chunk_size)
     index = 0
@@ -411,9 +429,7 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, unwrapper: KeyUnwrapper) -> int
     prefix = _read_exact(src, _PREFIX.size)
     length = _parse_prefix(prefix)
     body = _read_exact(src, length)
-    if len(body) < length:
-        raise EnvelopeFormatError("The envelope is truncated: it ends inside its header.")
-    header = _parse_header(body)
+    header = _header_body(body, length)
     cipher = _ChunkCipher(_unwrap(unwrapper, header), header, prefix + body)
     frame = header.chunk_size + _TAG_BYTES
     current = _read_exact(src, frame)
@@ -425,6 +441,102 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, unwrapper: KeyUnwrapper) -> int
         following = _read_exact(src, frame) if len(current) == frame else b""
         final = not following
         written += dst.write(cipher.open(index, current, final)) or 0
+        if final:
+            return written
+        current, index = following, index + 1
+
+
+class AsyncByteReader(Protocol):
+    """An asynchronous source of bytes: ``asyncio.StreamReader``, an aiofiles file opened ``"rb"``, ...
+
+    ``await read(size)`` returns at most ``size`` bytes, and ``b""`` only at the end of the stream.
+    """
+
+    def read(self, size: int, /) -> Awaitable[bytes]: ...
+
+
+class AsyncByteWriter(Protocol):
+    """An asynchronous sink of bytes: an aiofiles file opened ``"wb"``, ``asyncio.StreamWriter``, ...
+
+    When ``write(data)`` returns an awaitable (aiofiles) it is awaited. When it does not (``asyncio.StreamWriter``,
+    whose ``write`` only buffers), the sink's ``async drain()``, if it has one, is awaited after every write, so a
+    slow consumer holds the producer back instead of letting the sink's buffer grow to the whole payload.
+    """
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+async def _read_exact_async(src: AsyncByteReader, size: int) -> bytes:
+    """Read ``size`` bytes, fewer only at end of stream (``StreamReader.read`` returns what has arrived)."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        more = await src.read(remaining)
+        if not more:
+            break
+        parts.append(more)
+        remaining -= len(more)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def _write_async(dst: AsyncByteWriter, data: bytes) -> int:
+    result = dst.write(data)
+    if inspect.isawaitable(result):
+        result = await result
+    else:
+        drain: Callable[[], Awaitable[object]] | None = getattr(dst, "drain", None)
+        if drain is not None:
+            await drain()
+    return result if isinstance(result, int) and not isinstance(result, bool) else len(data)
+
+
+async def encrypt_stream_async(
+    src: AsyncByteReader, dst: AsyncByteWriter, wrapper: AsyncKeyWrapper, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> int:
+    """:func:`encrypt_stream` for asynchronous streams and an asynchronous wrapper (such as
+    :class:`AsyncAzureKeyWrapper`); holds about two chunks in memory and returns the bytes written.
+
+    The output is the same envelope :func:`decrypt_envelope` and :func:`decrypt_stream` open. If this raises or
+    is cancelled, ``dst`` holds an incomplete envelope: discard it.
+    """
+    _check_chunk_size(chunk_size)
+    data_key = AESGCM.generate_key(bit_length=256)
+    wrapped = await wrapper.wrap_key(data_key)
+    encoded, cipher = _begin_stream(data_key, wrapped, wrapper.key_id, wrapper.algorithm, chunk_size)
+    written = await _write_async(dst, encoded)
+    current = await _read_exact_async(src, chunk_size)
+    index = 0
+    while True:
+        following = await _read_exact_async(src, chunk_size) if len(current) == chunk_size else b""
+        final = not following
+        written += await _write_async(dst, cipher.seal(index, current, final))
+        if final:
+            return written
+        current, index = following, index + 1
+
+
+async def decrypt_stream_async(src: AsyncByteReader, dst: AsyncByteWriter, unwrapper: AsyncKeyUnwrapper) -> int:
+    """:func:`decrypt_stream` for asynchronous streams and an asynchronous unwrapper; returns the plaintext bytes
+    written.
+
+    Each chunk is authenticated before it is written, but truncation can only be detected at the end: if this
+    raises (or is cancelled), discard whatever was written to ``dst``.
+    """
+    prefix = await _read_exact_async(src, _PREFIX.size)
+    length = _parse_prefix(prefix)
+    body = await _read_exact_async(src, length)
+    header = _header_body(body, length)
+    cipher = _ChunkCipher(await _unwrap_async(unwrapper, header), header, prefix + body)
+    frame = header.chunk_size + _TAG_BYTES
+    current = await _read_exact_async(src, frame)
+    if not current:
+        raise EnvelopeIntegrityError("The envelope is truncated: it has no chunks.")
+    written = 0
+    index = 0
+    while True:
+        following = await _read_exact_async(src, frame) if len(current) == frame else b""
+        final = not following
+        written += await _write_async(dst, cipher.open(index, current, final))
         if final:
             return written
         current, index = following, index + 1
