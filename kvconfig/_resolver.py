@@ -26,7 +26,7 @@ from kvconfig._cache import CachedSecret, SecretCache
 from kvconfig._collect import Entry, ReferenceCollector
 from kvconfig._credentials import as_async_credential, vault_credential
 from kvconfig._loop import LoopThread
-from kvconfig._reference import KeyVaultReference
+from kvconfig._reference import KeyVaultReference, _cloud_suffix, _trusted_entries
 from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
 from kvconfig.errors import ResolutionError, ResolutionFailure
@@ -101,8 +101,9 @@ class SecretResolver:
     :param credential: a token credential (sync or async); ``None`` uses azure-identity's ``DefaultAzureCredential``.
     :keyword transport: an azure-core ``AsyncHttpTransport`` (or a factory of them) for the SDK clients, e.g.
         ``fake.async_transport()``; the SDK's default (aiohttp) when omitted.
-    :keyword cloud: the cloud ``VaultName=`` references map to (``"public"``, ``"china"``, ``"usgov"``).
-    :keyword trusted_hosts: extra hosts (or ``.suffixes``) allowed to receive a token.
+    :keyword cloud: the cloud ``VaultName=`` references map to (``"public"``, ``"china"``, ``"usgov"``, ``"germany"``
+        or the Azure CLI names).
+    :keyword trusted_hosts: extra hosts (or ``.suffixes``) allowed to receive a token; a single string is one host.
     :keyword concurrency: how many secrets are fetched at once.
     :keyword ttl: seconds a versionless reference keeps its resolved version before it is read again.
     :keyword max_cached_versions: LRU bound of the version cache.
@@ -142,6 +143,12 @@ class SecretResolver:
             raise ValueError("on_failure must be 'raise', 'keep' or 'omit'.")
         if timeout <= 0:
             raise ValueError("timeout must be positive.")
+        if isinstance(trusted_hosts, str):
+            trusted_hosts = (trusted_hosts,)  # one host, not one host per character
+        # Checked here rather than at the first resolve: both are programming errors, and a bad one would otherwise
+        # surface as a ValueError out of resolve().
+        _cloud_suffix(cloud)
+        _trusted_entries(trusted_hosts)
         options = dict(client_options or {})
         if options.get("logging_enable"):
             raise ValueError(

@@ -10,15 +10,16 @@ import shlex
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
-from kvconfig._reference import find_references
+from kvconfig._reference import _cloud_suffix, _trusted_entries, find_references
 from kvconfig._report import format_status_table
-from kvconfig._resolver import SecretResolver
+from kvconfig._resolver import ExpiryWarning, SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 from kvconfig._startup import merge_sources
 from kvconfig._status import ReferenceStatus
@@ -30,6 +31,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 MASK = "********"
 MASK_TEXT = b"<concealed by kvconfig>"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        _cloud_suffix(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        _trusted_entries(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def _resolver_options(func: F) -> F:
@@ -52,7 +69,7 @@ def _resolver_options(func: F) -> F:
             "--env/--no-env",
             "use_env",
             default=None,
-            help="Include the process environment (default: only when no file is given).",
+            help="Include the process environment (default: only when no file is given; always for run).",
         ),
         click.option(
             "--fake-vault",
@@ -64,16 +81,24 @@ def _resolver_options(func: F) -> F:
             "--cloud",
             default="public",
             show_default=True,
-            help="Cloud that VaultName= references map to (public, china, usgov).",
+            callback=_valid_cloud,
+            help="Cloud that VaultName= references map to (public, china, usgov, germany, or the Azure CLI names).",
         ),
         click.option(
             "--trusted-host",
             "trusted_hosts",
             multiple=True,
+            callback=_valid_trusted_hosts,
             help="Also allow this vault host (or .suffix) to receive a token.",
         ),
         click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 256)),
-        click.option("--timeout", default=30.0, show_default=True, type=float, help="Seconds per secret."),
+        click.option(
+            "--timeout",
+            default=30.0,
+            show_default=True,
+            type=click.FloatRange(0, min_open=True),
+            help="Seconds per secret.",
+        ),
         click.option("--embedded", is_flag=True, help="Also resolve references inside longer values."),
         click.option("--strict", is_flag=True, help="Expired or not-yet-valid secrets are failures."),
     ]
@@ -95,6 +120,10 @@ def _resolver(params: dict[str, Any], *, on_failure: str = "raise") -> Iterator[
             except (ValueError, OSError) as exc:
                 raise SourceError(f"Cannot use the --fake-vault seed {seed}: {exc}") from None
             stack.enter_context(fake.patch())
+        # The resolver logs each expiry note and also issues it as an ExpiryWarning; on a terminal that printed it
+        # twice, once with a line of kvconfig's source. The log line is enough here.
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore", ExpiryWarning)
         resolver = SecretResolver(
             cloud=params["cloud"],
             trusted_hosts=params["trusted_hosts"],

@@ -7,7 +7,12 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-import httpx
+try:
+    import httpx
+except ModuleNotFoundError as exc:
+    raise ModuleNotFoundError(
+        "The fake's httpx transports need httpx: pip install 'kvconfig[httpx]'.", name="httpx"
+    ) from exc
 
 from kvconfig.fake._router import NOT_IMPLEMENTED_HEADER
 from kvconfig.fake._wire import FakeRequest

@@ -3,6 +3,8 @@ mounting and ``respx``."""
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 import respx
@@ -125,3 +127,11 @@ def test_httpx_mock_transport_can_wrap_the_fake() -> None:
     fake.set_secret(VAULT, "s1", "mock-transport")
     with httpx.Client(transport=httpx.MockTransport(fake.httpx_transport()), headers=_bearer(fake)) as client:
         assert client.get(f"{VAULT}/secrets/s1/?api-version=7.5").json()["value"] == "mock-transport"
+
+
+def test_httpx_transport_without_httpx_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "kvconfig.fake._httpx")  # restored at teardown
+
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'kvconfig\[httpx\]'"):
+        FakeKeyVault().httpx_transport()

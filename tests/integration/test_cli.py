@@ -246,6 +246,34 @@ def test_check_json_reports_expired_secrets_as_warnings_unless_strict(seed: Path
     assert EXPIRED_SECRET not in result.output
 
 
+def test_resolve_of_an_expired_secret_succeeds_without_a_python_warning(seed: Path, tmp_path: Path) -> None:
+    env = tmp_path / "app.env"
+    env.write_text(f"OLD={_ref('old')}\n")
+
+    # filterwarnings=error: an ExpiryWarning escaping the command would raise here.
+    result = _invoke("resolve", "--fake-vault", seed, "--env-file", env)
+
+    assert result.exit_code == 0
+    assert result.stdout == "OLD='********'\n"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (("--cloud", "mars"), "unknown cloud 'mars'"),
+        (("--trusted-host", "https://myvault.localhost"), "trusted_hosts entry"),
+        (("--timeout", "0"), "not in the range x>0"),
+    ],
+)
+def test_invalid_resolver_options_are_usage_errors_not_tracebacks(
+    seed: Path, option: tuple[str, str], message: str
+) -> None:
+    result = _invoke("resolve", "--fake-vault", seed, "--env-file", APP_ENV, *option)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
 @pytest.mark.parametrize("kind", ["json", "yaml", "toml"])
 def test_inject_renders_structured_files_with_values_in_place(seed: Path, tmp_path: Path, kind: str) -> None:
     pytest.importorskip("yaml")

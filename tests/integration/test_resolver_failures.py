@@ -144,6 +144,18 @@ def test_trusted_hosts_option_allows_another_host(
     assert resolved["X"].startswith("@Microsoft.KeyVault(")
 
 
+def test_trusted_hosts_as_one_string_is_one_host_not_its_characters(
+    fake: FakeKeyVault, wire: Wire, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    resolver = make_resolver(trusted_hosts="abc", on_failure="keep")
+
+    resolved = resolver.resolve({"X": "@Microsoft.KeyVault(SecretUri=https://a/secrets/x)"})
+
+    assert resolver.trusted_hosts == ("abc",)
+    assert resolved["X"] == "@Microsoft.KeyVault(SecretUri=https://a/secrets/x)"
+    assert wire.hosts == []  # "a" is not trusted, so nothing was sent to it
+
+
 @pytest.mark.parametrize(("status", "retry_after"), [(429, 7.0), (503, None), (500, None)])
 def test_throttling_and_server_errors_are_retried_by_the_sdk(
     fake: FakeKeyVault, clock: ManualClock, resolver: SecretResolver, status: int, retry_after: float | None

@@ -274,3 +274,7 @@ def test_resolver_options_are_validated() -> None:
         SecretResolver(on_failure="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="logging_enable"):
         SecretResolver(client_options={"logging_enable": True})
+    with pytest.raises(ValueError, match="unknown cloud 'mars'"):
+        SecretResolver(cloud="mars")
+    with pytest.raises(ValueError, match=r"trusted_hosts entry 'https://myvault\.localhost'"):
+        SecretResolver(trusted_hosts=["https://myvault.localhost"])
