@@ -184,6 +184,11 @@ def _wrap_algorithm(name: str) -> KeyWrapAlgorithm:
         raise UnsupportedAlgorithmError(f"{name!r} is not a key wrap algorithm the Azure SDK knows.") from None
 
 
+# The Azure SDK computes these wraps itself rather than asking the vault, and a vault's oct key reaches it without
+# "k", which its SymmetricKey then replaces with os.urandom(32) (azure/keyvault/keys/crypto/_internal): the data
+# key would be wrapped under a random key nobody keeps, and the envelope could never be opened again.
+_SDK_LOCAL_AES_WRAPS = frozenset({"A128KW", "A192KW", "A256KW"})
+
 SyncClientFactory = Callable[[str], "CryptographyClient"]
 AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable["AsyncCryptographyClient"]]]
 
@@ -191,6 +196,13 @@ AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable[
 class _AzureWrapperBase:
     def __init__(self, algorithm: str) -> None:
         self._algorithm = str(getattr(algorithm, "value", algorithm))
+        if self._algorithm in _SDK_LOCAL_AES_WRAPS:
+            raise UnsupportedAlgorithmError(
+                f"{self._algorithm} cannot seal envelopes through the Azure SDK: the SDK computes it locally and, for "
+                "a vault's oct key (which comes without its key bytes), with a random key, so the envelope could "
+                "never be opened. Use algorithm='CKM_AES_KEY_WRAP' (the same RFC 3394 wrap, done by the vault), or "
+                "LocalKeyWrapper for a key you hold."
+            )
         self._sdk_algorithm = _wrap_algorithm(self._algorithm)
         self._wrapped_by: str | None = None
 
@@ -205,6 +217,8 @@ class _AzureWrapperBase:
 class AzureKeyWrapper(_AzureWrapperBase):
     """Wraps data keys with Key Vault through ``azure.keyvault.keys.crypto.CryptographyClient``.
 
+    ``algorithm``: ``RSA-OAEP-256`` (the default) or another RSA wrap for RSA keys; ``CKM_AES_KEY_WRAP`` or
+    ``CKM_AES_KEY_WRAP_PAD`` for Managed HSM oct keys (``A*KW`` is refused: the SDK would not send it to the vault).
     The envelope records the client's **versioned** key id as the SDK reports it after the wrap. To open envelopes
     sealed under other key ids (older versions, other keys), pass ``client_factory``: it gets a key id and returns a
     ``CryptographyClient`` for it (typically ``lambda kid: CryptographyClient(kid, credential)``).

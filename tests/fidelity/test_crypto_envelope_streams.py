@@ -1,5 +1,6 @@
 """Async envelope streams through the official ``aio`` CryptographyClient on the fake: an RSA key (RSA-OAEP-256) and
-a Managed HSM oct key (CKM_AES_KEY_WRAP), and envelopes sealed under a key version that was rotated since.
+a Managed HSM oct key (CKM_AES_KEY_WRAP), and envelopes sealed under a key version that was rotated since. A*KW is
+refused by the Azure wrappers, and the last test shows why on the fake.
 
 The fake unwraps every data key; it wraps them too, except RSA wraps, which the SDK computes from the public JWK
 the fake returned. Each envelope also opens with the vault key's material through kvconfig's local wrapper, so the
@@ -15,11 +16,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from azure.keyvault.keys.crypto import KeyWrapAlgorithm
 
 from kvconfig.crypto import (
     AsyncAzureKeyWrapper,
+    CryptoError,
     EnvelopeKeyError,
     LocalKeyWrapper,
+    UnsupportedAlgorithmError,
     decrypt_envelope,
     decrypt_stream_async,
     encrypt_stream_async,
@@ -127,3 +131,19 @@ async def test_async_stream_sealed_before_a_rotation_opens_through_the_client_fa
     assert made == [first.id]
     with pytest.raises(EnvelopeKeyError, match="client_factory"):
         await open_(sealed_before, AsyncAzureKeyWrapper(kha.crypto_client(rotated)))
+
+
+async def test_aes_kw_through_the_sdk_is_refused_because_the_sdk_would_wrap_with_a_random_key(
+    kha: KeysUnderTest,
+) -> None:
+    keys = kha.key_client(HSM_URL)
+    key = await keys.create_oct_key(kha.name(), size=256, hardware_protected=True)
+    assert key.key.k is None  # what the SDK replaces with os.urandom(32) when it computes A256KW itself
+    client = kha.crypto_client(key)
+    with pytest.raises(UnsupportedAlgorithmError, match="CKM_AES_KEY_WRAP"):
+        AsyncAzureKeyWrapper(client, algorithm="A256KW")
+    wrapped = await client.wrap_key(KeyWrapAlgorithm.aes_256, bytes(32))
+    assert kha.fake.operation_counts["wrapKey"] == 0  # the request never reached the vault
+    material = key_material(kha.fake.vault(HSM_URL), key.name)
+    with pytest.raises(CryptoError):
+        LocalKeyWrapper(material, key.id, algorithm="A256KW").unwrap_key(key.id, "A256KW", wrapped.encrypted_key)
