@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import SecretStr
+
 from kvconfig._reference import KeyVaultReference, find_references
 from kvconfig._resolver import SecretResolver
 from kvconfig._results import ResolvedSettings
@@ -101,7 +103,18 @@ def deep_update(mapping: dict[str, Any], *updating: Mapping[str, Any]) -> dict[s
 
 
 def looks_like_reference(value: Any) -> bool:
-    return isinstance(value, str) and "@microsoft.keyvault(" in value.lower()
+    """A text holding a reference, or a ``SecretStr`` wrapping one (as init arguments may)."""
+    text = reference_text(value)
+    return text is not None and "@microsoft.keyvault(" in text.lower()
+
+
+def reference_text(value: Any) -> str | None:
+    """The text of a value that may hold a reference: a ``str``, or what a ``SecretStr`` wraps."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return None
 
 
 # -- resolving ----------------------------------------------------------------------------------------------------

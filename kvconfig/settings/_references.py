@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
@@ -22,6 +23,7 @@ from kvconfig.settings._common import (
     current_build,
     deep_update,
     looks_like_reference,
+    reference_text,
     references_in,
     resolve_with_fallback,
 )
@@ -63,7 +65,8 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
     :param resolver: a :class:`~kvconfig.SecretResolver` to share (its cache then outlives one settings object), or
         a zero-argument factory of one; by default a resolver using ``credential`` is made for each load and closed.
     :param credential: credential of the default resolver (``DefaultAzureCredential`` when ``None``).
-    Every failing reference is reported at once in one :class:`~kvconfig.ResolutionError`.
+    Every failing reference is reported at once in one :class:`~kvconfig.ResolutionError`. A reference given wrapped
+    in a ``SecretStr`` (``Settings(db_password=SecretStr("@Microsoft.KeyVault(...)"))``) resolves into a ``SecretStr``.
     """
 
     def __init__(
@@ -121,11 +124,14 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
         if not paths:
             return state
         flat: dict[str, str] = {}
+        wrapped: set[str] = set()  # given as SecretStr: resolved into a SecretStr too
         for key, path in paths.items():
             value: Any = state
             for part in path:
                 value = value[part]
-            flat[key] = value
+            if isinstance(value, SecretStr):
+                wrapped.add(key)
+            flat[key] = str(reference_text(value))
         build = current_build()
         previous = _previous_references(build.previous) if build is not None and build.previous else None
         resolver, owned = self._make_resolver()
@@ -146,7 +152,8 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
         resolved = state
         for key, path in paths.items():
             if key in values:
-                resolved = assign(resolved, path, values[key])
+                found = SecretStr(str(values[key])) if key in wrapped else values[key]
+                resolved = assign(resolved, path, found)
         return resolved
 
     def _make_resolver(self) -> tuple[SecretResolver, bool]:

@@ -95,6 +95,39 @@ def test_references_in_init_kwargs_dotenv_and_secrets_dir_resolve(
     assert settings.mode == "pa55"
 
 
+@pytest.mark.keyvault_secrets({"myvault": {"api": "k3y", "db": "pa55"}})
+def test_a_reference_wrapped_in_secret_str_resolves_into_a_secret_str(fake_keyvault: FakeKeyVault) -> None:
+    settings = RefSettings(api_key=SecretStr(ref("api")), database={"password": SecretStr(ref("db"))})
+
+    assert isinstance(settings.api_key, SecretStr)
+    assert settings.api_key.get_secret_value() == "k3y"
+    assert settings.database.password.get_secret_value() == "pa55"
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"api": "k3y"}})
+def test_a_base_class_init_argument_wrapped_in_secret_str_resolves_and_stays_hidden(
+    fake_keyvault: FakeKeyVault,
+) -> None:
+    class Settings(KeyVaultSettings):
+        api_key: SecretStr
+        plain: SecretStr = SecretStr("not a reference")
+
+    settings = Settings(api_key=SecretStr(ref("api")))
+
+    assert settings.api_key.get_secret_value() == "k3y"
+    assert settings.plain.get_secret_value() == "not a reference"
+    assert "k3y" not in repr(settings)
+    assert settings.keyvault_status.references == {"api_key": ref("api")}
+
+
+@pytest.mark.keyvault_secrets({"myvault": {}})
+def test_a_bad_reference_wrapped_in_secret_str_is_reported(fake_keyvault: FakeKeyVault) -> None:
+    with pytest.raises(ResolutionError, match="SecretNotFound") as caught:
+        RefSettings(api_key=SecretStr(ref("missing")), database={"password": "p"})
+
+    assert [failure.setting for failure in caught.value.failures] == ["api_key"]
+
+
 @pytest.mark.keyvault_secrets({"myvault": {"api": "from-vault"}})
 def test_higher_priority_plain_value_wins_and_hidden_reference_is_not_read(
     fake_keyvault: FakeKeyVault, monkeypatch: pytest.MonkeyPatch
