@@ -96,7 +96,13 @@ class KvConfig:
         if DEFER_RESOLUTION.get():
             return
         origins = dict.fromkeys(flat, "app.config")
-        values = state.resolver.resolve(flat, origins=origins)
+        try:
+            values = state.resolver.resolve(flat, origins=origins)
+        except BaseException:
+            # The app will not be set up; the resolver made for it would otherwise keep its loop thread and clients.
+            if state.owns_resolver:
+                state.resolver.close()
+            raise
         _write(app.config, paths, values)
         state.resolved = True
         state.refreshed_at = self._clock()

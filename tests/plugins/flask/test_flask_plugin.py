@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from kvconfig_flask import KvConfig, cli
 
-from kvconfig import ResolutionError
+from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeKeyVault
 
 
@@ -85,6 +85,28 @@ def test_init_app_reports_every_bad_reference(fake_keyvault: FakeKeyVault, make_
     assert "pa55" not in str(caught.value)
 
 
+@pytest.mark.keyvault_secrets({"myvault": {}})
+def test_init_app_closes_the_resolver_it_made_when_resolution_fails(fake_keyvault: FakeKeyVault) -> None:
+    app = Flask("failing")
+    app.config["A"] = ref("missing")
+
+    with pytest.raises(ResolutionError):
+        KvConfig(app)
+
+    assert KvConfig.state(app).resolver.closed
+
+
+@pytest.mark.keyvault_secrets({"myvault": {}})
+def test_init_app_leaves_a_resolver_it_was_given_open(fake_keyvault: FakeKeyVault) -> None:
+    app = Flask("failing")
+    app.config["A"] = ref("missing")
+
+    with SecretResolver() as resolver:
+        with pytest.raises(ResolutionError):
+            KvConfig(app, resolver=resolver)
+        assert not resolver.closed
+
+
 @pytest.mark.keyvault_secrets({"myvault": {"db": "v1"}})
 def test_before_request_refreshes_after_the_interval(fake_keyvault: FakeKeyVault, make_app: Any) -> None:
     clock = Clock()
@@ -99,8 +121,6 @@ def test_before_request_refreshes_after_the_interval(fake_keyvault: FakeKeyVault
 
 @pytest.mark.keyvault_secrets({"myvault": {"db": "v1"}})
 def test_refresh_keeps_last_good_value_when_vault_fails(fake_keyvault: FakeKeyVault, make_app: Any) -> None:
-    from kvconfig import SecretResolver
-
     with SecretResolver(client_options={"retry_total": 0}) as resolver:
         kv, app = make_app({"DB_PASSWORD": ref("db")}, resolver=resolver)
         fake_keyvault.inject_fault(status=503, times=None)
