@@ -245,8 +245,17 @@ class SecretResolver:
         return report
 
     def resolve_value(self, text: str, *, setting: str = "value") -> str:
-        """Resolve a single value (a reference or plain text)."""
-        return str(self.resolve({setting: text})[setting])
+        """Resolve a single value (a reference or plain text): a one-off lookup.
+
+        The value is not tracked: it stays out of :attr:`values`, :meth:`refresh` does not read it again and no
+        :class:`RefreshEvent` names it (resolve ``{name: text}`` with :meth:`resolve` for that). ``setting`` only names
+        the value in error messages. A failure raises :class:`ResolutionError` unless ``on_failure`` is ``"keep"``
+        (the reference text is returned); with ``"omit"`` there is no value to return, so it raises as well.
+        """
+        self._check_open()
+        result, notes = self._loop.run(self._resolve({setting: text}, {}, {}, track=False))
+        _warn(notes)
+        return str(result[setting])
 
     def check(
         self,
@@ -353,17 +362,24 @@ class SecretResolver:
     # -- the async core -----------------------------------------------------------------------------------------------
 
     async def _resolve(
-        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+        self,
+        settings: Mapping[str, Any],
+        origins: Mapping[str, str],
+        content_types: Mapping[str, str | None],
+        *,
+        track: bool = True,
     ) -> tuple[ResolvedSettings, list[str]]:
-        result, failures, notes, cause = await self._resolve_all(settings, origins, content_types)
+        result, failures, notes, cause = await self._resolve_all(settings, origins, content_types, track=track)
         if failures:
-            if self.on_failure == "raise":
+            # An untracked value (resolve_value) has no setting to omit: it raises rather than vanish.
+            if self.on_failure == "raise" or (self.on_failure == "omit" and not track):
                 raise ResolutionError(failures) from cause
             for failure in failures:
                 logger.warning("Key Vault reference not resolved (%s): %s", self.on_failure, failure)
                 if self.on_failure == "omit":
                     result.pop(failure.setting, None)
-        self._publish(result)
+        if track:
+            self._publish(result)
         return result, notes
 
     async def _resolve_report(
@@ -376,16 +392,22 @@ class SecretResolver:
         return ResolutionReport(result, tuple(failures), cause), notes
 
     async def _resolve_all(
-        self, settings: Mapping[str, Any], origins: Mapping[str, str], content_types: Mapping[str, str | None]
+        self,
+        settings: Mapping[str, Any],
+        origins: Mapping[str, str],
+        content_types: Mapping[str, str | None],
+        *,
+        track: bool = True,
     ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str], BaseException | None]:
         """Settings with their references replaced (failing ones keep their text), failures sorted by setting,
-        expiry notes, and the first exception behind a failure."""
+        expiry notes, and the first exception behind a failure. ``track``: refresh reads these settings again."""
         entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=True)
         result, more, notes = self._assemble(settings, entries, fetched)
         failures.extend(more)
-        for entry in entries:
-            self._tracked[entry.setting] = entry
+        if track:
+            for entry in entries:
+                self._tracked[entry.setting] = entry
         failures.sort(key=lambda failure: failure.setting)
         cause = next((item.error for item in fetched.values() if item.error is not None), None) if failures else None
         return result, failures, notes, cause

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from azure.keyvault.secrets import SecretClient
 
-from kvconfig import RefreshEvent, SecretResolver
+from kvconfig import RefreshEvent, ResolutionError, SecretResolver
 from kvconfig.fake import FakeKeyVault, ManualClock
 
 from .conftest import VAULT, VAULT_URL, ref
@@ -113,6 +113,36 @@ def test_refresh_re_reads_only_versionless_references_and_reports_what_changed(
     assert events == [RefreshEvent(changed=frozenset({"DB", "DB2"}))]
     assert "db-value" not in repr(events[0])
     assert cached.values["DB"] == "db-value-2"
+
+
+def test_resolve_value_is_not_tracked_by_values_refresh_or_listeners(
+    fake: FakeKeyVault, cached: SecretResolver
+) -> None:
+    fake.set_secret(VAULT, "db", "db-value-1")
+    fake.set_secret(VAULT, "api", "one-off-value-1")
+    cached.resolve({"DB": ref("db")})
+    events: list[RefreshEvent] = []
+    cached.add_listener(events.append)
+
+    assert cached.resolve_value(ref("api")) == "one-off-value-1"
+    assert cached.resolve_value(ref("api"), setting="API") == "one-off-value-1"
+    fake.set_secret(VAULT, "db", "db-value-2")
+    fake.set_secret(VAULT, "api", "one-off-value-2")
+    values = cached.refresh()
+
+    assert dict(values) == dict(cached.values) == {"DB": "db-value-2"}
+    assert events == [RefreshEvent(changed=frozenset({"DB"}))]
+    assert fake.operation_counts["GetSecret"] == 3  # db, api once (then cached), db again: api is not refreshed
+
+
+def test_resolve_value_names_its_setting_in_failures_and_raises_even_when_omitting(
+    make_resolver: Callable[..., SecretResolver],
+) -> None:
+    with pytest.raises(ResolutionError, match="DB_PASSWORD -> ") as raised:
+        make_resolver(on_failure="omit").resolve_value(ref("missing"), setting="DB_PASSWORD")
+    assert raised.value.failures[0].status == "SecretNotFound"
+
+    assert make_resolver(on_failure="keep").resolve_value(ref("missing")) == ref("missing")
 
 
 def test_refresh_without_changes_calls_no_listener(fake: FakeKeyVault, cached: SecretResolver) -> None:
