@@ -15,7 +15,7 @@ from kvconfig._reference import (
     parse_appconfig_reference,
     parse_reference,
 )
-from kvconfig._report import format_status_table
+from kvconfig._report import format_status_summary, format_status_table
 from kvconfig._resolver import ExpiryWarning, SecretResolver
 from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
@@ -52,6 +52,7 @@ __all__ = [
     "UntrustedVaultError",
     "__version__",
     "find_references",
+    "format_status_summary",
     "format_status_table",
     "from_dotenv",
     "from_environ",

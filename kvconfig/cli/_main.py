@@ -18,7 +18,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from kvconfig._reference import _cloud_suffix, _trusted_entries, find_references
-from kvconfig._report import format_status_table
+from kvconfig._report import format_status_summary, format_status_table
 from kvconfig._resolver import ExpiryWarning, SecretResolver
 from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 from kvconfig._startup import merge_sources
@@ -320,8 +320,7 @@ def check(output_format: str, **params: Any) -> None:
     warn_only = {"SecretExpired", "SecretNotYetValid"}
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in warn_only)]
     if output_format != "json":
-        ok = sum(1 for status in statuses if status.ok)
-        click.echo(f"\n{ok} of {len(statuses)} references resolved.", err=True)
+        click.echo(f"\n{format_status_summary(statuses, strict=params['strict'])}", err=True)
     if failed:
         sys.exit(1)
 

@@ -15,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from kvconfig import ReferenceStatus, format_status_table
+from kvconfig import ReferenceStatus, format_status_summary, format_status_table
 from kvconfig_flask._extension import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
 
 __all__ = ["cli"]
@@ -57,8 +57,8 @@ def check(output_format: str) -> None:
         click.echo(json.dumps([_as_json(status) for status in statuses], indent=2))
     else:
         click.echo(format_status_table(statuses))
-        ok = sum(1 for status in statuses if status.ok)
-        click.echo(f"\n{ok} of {len(statuses)} references resolved.", err=True)
+        # Strict: any status but OK fails the command, expired secrets included.
+        click.echo(f"\n{format_status_summary(statuses, strict=True)}", err=True)
     if any(not status.ok for status in statuses):
         sys.exit(1)
 

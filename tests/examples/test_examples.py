@@ -88,7 +88,7 @@ def test_django_app_check_and_status_pass() -> None:
 
     assert check.returncode == 0, check.stderr
     assert status.returncode == 0, status.stderr
-    assert "3 of 3 references resolve." in status.stdout
+    assert "3 of 3 references resolved." in status.stdout
     assert_no_secrets(check.stdout + check.stderr + status.stdout + status.stderr)
 
 

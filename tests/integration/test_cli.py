@@ -246,6 +246,19 @@ def test_check_json_reports_expired_secrets_as_warnings_unless_strict(seed: Path
     assert EXPIRED_SECRET not in result.output
 
 
+def test_check_summary_counts_an_expired_secret_as_resolved_unless_strict(seed: Path, tmp_path: Path) -> None:
+    env = tmp_path / "app.env"
+    env.write_text(f"OLD={_ref('old')}\n")
+
+    result = _invoke("check", "--fake-vault", seed, "--env-file", env)
+    strict = _invoke("check", "--fake-vault", seed, "--env-file", env, "--strict")
+
+    assert result.exit_code == 0
+    assert result.stderr.strip().splitlines()[-1] == "1 of 1 references resolved (1 expired)."
+    assert strict.exit_code == 1
+    assert strict.stderr.strip().splitlines()[-1] == "0 of 1 references resolved (1 expired)."
+
+
 def test_resolve_of_an_expired_secret_succeeds_without_a_python_warning(seed: Path, tmp_path: Path) -> None:
     env = tmp_path / "app.env"
     env.write_text(f"OLD={_ref('old')}\n")

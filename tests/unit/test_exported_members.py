@@ -24,6 +24,7 @@ PUBLIC = [
     "UntrustedVaultError",
     "__version__",
     "find_references",
+    "format_status_summary",
     "format_status_table",
     "from_dotenv",
     "from_environ",

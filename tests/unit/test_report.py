@@ -1,10 +1,13 @@
-"""The status table of ``check`` (``kvconfig.format_status_table``): layout, failure details, no values."""
+"""The status table of ``check`` (``kvconfig.format_status_table``): layout, failure details, no values; and its
+summary line (``kvconfig.format_status_summary``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from kvconfig import ReferenceStatus, format_status_table
+import pytest
+
+from kvconfig import ReferenceStatus, format_status_summary, format_status_table
 
 REFERENCE = "@Microsoft.KeyVault(VaultName=contoso;SecretName=db)"
 
@@ -41,3 +44,30 @@ def test_format_status_table_lists_the_detail_of_each_failure_after_a_blank_line
 
 def test_format_status_table_of_no_statuses_is_the_header_alone() -> None:
     assert format_status_table([]) == "SETTING  STATUS  VERSION  EXPIRES  REFERENCE"
+
+
+def test_format_status_summary_counts_resolved_references() -> None:
+    statuses = [ReferenceStatus("A", REFERENCE, "OK"), ReferenceStatus("B", REFERENCE, "SecretNotFound")]
+
+    assert format_status_summary(statuses) == "1 of 2 references resolved."
+    assert format_status_summary([]) == "0 of 0 references resolved."
+
+
+@pytest.mark.parametrize(
+    ("strict", "expected"),
+    [
+        (False, "3 of 4 references resolved (1 expired, 1 not yet valid)."),
+        (True, "1 of 4 references resolved (1 expired, 1 not yet valid)."),
+    ],
+)
+def test_format_status_summary_counts_expired_and_not_yet_valid_secrets_as_resolved_unless_strict(
+    strict: bool, expected: str
+) -> None:
+    statuses = [
+        ReferenceStatus("A", REFERENCE, "OK"),
+        ReferenceStatus("B", REFERENCE, "SecretExpired"),
+        ReferenceStatus("C", REFERENCE, "SecretNotYetValid"),
+        ReferenceStatus("D", REFERENCE, "SecretNotFound"),
+    ]
+
+    assert format_status_summary(statuses, strict=strict) == expected

@@ -136,4 +136,5 @@ def test_kvconfig_status_prints_the_table_and_fails_on_bad_references(fake_keyva
     assert "DB_PASSWORD" in table
     assert "BROKEN" in table
     assert "SecretNotFound" in table
+    assert table.strip().splitlines()[-1] == "1 of 2 references resolved."
     assert "pa55" not in table

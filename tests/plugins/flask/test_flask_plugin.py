@@ -154,6 +154,7 @@ def test_flask_kvconfig_check_reports_broken_references_even_when_the_app_cannot
     assert "API_KEY" in result.output
     assert "SecretNotFound" in result.output
     assert "DB_PASSWORD" in result.output
+    assert result.stderr.strip().splitlines()[-1] == "1 of 2 references resolved."
     assert "pa55" not in result.output
 
 

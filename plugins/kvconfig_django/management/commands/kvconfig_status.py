@@ -10,7 +10,7 @@ from django.core.management.base import (  # type: ignore[import-untyped]  # no 
     CommandParser,
 )
 
-from kvconfig import format_status_table
+from kvconfig import format_status_summary, format_status_table
 from kvconfig_django._settings import find_references, references
 from kvconfig_django.checks import reference_statuses, settings_namespace
 
@@ -31,6 +31,7 @@ class Command(BaseCommand):  # type: ignore[misc]
             self.stderr.write(f"{setting} was never resolved into the settings (see manage.py check).")
         self.stdout.write(format_status_table(statuses))
         failed = [status for status in statuses if not status.ok]
-        self.stdout.write(f"\n{len(statuses) - len(failed)} of {len(statuses)} references resolve.")
+        # Strict: any status but OK fails the command, expired secrets included.
+        self.stdout.write(f"\n{format_status_summary(statuses, strict=True)}")
         if failed and not options["no_fail"]:
             raise CommandError(f"{len(failed)} Key Vault reference(s) cannot be resolved.")
