@@ -1,8 +1,8 @@
 """The status table of a ``check`` and its summary line: what the CLI and the framework commands print, never a value.
 
 One line per reference (setting, status, short version, expiry date, reference), columns padded to the widest cell
-but the last; then, after a blank line, the detail of each reference that failed. The summary counts what resolved:
-``3 of 4 references resolved (1 expired).``
+but the last; then, after a blank line, the detail of each reference that failed and where it came from. The summary
+counts what resolved: ``3 of 4 references resolved (1 expired).``
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ def format_status_table(statuses: Iterable[ReferenceStatus]) -> str:
         rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.reference))
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = ["  ".join([*(row[index].ljust(widths[index]) for index in range(4)), row[4]]) for row in rows]
-    details = [f"  {item.setting}: {item.detail}" for item in items if not item.ok and item.detail]
+    details = [
+        f"  {item.setting}{f' ({item.origin})' if item.origin else ''}: {item.detail}"
+        for item in items
+        if not item.ok and item.detail
+    ]
     return "\n".join(lines + (["", *details] if details else []))
 
 

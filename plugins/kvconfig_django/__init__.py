@@ -19,6 +19,13 @@ try:
 except ImportError as exc:
     raise ImportError("kvconfig_django needs Django; install it with: pip install 'kvconfig[django]'") from exc
 
-from kvconfig_django._settings import clear_records, env, recorded_failures, references, resolve_settings
+from kvconfig_django._settings import (
+    clear_records,
+    env,
+    recorded_failures,
+    reference_origins,
+    references,
+    resolve_settings,
+)
 
-__all__ = ["clear_records", "env", "recorded_failures", "references", "resolve_settings"]
+__all__ = ["clear_records", "env", "recorded_failures", "reference_origins", "references", "resolve_settings"]

@@ -9,12 +9,21 @@ from typing import Any
 
 from kvconfig import ResolutionFailure, ResolvedSettings, SecretResolver
 
-__all__ = ["clear_records", "env", "find_references", "recorded_failures", "references", "resolve_settings"]
+__all__ = [
+    "clear_records",
+    "env",
+    "find_references",
+    "recorded_failures",
+    "reference_origins",
+    "references",
+    "resolve_settings",
+]
 
 PathPart = str | int
 
 _lock = threading.Lock()
 _references: dict[str, str] = {}
+_origins: dict[str, str] = {}  # setting -> where its reference came from, for failures and statuses
 _failures: dict[str, ResolutionFailure] = {}
 
 
@@ -36,6 +45,7 @@ def resolve_settings(
     flat, paths = find_references(namespace)
     with _lock:
         _references.update(flat)
+        _origins.update(dict.fromkeys(flat, origin))
     owned = resolver is None
     active = resolver if resolver is not None else SecretResolver(embedded=True)
     try:
@@ -65,12 +75,14 @@ def env(name: str, default: str | None = None, *, resolver: SecretResolver | Non
     value = os.environ.get(name, default)
     if value is None or "@microsoft.keyvault(" not in value.lower():
         return value
+    origin = f"environment: {name}" if name in os.environ else f"env({name!r}) default"
     with _lock:
         _references[name] = value
+        _origins[name] = origin
     owned = resolver is None
     active = resolver if resolver is not None else SecretResolver(embedded=True)
     try:
-        return str(active.resolve({name: value}, origins={name: "environment"})[name])
+        return str(active.resolve({name: value}, origins={name: origin})[name])
     finally:
         if owned:
             active.close()
@@ -80,6 +92,13 @@ def references() -> dict[str, str]:
     """The references seen by ``resolve_settings`` and ``env`` in this process: setting -> reference text."""
     with _lock:
         return dict(_references)
+
+
+def reference_origins() -> dict[str, str]:
+    """Where each reference of :func:`references` came from: ``resolve_settings``' ``origin`` (``"settings"``),
+    ``"environment: NAME"`` for ``env(NAME)`` (``"env('NAME') default"`` when the default held it)."""
+    with _lock:
+        return dict(_origins)
 
 
 def recorded_failures() -> dict[str, ResolutionFailure]:
@@ -92,6 +111,7 @@ def clear_records() -> None:
     """Forget the references and failures recorded so far (for tests that load settings several times)."""
     with _lock:
         _references.clear()
+        _origins.clear()
         _failures.clear()
 
 

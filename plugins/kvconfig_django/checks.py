@@ -15,7 +15,7 @@ from django.conf import settings  # type: ignore[import-untyped]  # no stubs ins
 from django.core.checks import CheckMessage, Error  # type: ignore[import-untyped]
 
 from kvconfig import ReferenceStatus, SecretResolver
-from kvconfig_django._settings import find_references, recorded_failures
+from kvconfig_django._settings import find_references, recorded_failures, reference_origins
 
 __all__ = ["check_references", "reference_statuses"]
 
@@ -25,10 +25,13 @@ def settings_namespace() -> dict[str, Any]:
 
 
 def reference_statuses(flat: dict[str, str]) -> list[ReferenceStatus]:
+    """Read every reference of ``flat`` now; each status names where its reference came from (``"settings"`` unless
+    ``resolve_settings``/``env`` recorded otherwise, e.g. ``"environment: DB_PASSWORD"``)."""
     if not flat:
         return []
+    recorded = reference_origins()
     with SecretResolver(embedded=True) as resolver:
-        return resolver.check(flat, origins=dict.fromkeys(flat, "settings"))
+        return resolver.check(flat, origins={key: recorded.get(key, "settings") for key in flat})
 
 
 def check_references(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

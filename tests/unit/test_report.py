@@ -42,6 +42,16 @@ def test_format_status_table_lists_the_detail_of_each_failure_after_a_blank_line
     assert lines[3:] == ["", "  DB_PASSWORD: secret 'db' does not exist"]
 
 
+def test_format_status_table_names_where_a_failing_reference_came_from() -> None:
+    statuses = [
+        ReferenceStatus(
+            "DB_PASSWORD", REFERENCE, "SecretNotFound", detail="secret 'db' does not exist", origin="app.env:3"
+        )
+    ]
+
+    assert format_status_table(statuses).splitlines()[-1] == "  DB_PASSWORD (app.env:3): secret 'db' does not exist"
+
+
 def test_format_status_table_of_no_statuses_is_the_header_alone() -> None:
     assert format_status_table([]) == "SETTING  STATUS  VERSION  EXPIRES  REFERENCE"
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
 from django.test.utils import override_settings
-from kvconfig_django import clear_records, recorded_failures, resolve_settings
+from kvconfig_django import clear_records, env, recorded_failures, reference_origins, resolve_settings
 
 from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeKeyVault
@@ -138,3 +138,39 @@ def test_kvconfig_status_prints_the_table_and_fails_on_bad_references(fake_keyva
     assert "SecretNotFound" in table
     assert table.strip().splitlines()[-1] == "1 of 2 references resolved."
     assert "pa55" not in table
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_env_names_the_environment_variable_as_the_origin_of_its_reference(
+    fake_keyvault: FakeKeyVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVCONFIG_TEST_DB", ref("db"))
+    monkeypatch.setenv("KVCONFIG_TEST_API_KEY", ref("missing"))
+    resolve_settings({"SECRET_KEY": ref("db")})
+
+    assert env("KVCONFIG_TEST_DB") == "pa55"
+    with pytest.raises(ResolutionError, match=r"KVCONFIG_TEST_API_KEY \(environment: KVCONFIG_TEST_API_KEY\) -> "):
+        env("KVCONFIG_TEST_API_KEY")
+    assert env("KVCONFIG_TEST_UNSET", ref("db")) == "pa55"
+
+    assert reference_origins() == {
+        "SECRET_KEY": "settings",
+        "KVCONFIG_TEST_DB": "environment: KVCONFIG_TEST_DB",
+        "KVCONFIG_TEST_API_KEY": "environment: KVCONFIG_TEST_API_KEY",
+        "KVCONFIG_TEST_UNSET": "env('KVCONFIG_TEST_UNSET') default",
+    }
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_kvconfig_status_names_the_environment_variable_a_failing_reference_came_from(
+    fake_keyvault: FakeKeyVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVCONFIG_TEST_API_KEY", ref("missing"))
+    with pytest.raises(ResolutionError):
+        env("KVCONFIG_TEST_API_KEY")
+    out = StringIO()
+
+    with pytest.raises(CommandError):
+        call_command("kvconfig_status", stdout=out, stderr=StringIO())
+
+    assert "  KVCONFIG_TEST_API_KEY (environment: KVCONFIG_TEST_API_KEY): secret 'missing'" in out.getvalue()
