@@ -161,7 +161,13 @@ class KvConfig(Generic[S]):
                 logger.exception("A kvconfig change listener failed")
 
     def invalidate(self, vault_url: str, name: str) -> bool:
-        """Forget the cached latest version of a secret; True when the current settings use it."""
+        """Forget the cached latest version of a secret; True when the current settings use it.
+
+        Only a shared resolver (``keyvault_resolver=SecretResolver(...)``) caches across loads, so only its cache is
+        touched. With a factory (``keyvault_resolver=lambda: SecretResolver(...)``) or none, each load and refresh
+        makes its own resolver and closes it after, so there is nothing to forget: the next :meth:`refresh` reads the
+        latest version anyway.
+        """
         resolver = type(self.current).model_config.get("keyvault_resolver")
         if isinstance(resolver, SecretResolver):
             resolver.invalidate(vault_url, name)

@@ -164,6 +164,30 @@ def test_eventgrid_handshake_and_new_version_event_refresh_at_once(fake_keyvault
             assert other.json() == {"refreshed": False}
 
 
+@pytest.mark.keyvault_secrets({"myvault": {"db-password": "v1"}})
+def test_new_version_event_with_a_resolver_factory_refreshes_to_the_new_version(fake_keyvault: FakeKeyVault) -> None:
+    made: list[SecretResolver] = []
+
+    def factory() -> SecretResolver:
+        made.append(SecretResolver(ttl=3600))  # a cache that would hide the new version if it outlived the load
+        return made[-1]
+
+    class Factory(Settings):
+        model_config = KeyVaultSettingsConfigDict(keyvault_resolver=factory)
+
+    kv = KvConfig(Factory, refresh_interval=None)
+    with TestClient(make_app(kv)) as client:  # type: ignore[arg-type]
+        version = fake_keyvault.set_secret("myvault", "db-password", "v2")
+        assert kv.invalidate(VAULT, "db-password") is True  # nothing to forget: no resolver outlives its load
+
+        answer = client.post("/events/keyvault", json=[new_version_event("db-password", version)])
+
+        assert answer.json() == {"refreshed": True, "ok": True, "changed": [f"{VAULT}/secrets/db-password"]}
+        assert client.get("/password").json()["password"] == "v2"
+    assert len(made) == 2
+    assert all(resolver.closed for resolver in made)
+
+
 def test_dependency_before_start_is_service_unavailable() -> None:
     kv = KvConfig(Settings, refresh_interval=None)
     app = FastAPI()
