@@ -40,9 +40,13 @@ def resolve_settings(
 
     Raises :class:`~kvconfig.ResolutionError` listing every failure; with ``defer_errors=True`` failing settings keep
     their reference text and the failures are left to the system check (``manage.py check``, and ``runserver``'s
-    checks, report them as ``kvconfig.E001``).
+    checks, report them as ``kvconfig.E001``). A reference held directly by a tuple (which cannot take the value)
+    raises ``TypeError`` before anything is read or written.
     """
     flat, paths = find_references(namespace)
+    # Every place is checked before the vault is read or anything written: a reference in a tuple must not leave the
+    # settings half-resolved.
+    containers = {key: _container(namespace, path) for key, path in paths.items()}
     with _lock:
         _references.update(flat)
         _origins.update(dict.fromkeys(flat, origin))
@@ -64,7 +68,7 @@ def resolve_settings(
     written = ResolvedSettings()
     for key, value in values.items():
         if key in paths and value != flat[key]:
-            _assign(namespace, paths[key], value)
+            containers[key][paths[key][-1]] = value
             written[key] = value
     return written
 
@@ -148,10 +152,11 @@ def _key(path: tuple[PathPart, ...]) -> str:
     return text
 
 
-def _assign(data: Any, path: tuple[PathPart, ...], value: Any) -> None:
+def _container(data: Any, path: tuple[PathPart, ...]) -> Any:
+    """The dict or list that holds the value at ``path``; a tuple cannot take the resolved value (TypeError)."""
     target = data
     for part in path[:-1]:
         target = target[part]
     if isinstance(target, tuple):
         raise TypeError(f"Cannot write a resolved value into a tuple at {_key(path)}; use a list in settings.")
-    target[path[-1]] = value
+    return target

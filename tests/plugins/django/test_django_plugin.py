@@ -70,6 +70,26 @@ def test_resolve_settings_raises_with_every_failure(fake_keyvault: FakeKeyVault)
 
 
 @pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_resolve_settings_refuses_a_reference_in_a_tuple_before_writing_anything(fake_keyvault: FakeKeyVault) -> None:
+    namespace: dict[str, Any] = {
+        "A_PASSWORD": ref("db"),
+        "HOSTS": ("db.example.com", ref("db")),
+        "DATABASES": ({"PASSWORD": ref("db")},),  # a dict inside a tuple can take its value
+    }
+
+    with pytest.raises(TypeError, match=r"tuple at HOSTS\[1\]"):
+        resolve_settings(namespace)
+
+    assert namespace["A_PASSWORD"] == ref("db")
+    assert namespace["DATABASES"][0]["PASSWORD"] == ref("db")
+    assert fake_keyvault.operation_counts["GetSecret"] == 0
+
+    del namespace["HOSTS"]
+    assert set(resolve_settings(namespace)) == {"A_PASSWORD", "DATABASES[0].PASSWORD"}
+    assert namespace["DATABASES"][0]["PASSWORD"] == "pa55"
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
 def test_deferred_errors_reach_manage_py_check_as_one_error_per_reference(fake_keyvault: FakeKeyVault) -> None:
     namespace = {"API_KEY": ref("missing"), "OTHER_KEY": ref("also-missing"), "DB_PASSWORD": ref("db")}
     resolve_settings(namespace, defer_errors=True)
