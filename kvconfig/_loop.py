@@ -3,57 +3,80 @@
 The sync API submits coroutines to it and waits, so it works the same from a plain script, from inside a running
 event loop (a FastAPI start-up hook, a notebook cell) and from several threads at once; the async API awaits the
 same coroutines through ``asyncio.wrap_future``. SDK clients live on one loop for their whole life, as aiohttp needs.
+
+Closing is final: work still running on the loop is cancelled (its callers get a ``RuntimeError`` saying so, instead
+of waiting forever on a loop that no longer runs), the ``final`` coroutine closes what lives on the loop, and the
+thread, its worker threads and the loop are shut down and joined. A closed loop thread never starts again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
-from collections.abc import Coroutine
-from concurrent.futures import Future
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread"]
 
 T = TypeVar("T")
+Final = Callable[[], Coroutine[Any, Any, object]]
+
+_CLOSED = "This SecretResolver is closed; create a new one."
+_CLOSED_WHILE_RUNNING = "This SecretResolver was closed while the call was running."
+_JOIN_TIMEOUT = 10.0
 
 
 class LoopThread:
-    """Starts lazily; ``close()`` stops the loop and joins the thread."""
+    """Starts lazily; ``close()`` cancels what still runs, stops the loop and joins the thread."""
 
     def __init__(self, name: str = "kvconfig-resolver") -> None:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is None:
-                ready = threading.Event()
-                loop = asyncio.new_event_loop()
+            return self._start()
 
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    loop.call_soon(ready.set)
-                    loop.run_forever()
-
-                thread = threading.Thread(target=run, name=self._name, daemon=True)
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
-            return self._loop
+    def _start(self) -> asyncio.AbstractEventLoop:
+        # Called with the lock held.
+        if self._closed:
+            raise RuntimeError(_CLOSED)
+        if self._loop is None:
+            ready = threading.Event()
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=_serve, args=(loop, ready), name=self._name, daemon=True)
+            thread.start()
+            ready.wait()
+            self._loop, self._thread = loop, thread
+        return self._loop
 
     @property
     def started(self) -> bool:
         return self._loop is not None
 
-    def in_loop_thread(self) -> bool:
-        return self._thread is not None and threading.current_thread() is self._thread
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def in_loop_thread(self) -> bool:
+        thread = self._thread
+        return thread is not None and threading.current_thread() is thread
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        # Under the lock: a close() that follows is ordered after this submission, so it cancels what was submitted
+        # rather than leaving it on a stopped loop.
+        with self._lock:
+            try:
+                loop = self._start()
+            except BaseException:
+                coro.close()
+                raise
+            return asyncio.run_coroutine_threadsafe(coro, loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop thread and wait for its result (from any thread but that one)."""
@@ -63,20 +86,100 @@ class LoopThread:
                 "A SecretResolver's sync API was called from its own event loop (for example inside a change "
                 "listener); use the async API there."
             )
-        return self.submit(coro).result()
+        future = self.submit(coro)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:
+                raise RuntimeError(_CLOSED_WHILE_RUNNING) from None
+            raise
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await ``coro`` on the loop thread from another event loop (or directly when already on it)."""
         if self.in_loop_thread():
             return await coro
-        return await asyncio.wrap_future(self.submit(coro))
+        future = self.submit(coro)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if self._closed and future.cancelled():
+                raise RuntimeError(_CLOSED_WHILE_RUNNING) from None
+            raise
 
-    def close(self) -> None:
+    def close(self, final: Final | None = None) -> None:
+        """Cancel what still runs on the loop, await ``final()`` there, stop the loop and join its thread.
+
+        Idempotent. From the loop thread itself (a change listener) the shutdown is only scheduled.
+        """
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+        done = asyncio.run_coroutine_threadsafe(_shutdown(loop, final), loop)
+        if threading.current_thread() is thread:
+            return
+        try:
+            done.result(_JOIN_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(_JOIN_TIMEOUT)
+
+    async def aclose(self, final: Final | None = None) -> None:
+        """The async twin of :meth:`close`, for a caller on another event loop (or on this one)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        done = asyncio.run_coroutine_threadsafe(_shutdown(loop, final), loop)
+        if threading.current_thread() is thread:
+            return
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(done), _JOIN_TIMEOUT)
+        except asyncio.TimeoutError:
+            loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join, _JOIN_TIMEOUT)
+
+
+def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    asyncio.set_event_loop(loop)
+    loop.call_soon(ready.set)
+    try:
+        loop.run_forever()
+    finally:
+        # What asyncio.run() does on its way out: nothing is left pending, worker threads are joined.
+        try:
+            _cancel_all(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+async def _shutdown(loop: asyncio.AbstractEventLoop, final: Final | None) -> None:
+    current = asyncio.current_task()
+    others = [task for task in asyncio.all_tasks() if task is not current]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+    try:
+        if final is not None:
+            await final()
+    finally:
+        loop.stop()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

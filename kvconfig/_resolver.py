@@ -18,6 +18,7 @@ import inspect
 import logging
 import time
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -95,6 +96,27 @@ class _Vault:
             self.gate.event.set()
 
 
+class _Opened:
+    """What a resolver opens on its loop: one SDK client per vault and the credential it made.
+
+    Kept apart from the resolver so that a resolver nobody closed still has them closed (and its loop thread
+    stopped) when it is garbage collected or the interpreter exits: the finalizer must not hold the resolver.
+    """
+
+    def __init__(self) -> None:
+        self.vaults: dict[str, _Vault] = {}
+        self.credential: Any = None
+        self.owns_credential = False
+
+    async def aclose(self) -> None:
+        vaults, self.vaults = list(self.vaults.values()), {}
+        for vault in vaults:
+            await vault.client.close()
+        if self.owns_credential and self.credential is not None:
+            await self.credential.close()
+        self.credential = None
+
+
 class SecretResolver:
     """Resolves Key Vault references through ``azure.keyvault.secrets.aio.SecretClient``.
 
@@ -168,9 +190,8 @@ class SecretResolver:
         self._clock = clock
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
         self._loop = LoopThread()
-        self._vaults: dict[str, _Vault] = {}
-        self._credential: Any = None
-        self._owns_credential = False
+        self._opened = _Opened()
+        self._finalizer = weakref.finalize(self, self._loop.close, self._opened.aclose)
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
         self._tracked: dict[str, Entry] = {}
@@ -320,22 +341,23 @@ class SecretResolver:
         return self._closed
 
     def close(self) -> None:
-        """Close the SDK clients and the credential the resolver made, and stop its loop thread."""
+        """Close the SDK clients and the credential the resolver made, and stop its loop thread.
+
+        Resolves still running (on other threads) end with a ``RuntimeError``. A resolver never closed is closed
+        when it is garbage collected or the interpreter exits.
+        """
         if self._closed:
             return
         self._closed = True
-        if self._loop.started:
-            self._loop.run(self._aclose())
-        self._loop.close()
+        self._finalizer()
 
     async def aclose(self) -> None:
         """The async twin of :meth:`close`."""
         if self._closed:
             return
         self._closed = True
-        if self._loop.started:
-            await self._loop.run_async(self._aclose())
-        self._loop.close()
+        self._finalizer.detach()
+        await self._loop.aclose(self._opened.aclose)
 
     def __enter__(self) -> SecretResolver:
         return self
@@ -597,7 +619,7 @@ class SecretResolver:
         return _Fetched(cached)
 
     def _vault_for(self, vault_url: str) -> _Vault:
-        vault = self._vaults.get(vault_url)
+        vault = self._opened.vaults.get(vault_url)
         if vault is None:
             from azure.keyvault.secrets.aio import SecretClient
 
@@ -608,29 +630,22 @@ class SecretResolver:
             vault.client = SecretClient(
                 vault_url, vault_credential(self._get_credential(), vault.token_issued), **options
             )
-            self._vaults[vault_url] = vault
+            self._opened.vaults[vault_url] = vault
         return vault
 
     def _get_credential(self) -> Any:
-        if self._credential is None:
+        opened = self._opened
+        if opened.credential is None:
             credential = self._credential_arg
             if credential is None:
                 from azure.identity.aio import DefaultAzureCredential
 
                 credential = DefaultAzureCredential()
-                self._owns_credential = True
+                opened.owns_credential = True
             else:
                 credential = as_async_credential(credential)
-            self._credential = credential
-        return self._credential
-
-    async def _aclose(self) -> None:
-        vaults, self._vaults = list(self._vaults.values()), {}
-        for vault in vaults:
-            await vault.client.close()
-        if self._owns_credential and self._credential is not None:
-            await self._credential.close()
-        self._credential = None
+            opened.credential = credential
+        return opened.credential
 
     def _publish(self, result: Mapping[str, Any]) -> None:
         # Replaced, not updated in place: ``values`` is read from other threads while the loop thread writes.

@@ -1,0 +1,195 @@
+"""The resolver's private loop thread over its life: closing while resolves run, resolvers never closed, many made
+and closed, many threads and event loops resolving at once."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from kvconfig import SecretResolver
+from kvconfig._loop import LoopThread
+from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
+
+from .conftest import OTHER_VAULT, VAULT, ref
+
+
+def _loop_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("kvconfig-resolver")]
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_close_from_another_thread_while_a_resolve_waits_ends_that_resolve(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    fake.set_secret(VAULT, "db", "v")
+    fake.latency = 2.0
+    resolver = make_resolver()
+    outcome: list[BaseException | str] = []
+
+    def resolve() -> None:
+        try:
+            outcome.append(resolver.resolve({"DB": ref("db")})["DB"])
+        except BaseException as exc:  # what the resolving thread gets is the point of the test
+            outcome.append(exc)
+
+    worker = threading.Thread(target=resolve)
+    worker.start()
+    time.sleep(0.2)  # the resolve is now waiting on the fake's latency
+    started = time.monotonic()
+    resolver.close()
+    worker.join(5)
+    assert not worker.is_alive(), "resolve() never returned after close()"
+    assert time.monotonic() - started < 5
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], RuntimeError)
+    assert "closed" in str(outcome[0])
+
+
+async def test_aclose_while_a_resolve_async_waits_ends_that_resolve(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    fake.set_secret(VAULT, "db", "v")
+    fake.latency = 2.0
+    resolver = make_resolver()
+    pending = asyncio.ensure_future(resolver.resolve_async({"DB": ref("db")}))
+    await asyncio.sleep(0.2)
+    await resolver.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(pending, 5)
+
+
+def test_a_closed_loop_thread_never_starts_again() -> None:
+    loop_thread = LoopThread()
+
+    async def answer() -> int:
+        return 42
+
+    assert loop_thread.run(answer()) == 42
+    loop_thread.close()
+    coro = answer()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop_thread.run(coro)
+    assert _wait_until(lambda: not _loop_threads())
+
+
+def test_resolvers_made_and_closed_in_a_loop_leave_no_thread_behind(fake: FakeKeyVault) -> None:
+    fake.set_secret(VAULT, "db", "v")
+    baseline = {thread.ident for thread in threading.enumerate()}
+    for _ in range(20):
+        # A sync credential: the resolver calls it in its loop's worker threads.
+        with SecretResolver(fake.credential(), transport=fake.async_transport) as resolver:
+            assert resolver.resolve({"DB": ref("db")})["DB"] == "v"
+    left = [thread for thread in threading.enumerate() if thread.ident not in baseline]
+    assert left == []
+
+
+class _ClosingTransport(FakeAsyncTransport):
+    """Records that the SDK client closed it (an aiohttp transport left open warns "Unclosed client session")."""
+
+    def __init__(self, fake: FakeKeyVault, closed: list[bool]) -> None:
+        super().__init__(fake)
+        self._closed = closed
+
+    async def __aexit__(self, *args: object) -> None:
+        self._closed.append(True)
+
+
+def test_a_resolver_never_closed_closes_its_clients_and_stops_its_thread_when_collected(fake: FakeKeyVault) -> None:
+    fake.set_secret(VAULT, "db", "v")
+    fake.set_secret(OTHER_VAULT, "db", "w")
+    before = len(_loop_threads())
+    closed: list[bool] = []
+    resolver = SecretResolver(fake.async_credential(), transport=lambda: _ClosingTransport(fake, closed))
+    assert dict(resolver.resolve({"A": ref("db"), "B": ref("db", vault=OTHER_VAULT)})) == {"A": "v", "B": "w"}
+    assert len(_loop_threads()) == before + 1
+    del resolver
+    gc.collect()
+    assert _wait_until(lambda: len(_loop_threads()) == before), "the loop thread of a collected resolver still runs"
+    assert closed == [True, True]
+
+
+def test_sixteen_threads_resolving_the_same_references_share_in_flight_requests(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    for index in range(4):
+        fake.set_secret(VAULT, f"s{index}", f"value-{index}")
+    fake.latency = 0.2
+    resolver = make_resolver()
+    resolver.resolve({"WARM": ref("s0")})  # the challenge and the token, so the requests below all fan out
+    resolver.invalidate()
+    fake.operation_counts.clear()
+    barrier = threading.Barrier(16)
+    results: list[dict[str, object]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            results.append(dict(resolver.resolve({f"S{i}": ref(f"s{i}") for i in range(4)})))
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(16)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    assert errors == []
+    assert results == [{f"S{i}": f"value-{i}" for i in range(4)}] * 16
+    assert fake.operation_counts["GetSecret"] == 4
+
+
+def test_resolve_async_from_two_event_loops_at_once(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    fake.set_secret(VAULT, "db", "shared")
+    fake.latency = 0.1
+    resolver = make_resolver()
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def in_its_own_loop() -> None:
+        try:
+            resolved = asyncio.run(resolver.resolve_async({"DB": ref("db")}))
+            results.append(resolved["DB"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=in_its_own_loop) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    assert errors == []
+    assert results == ["shared", "shared"]
+
+
+def test_close_from_a_change_listener_lets_that_refresh_finish_then_stops_the_thread(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]
+) -> None:
+    fake.set_secret(VAULT, "db", "v1")
+    before = len(_loop_threads())
+    resolver = make_resolver()
+    resolver.resolve({"DB": ref("db")})
+    fake.set_secret(VAULT, "db", "v2")
+    resolver.add_listener(lambda _event: resolver.close())
+
+    assert resolver.refresh()["DB"] == "v2"
+
+    assert resolver.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        resolver.resolve({"DB": ref("db")})
+    assert _wait_until(lambda: len(_loop_threads()) == before)
