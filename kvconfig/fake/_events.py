@@ -72,12 +72,15 @@ _STORE_KINDS = {"keys": "Key", "key": "Key", "certificates": "Certificate", "cer
 
 @dataclass
 class _ExpiryWatch:
-    """Per vault: the expiry events published so far, and what the last scan for them saw."""
+    """Per vault: the expiry events published so far, and what the last scan for them saw.
+
+    ``seen`` is (REVISION.value when that scan began, the near_expiry_seconds it used, the earliest NearExpiry/Expired
+    instant it saw ahead), replaced as one tuple: two scans finishing at once each leave a consistent record, never
+    one scan's revision with another's instant (which could skip an event until something else changed).
+    """
 
     notified: set[tuple[str, str, str, str]] = field(default_factory=set)
-    revision: int = -1  # REVISION.value when that scan began
-    window: int = NEAR_EXPIRY_SECONDS  # the near_expiry_seconds it used
-    next_due: float = -math.inf  # the earliest NearExpiry/Expired instant it saw ahead
+    seen: tuple[int, int, float] = (-1, NEAR_EXPIRY_SECONDS, -math.inf)
 
 
 class WebhookValidationError(ValueError):
@@ -357,13 +360,10 @@ class EventHub:
         """
         window = self.near_expiry_seconds
         watch = vault.extensions.get(self._STATE)
-        if (
-            isinstance(watch, _ExpiryWatch)
-            and watch.revision == REVISION.value
-            and now < watch.next_due
-            and watch.window == window
-        ):
-            return
+        if isinstance(watch, _ExpiryWatch):
+            revision_seen, window_seen, next_due_seen = watch.seen
+            if revision_seen == REVISION.value and now < next_due_seen and window_seen == window:
+                return
         watch = vault.extension(self._STATE, _ExpiryWatch)
         assert isinstance(watch, _ExpiryWatch)
         # Read before the objects: a change made during the scan leaves another value, so the next tick scans again.
@@ -398,7 +398,7 @@ class EventHub:
                         self.publish(vault, f"{object_type}{what}", data, name)
         # Remembered only now: a subscriber calling the fake from a delivery above ticks this vault again, and that
         # tick must still publish what this one has not reached yet, in order, as it did before there was a skip.
-        watch.revision, watch.window, watch.next_due = revision, window, next_due
+        watch.seen = (revision, window, next_due)
 
     def __repr__(self) -> str:
         return f"EventHub({len(self._subscriptions)} subscriptions, {len(self._published)} published)"

@@ -84,46 +84,43 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route] = ()) -> None:
         self.routes: list[Route] = list(routes)
-        self._index: dict[tuple[str, str], list[Route]] = {}
-        self._wildcards: dict[str, list[Route]] = {}
-        self._indexed: list[Route] = []
-        self._memo: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
+        self._view = _View([])
 
     def extend(self, routes: Iterable[Route]) -> None:
         self.routes.extend(routes)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        # Clients repeat the same paths: remember each (method, path)'s answer until the table changes. Callers get
+        # Clients repeat the same paths: remember each (method, path)'s answer until the table changes. The index
+        # and the answers live in one view, replaced whole when the table changes, so an answer computed from an
+        # older table while another thread re-indexes goes into the old view and is never served again. Callers get
         # their own copy of the parameters.
-        if self._indexed != self.routes:
-            self._reindex()
+        view = self._view
+        if view.routes != self.routes:
+            view = self._view = _View(list(self.routes))
         key = (method, path)
+        memo = view.memo
         try:
-            found = self._memo[key]
+            found = memo[key]
         except KeyError:
-            found = self._match(method, path)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = found
+            found = view.match(method, path)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = found
         if found is None:
             return None
         return found[0], dict(found[1])
 
-    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        # Only the routes of the path's first segment (and method) are tried, in table order: matching every
-        # template in turn was a visible share of each request.
-        first = path.lstrip("/").split("/", 1)[0].lower()
-        candidates = self._index.get((method, first))
-        if candidates is None:
-            candidates = self._wildcards.get(method, [])
-        for route in candidates:
-            params = route.match(method, path)
-            if params is not None:
-                return route, params
-        return None
+    def allowed_methods(self, path: str) -> list[str]:
+        return sorted({route.method for route in self.routes if route.pattern.fullmatch(path)})
 
-    def _reindex(self) -> None:
-        routes = list(self.routes)
+
+_MEMO_SIZE = 4096
+
+
+class _View:
+    """The routes of one state of the table, indexed by method and first path segment, and the answers so far."""
+
+    def __init__(self, routes: list[Route]) -> None:
         index: dict[tuple[str, str], list[Route]] = {}
         wildcards: dict[str, list[Route]] = {}
         for route in routes:
@@ -137,14 +134,23 @@ class RouteTable:
                     bucket.append(route)
             if first is None:
                 wildcards.setdefault(route.method, []).append(route)
-        self._index, self._wildcards, self._indexed = index, wildcards, routes
-        self._memo = {}
+        self.routes = routes
+        self.index = index
+        self.wildcards = wildcards
+        self.memo: dict[tuple[str, str], tuple[Route, dict[str, str]] | None] = {}
 
-    def allowed_methods(self, path: str) -> list[str]:
-        return sorted({route.method for route in self.routes if route.pattern.fullmatch(path)})
-
-
-_MEMO_SIZE = 4096
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        # Only the routes of the path's first segment (and method) are tried, in table order: matching every
+        # template in turn was a visible share of each request.
+        first = path.lstrip("/").split("/", 1)[0].lower()
+        candidates = self.index.get((method, first))
+        if candidates is None:
+            candidates = self.wildcards.get(method, [])
+        for route in candidates:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
 
 
 def _first_literal(template: str) -> str | None:

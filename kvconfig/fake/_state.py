@@ -293,7 +293,12 @@ class Vault:
     def store(self, kind: str) -> ObjectStore[object]:
         found = self.stores.get(kind)
         if found is None:
-            found = self.stores[kind] = ObjectStore()
+            # Made under the lock: some look-ups run outside it, and two threads making the first store of a kind at
+            # once would each keep their own (the objects put in the one that lost would be lost with it).
+            with self.lock:
+                found = self.stores.get(kind)
+                if found is None:
+                    found = self.stores[kind] = ObjectStore()
         return found
 
     def extension(self, key: str, factory: Callable[[], object]) -> object:
