@@ -84,6 +84,7 @@ class EmulatorServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self._stopped = False
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -158,6 +159,7 @@ class EmulatorServer:
         """Serve on a background thread; returns once the server accepts connections."""
         if self._thread is not None:
             return self
+        self._refuse_if_stopped()
         server = self._make_server()
         sockets = [self.bind()]
 
@@ -183,6 +185,7 @@ class EmulatorServer:
 
     def run(self, *, on_started: Callable[[EmulatorServer], None] | None = None) -> None:
         """Serve in the foreground until interrupted (Ctrl-C, SIGTERM): what ``kvconfig fake serve`` does."""
+        self._refuse_if_stopped()
         server = self._make_server()
         sockets = [self.bind()]
 
@@ -200,7 +203,8 @@ class EmulatorServer:
             self._close()
 
     def stop(self) -> None:
-        """Stop serving (idempotent): open requests get a few seconds to finish."""
+        """Stop serving (idempotent): open requests get a few seconds to finish. A stopped server does not start
+        again (its port and its temporary CA are gone): serve anew with ``fake.serve()``."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -208,9 +212,17 @@ class EmulatorServer:
             self._thread = None
         self._close()
 
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise RuntimeError(
+                "This EmulatorServer was stopped and cannot serve again (its socket is closed, its temporary CA "
+                "removed): start a new one with fake.serve()."
+            )
+
     def _close(self) -> None:
         if self._socket is not None:
             self._socket.close()
+            self._stopped = True
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
