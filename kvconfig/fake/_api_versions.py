@@ -1,7 +1,8 @@
 """The api-versions the fake accepts, oldest first, and comparisons between them.
 
 The list is the union of what the installed azure-keyvault-secrets, -keys and -certificates clients can send
-(their ``ApiVersion`` enums) and the preview versions that shipped in between; a test checks it covers the SDKs.
+(their ``ApiVersion`` enums), the preview versions that shipped in between, and the stable versions of the REST spec
+the SDKs skipped (``2025-06-01``: the spec's examples are sent with it); a test checks it covers the SDKs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ API_VERSIONS: tuple[str, ...] = (
     "7.6-preview.2",
     "7.6",
     "2025-06-01-preview",
+    "2025-06-01",
     "2025-07-01",
     "2026-01-01-preview",
     "2026-04-01",
