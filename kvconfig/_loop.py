@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread"]
+__all__ = ["Closer", "LoopThread"]
 
 T = TypeVar("T")
-Final = Callable[[], Coroutine[Any, Any, object]]
+Closer = Callable[[], Coroutine[Any, Any, object]]
 
 _CLOSED = "This SecretResolver is closed; create a new one."
 _CLOSED_WHILE_RUNNING = "This SecretResolver was closed while the call was running."
@@ -106,7 +106,7 @@ class LoopThread:
                 raise RuntimeError(_CLOSED_WHILE_RUNNING) from None
             raise
 
-    def close(self, final: Final | None = None) -> None:
+    def close(self, final: Closer | None = None) -> None:
         """Cancel what still runs on the loop, await ``final()`` there, stop the loop and join its thread.
 
         Idempotent. From the loop thread itself (a change listener) the shutdown is only scheduled.
@@ -126,9 +126,10 @@ class LoopThread:
             done.result(_JOIN_TIMEOUT)
         except concurrent.futures.TimeoutError:
             loop.call_soon_threadsafe(loop.stop)
-        thread.join(_JOIN_TIMEOUT)
+        finally:
+            thread.join(_JOIN_TIMEOUT)
 
-    async def aclose(self, final: Final | None = None) -> None:
+    async def aclose(self, final: Closer | None = None) -> None:
         """The async twin of :meth:`close`, for a caller on another event loop (or on this one)."""
         with self._lock:
             if self._closed:
@@ -145,7 +146,8 @@ class LoopThread:
             await asyncio.wait_for(asyncio.wrap_future(done), _JOIN_TIMEOUT)
         except asyncio.TimeoutError:
             loop.call_soon_threadsafe(loop.stop)
-        await asyncio.to_thread(thread.join, _JOIN_TIMEOUT)
+        finally:
+            await asyncio.to_thread(thread.join, _JOIN_TIMEOUT)
 
 
 def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
@@ -164,7 +166,7 @@ def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
             loop.close()
 
 
-async def _shutdown(loop: asyncio.AbstractEventLoop, final: Final | None) -> None:
+async def _shutdown(loop: asyncio.AbstractEventLoop, final: Closer | None) -> None:
     current = asyncio.current_task()
     others = [task for task in asyncio.all_tasks() if task is not current]
     for task in others:

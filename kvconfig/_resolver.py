@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kvconfig._cache import CachedSecret, SecretCache
 from kvconfig._collect import Entry, ReferenceCollector
 from kvconfig._credentials import as_async_credential, vault_credential
-from kvconfig._loop import LoopThread
+from kvconfig._loop import Closer, LoopThread
 from kvconfig._reference import KeyVaultReference, _cloud_suffix, _trusted_entries
 from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
@@ -191,7 +191,7 @@ class SecretResolver:
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
         self._loop = LoopThread()
         self._opened = _Opened()
-        self._finalizer = weakref.finalize(self, self._loop.close, self._opened.aclose)
+        self._finalizer = weakref.finalize(self, _close_unclosed, self._loop, self._opened.aclose)
         self._semaphore: asyncio.Semaphore | None = None
         self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
         self._tracked: dict[str, Entry] = {}
@@ -349,7 +349,8 @@ class SecretResolver:
         if self._closed:
             return
         self._closed = True
-        self._finalizer()
+        self._finalizer.detach()
+        self._loop.close(self._opened.aclose)
 
     async def aclose(self) -> None:
         """The async twin of :meth:`close`."""
@@ -653,6 +654,15 @@ class SecretResolver:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=timezone.utc)
+
+
+def _close_unclosed(loop: LoopThread, final: Closer) -> None:
+    """The finalizer of a resolver nobody closed (run by the garbage collector or at exit): close what it opened and
+    stop its thread, and never raise there."""
+    try:
+        loop.close(final)
+    except Exception:
+        logger.debug("Closing a SecretResolver nobody closed failed", exc_info=True)
 
 
 def _warn(notes: list[str]) -> None:

@@ -228,6 +228,13 @@ def _patch_credentials(stack: contextlib.ExitStack) -> None:
         # Production code passes tenant ids, client ids, secrets, certificates: none of it matters here, and
         # credentials that read the environment (workload identity, environment) must not fail without it.
         credential._kvconfig_fake = True
+        # The credential's own close() would fail on the state this init never made: closing stays harmless after
+        # the patch ends (a resolver or client made under the patch and closed later, or collected).
+        credential.close = _close_nothing
+
+    def async_init(credential: Any, *args: Any, **kwargs: Any) -> None:
+        credential._kvconfig_fake = True
+        credential.close = _aclose_nothing
 
     def get_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
         return _serving()._issuer.get_token(*scopes)
@@ -247,10 +254,11 @@ def _patch_credentials(stack: contextlib.ExitStack) -> None:
     async def async_close(credential: Any) -> None:
         pass
 
-    for module_name, methods in (
-        ("azure.identity", {"get_token": get_token, "get_token_info": get_token_info, "close": close}),
+    for module_name, constructor, methods in (
+        ("azure.identity", init, {"get_token": get_token, "get_token_info": get_token_info, "close": close}),
         (
             "azure.identity.aio",
+            async_init,
             {"get_token": async_get_token, "get_token_info": async_get_token_info, "close": async_close},
         ),
     ):
@@ -258,9 +266,17 @@ def _patch_credentials(stack: contextlib.ExitStack) -> None:
             cls = _optional(module_name, class_name)
             if cls is None:
                 continue
-            stack.enter_context(mock.patch.object(cls, "__init__", init))
+            stack.enter_context(mock.patch.object(cls, "__init__", constructor))
             for method_name, replacement in methods.items():
                 stack.enter_context(mock.patch.object(cls, method_name, replacement))
+
+
+def _close_nothing() -> None:
+    pass
+
+
+async def _aclose_nothing() -> None:
+    pass
 
 
 class _UrlOnly:

@@ -52,7 +52,12 @@ def _state(app: Flask) -> KvConfigState:
 def check(output_format: str) -> None:
     """Read every reference in app.config: status, version, expiry. Exits 1 if any fails."""
     state = _state(_load_app())
-    statuses = state.resolver.check(state.references, origins=dict.fromkeys(state.references, "app.config"))
+    try:
+        statuses = state.resolver.check(state.references, origins=dict.fromkeys(state.references, "app.config"))
+    finally:
+        if state.owns_resolver and not state.resolved:
+            # The app was loaded for this command only (resolution deferred): nothing else will close its resolver.
+            state.resolver.close()
     if output_format == "json":
         click.echo(json.dumps([_as_json(status) for status in statuses], indent=2))
     else:

@@ -177,3 +177,20 @@ def test_patches_started_and_stopped_from_different_threads_restore_everything(o
         worker.start()
         worker.join()
     assert _snapshot() == before
+
+
+def test_credentials_made_under_a_patch_close_harmlessly_after_it_ends() -> None:
+    # A resolver or client made under the patch and closed later (a fixture's teardown, garbage collection).
+    fake = FakeKeyVault()
+    with fake.patch():
+        sync_credential = DefaultAzureCredential()
+    sync_credential.close()
+
+
+async def test_async_credentials_made_under_a_patch_close_harmlessly_after_it_ends() -> None:
+    fake = FakeKeyVault()
+    with fake.patch():
+        credential = AsyncDefaultAzureCredential()
+    await credential.close()
+    async with credential:
+        pass

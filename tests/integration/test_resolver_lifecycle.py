@@ -193,3 +193,32 @@ def test_close_from_a_change_listener_lets_that_refresh_finish_then_stops_the_th
     with pytest.raises(RuntimeError, match="closed"):
         resolver.resolve({"DB": ref("db")})
     assert _wait_until(lambda: len(_loop_threads()) == before)
+
+
+class _FailingToCloseTransport(FakeAsyncTransport):
+    async def __aexit__(self, *args: object) -> None:
+        raise OSError("the connection pool would not close")
+
+
+def test_a_resolver_collected_unclosed_whose_clients_fail_to_close_raises_nothing_and_stops(
+    fake: FakeKeyVault,
+) -> None:
+    # filterwarnings=error turns an exception in a finalizer (an "unraisable" one) into a failure of this test.
+    fake.set_secret(VAULT, "db", "v")
+    before = len(_loop_threads())
+    resolver = SecretResolver(fake.async_credential(), transport=lambda: _FailingToCloseTransport(fake))
+    assert resolver.resolve({"DB": ref("db")})["DB"] == "v"
+    del resolver
+    gc.collect()
+    assert _wait_until(lambda: len(_loop_threads()) == before)
+
+
+def test_close_reports_clients_that_fail_to_close_and_still_stops_the_thread(fake: FakeKeyVault) -> None:
+    fake.set_secret(VAULT, "db", "v")
+    before = len(_loop_threads())
+    resolver = SecretResolver(fake.async_credential(), transport=lambda: _FailingToCloseTransport(fake))
+    assert resolver.resolve({"DB": ref("db")})["DB"] == "v"
+    with pytest.raises(OSError, match="would not close"):
+        resolver.close()
+    assert resolver.closed
+    assert _wait_until(lambda: len(_loop_threads()) == before)

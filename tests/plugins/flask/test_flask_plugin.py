@@ -159,6 +159,23 @@ def test_flask_kvconfig_check_reports_broken_references_even_when_the_app_cannot
 
 
 @pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_flask_kvconfig_check_closes_the_resolver_it_made_for_the_app_it_loaded(fake_keyvault: FakeKeyVault) -> None:
+    loaded: list[Flask] = []
+
+    def create_app() -> Flask:
+        app = Flask("checked")
+        app.config.update(DB_PASSWORD=ref("db"))
+        KvConfig(app)
+        loaded.append(app)
+        return app
+
+    result = CliRunner().invoke(_flask_cli(create_app), ["kvconfig", "check"])
+
+    assert result.exit_code == 0, result.output
+    assert KvConfig.state(loaded[0]).resolver.closed
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
 def test_flask_kvconfig_check_passes_for_good_references(fake_keyvault: FakeKeyVault) -> None:
     def create_app() -> Flask:
         app = Flask("good")
