@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential
 from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
@@ -128,7 +128,7 @@ def test_patch_decorating_a_generator_restores_when_it_is_closed_early() -> None
 
 def test_requests_in_flight_on_other_threads_while_another_fakes_patch_comes_and_goes() -> None:
     # Patching is process-wide: while the other fake's patch is active it serves every thread (and knows no secret
-    # s1); once it stops, the same client reaches the first fake again. No other outcome, and nothing left patched.
+    # s1); once it stops, the same client reaches the first fake again. Nothing else, and nothing left patched.
     fake = FakeKeyVault(latency=0.005)
     fake.set_secret(VAULT, "s1", "steady")
     other = FakeKeyVault()
@@ -144,6 +144,12 @@ def test_requests_in_flight_on_other_threads_while_another_fakes_patch_comes_and
                     outcomes.append(str(client.get_secret("s1").value))
                 except ResourceNotFoundError:
                     outcomes.append("not found")
+                except ClientAuthenticationError as exc:
+                    # A fake rejects the other fake's tokens (a foreign signing key is a bad signature, as a foreign
+                    # issuer is for the service). The SDK answers a 401 by fetching a new token and resending, so
+                    # this only surfaces when a patch flips again between that token and the resend: a genuine
+                    # race of switching fakes under live traffic, not a leak of patch state.
+                    outcomes.append("unauthorized" if "AKV10022" in str(exc) else repr(exc))
                 except Exception as exc:  # anything else is the failure this test looks for
                     outcomes.append(repr(exc))
 
@@ -159,7 +165,7 @@ def test_requests_in_flight_on_other_threads_while_another_fakes_patch_comes_and
             reader.join(10)
         assert client.get_secret("s1").value == "steady"
     assert _snapshot() == before
-    assert set(outcomes) <= {"steady", "not found"}
+    assert set(outcomes) <= {"steady", "not found", "unauthorized"}
     assert "steady" in outcomes
 
 
