@@ -53,13 +53,7 @@ def _version_to_json(version: CertificateVersion, secret: str | None) -> dict[st
         "secret": secret,
         "tags": version.tags,
         "preserveCertOrder": version.preserve_order,
-        "attributes": {
-            "enabled": attrs.enabled,
-            "nbf": attrs.nbf,
-            "exp": attrs.exp,
-            "created": attrs.created,
-            "updated": attrs.updated,
-        },
+        "attributes": attrs.to_dict(),
     }
 
 
@@ -71,9 +65,7 @@ def _version_from_json(entry: dict[str, Any]) -> CertificateVersion:
         cert=x509.load_der_x509_certificate(base64.b64decode(entry["cer"])),
         chain=tuple(x509.load_der_x509_certificate(base64.b64decode(item)) for item in entry["chain"]),
         private_key=_certificate_key(key),
-        attributes=Attributes(
-            created=raw["created"], updated=raw["updated"], enabled=raw["enabled"], nbf=raw["nbf"], exp=raw["exp"]
-        ),
+        attributes=Attributes.from_dict(raw),
         tags=entry["tags"],
         preserve_order=entry["preserveCertOrder"],
         content_type=entry["contentType"],

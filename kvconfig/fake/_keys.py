@@ -387,7 +387,8 @@ def _version_to_json(version: KeyVersion) -> dict[str, Any]:
         "tags": version.tags,
         "exportable": version.exportable,
         "release_policy": policy.to_wire() if policy is not None else None,
-        "attributes": {"enabled": attrs.enabled, "nbf": attrs.nbf, "exp": attrs.exp, "created": attrs.created},
+        # Key blobs keep "updated" beside the attributes (their first layout); both forms restore the same.
+        "attributes": {name: value for name, value in attrs.to_dict().items() if name != "updated"},
         "updated": attrs.updated,
     }
 
@@ -399,9 +400,7 @@ def _version_from_json(entry: dict[str, Any]) -> KeyVersion:
     return KeyVersion(
         version=entry["version"],
         material=material,
-        attributes=Attributes(
-            created=raw["created"], updated=entry["updated"], enabled=raw["enabled"], nbf=raw["nbf"], exp=raw["exp"]
-        ),
+        attributes=Attributes.from_dict({**raw, "updated": entry["updated"]}),
         key_ops=list(entry["key_ops"]),
         tags=entry["tags"],
         exportable=entry["exportable"],

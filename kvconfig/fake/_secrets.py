@@ -324,21 +324,13 @@ def _version_to_json(version: SecretVersion) -> dict[str, Any]:
         "value": version.value,
         "contentType": version.content_type,
         "tags": version.tags,
-        "attributes": {
-            "enabled": attrs.enabled,
-            "nbf": attrs.nbf,
-            "exp": attrs.exp,
-            "created": attrs.created,
-            "updated": attrs.updated,
-        },
+        "attributes": attrs.to_dict(),
     }
 
 
 def _version_from_json(item: dict[str, Any]) -> SecretVersion:
     raw = item["attributes"]
-    attrs = Attributes(
-        created=raw["created"], updated=raw["updated"], enabled=raw["enabled"], nbf=raw["nbf"], exp=raw["exp"]
-    )
+    attrs = Attributes.from_dict(raw)
     return SecretVersion(
         version=item["version"],
         value=item["value"],

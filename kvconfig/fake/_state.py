@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
@@ -162,6 +162,23 @@ class Attributes:
 
     def active_at(self, now: float) -> bool:
         return (self.nbf is None or now >= self.nbf) and (self.exp is None or now < self.exp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every attribute by name, as backup blobs store them."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "enabled": self.enabled,
+            "nbf": self.nbf,
+            "exp": self.exp,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Attributes:
+        """The inverse of :meth:`to_dict` (every member required: a blob missing one is malformed)."""
+        return cls(
+            created=raw["created"], updated=raw["updated"], enabled=raw["enabled"], nbf=raw["nbf"], exp=raw["exp"]
+        )
 
 
 @dataclass
