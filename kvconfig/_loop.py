@@ -106,22 +106,36 @@ class LoopThread:
                 raise RuntimeError(_CLOSED_WHILE_RUNNING) from None
             raise
 
+    def _start_shutdown(
+        self, final: Closer | None
+    ) -> tuple[asyncio.AbstractEventLoop, threading.Thread, concurrent.futures.Future[None]] | None:
+        """Mark closed (once) and schedule the shutdown on the loop; what the caller must wait for, or None.
+
+        None when already closed, never started, or called from the loop thread itself (then the shutdown is only
+        scheduled: waiting for it there would deadlock).
+        """
+        with self._lock:
+            if self._closed:
+                return None
+            self._closed = True
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return None
+        done = asyncio.run_coroutine_threadsafe(_shutdown(loop, final), loop)
+        if threading.current_thread() is thread:
+            return None
+        return loop, thread, done
+
     def close(self, final: Closer | None = None) -> None:
         """Cancel what still runs on the loop, await ``final()`` there, stop the loop and join its thread.
 
         Idempotent. From the loop thread itself (a change listener) the shutdown is only scheduled.
         """
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None:
+        started = self._start_shutdown(final)
+        if started is None:
             return
-        done = asyncio.run_coroutine_threadsafe(_shutdown(loop, final), loop)
-        if threading.current_thread() is thread:
-            return
+        loop, thread, done = started
         try:
             done.result(_JOIN_TIMEOUT)
         except concurrent.futures.TimeoutError:
@@ -131,17 +145,10 @@ class LoopThread:
 
     async def aclose(self, final: Closer | None = None) -> None:
         """The async twin of :meth:`close`, for a caller on another event loop (or on this one)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None:
+        started = self._start_shutdown(final)
+        if started is None:
             return
-        done = asyncio.run_coroutine_threadsafe(_shutdown(loop, final), loop)
-        if threading.current_thread() is thread:
-            return
+        loop, thread, done = started
         try:
             await asyncio.wait_for(asyncio.wrap_future(done), _JOIN_TIMEOUT)
         except asyncio.TimeoutError:
