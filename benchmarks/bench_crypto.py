@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._key_store import key_material
+from kvconfig.fake.keys.store import key_material
 
 VAULT = "https://bench.vault.azure.net"
 

@@ -84,8 +84,8 @@ def serve(
     resource="https://localhost:PORT", and its certificate comes from a local CA you trust.
     """
     from kvconfig.fake import FakeKeyVault, SeedError
-    from kvconfig.fake._emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
-    from kvconfig.fake._tls import default_cert_dir
+    from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
+    from kvconfig.fake.serve.tls import default_cert_dir
 
     try:
         require_uvicorn()
@@ -194,7 +194,7 @@ def token(
     as_json: bool,
 ) -> None:
     """Print an access token of a running emulator for IDENTITY (e.g. for curl -H "Authorization: Bearer ...")."""
-    from kvconfig.fake._tls import CA_FILE, default_cert_dir
+    from kvconfig.fake.serve.tls import CA_FILE, default_cert_dir
 
     base = (url or f"https://localhost:{port}").rstrip("/")
     query = {"identity": identity, "lifetime": f"{lifetime:g}"}

@@ -1,31 +1,33 @@
 """kvconfig's fake Azure Key Vault: an in-memory, REST-faithful service the official SDK clients talk to in-process.
 
-Layers, each knowing only the one below: state (``_state``), operations (``_secrets`` ...), the REST router
-(``_router``), and adapters (azure-core transports, httpx transports, ``patch()``, the ASGI app and the loopback
-HTTPS emulator).
+The public names are the ones below (``__all__``); the sub-packages are the house they live in, by wing and layer
+(see docs/architecture.md): ``core`` (state, wire, errors, the router), ``control`` (tokens, access, audit,
+throttling, faults, events), ``secrets``, ``keys`` and ``certificates`` (one per object kind), ``serve`` (transports,
+the ASGI app, the emulator, ``patch()``), and :class:`FakeKeyVault` on top, composing them.
 """
 
 from __future__ import annotations
 
 from kvconfig.errors import FakeVaultNotImplementedError
-from kvconfig.fake._access import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
-from kvconfig.fake._api_versions import API_VERSIONS
-from kvconfig.fake._asgi import FakeKeyVaultApp, asgi_app
-from kvconfig.fake._audit import AuditEvent, AuditLog
-from kvconfig.fake._clock import Clock, ManualClock, SystemClock
-from kvconfig.fake._clouds import VaultDomain, loopback_domains
-from kvconfig.fake._emulator import EmulatorServer
-from kvconfig.fake._errors import ServiceError
-from kvconfig.fake._events import EventGridEvent, EventHub, EventSubscription, Webhook, WebhookValidationError
-from kvconfig.fake._faults import ConnectionFault, Fault
-from kvconfig.fake._roles import RoleDefinition
-from kvconfig.fake._router import RequestRecord
-from kvconfig.fake._seed import SeedError
-from kvconfig.fake._service import FakeKeyVault
-from kvconfig.fake._state import RandomIds, SequentialIds, Vault, VaultProperties
-from kvconfig.fake._tokens import FakeAsyncCredential, FakeCredential, Identity
-from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport
-from kvconfig.fake._wire import FakeRequest, FakeResponse
+from kvconfig.fake.control.audit import AuditEvent, AuditLog
+from kvconfig.fake.control.events import EventGridEvent, EventHub, EventSubscription, Webhook, WebhookValidationError
+from kvconfig.fake.control.faults import Fault
+from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential
+from kvconfig.fake.core.api_versions import API_VERSIONS
+from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
+from kvconfig.fake.core.clouds import VaultDomain, loopback_domains
+from kvconfig.fake.core.errors import ServiceError
+from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.permissions import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
+from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.roles import RoleDefinition
+from kvconfig.fake.core.seeding import SeedError
+from kvconfig.fake.core.state import RandomIds, SequentialIds, Vault, VaultProperties
+from kvconfig.fake.core.wire import ConnectionFault, FakeRequest, FakeResponse
+from kvconfig.fake.serve.asgi import FakeKeyVaultApp, asgi_app
+from kvconfig.fake.serve.emulator import EmulatorServer
+from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
+from kvconfig.fake.service import FakeKeyVault
 
 __all__ = [
     "API_VERSIONS",

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._ca import FakeCertificateAuthority
+from kvconfig.fake.certificates.authority import FakeCertificateAuthority
 
 from .cert_support import CertVault
 

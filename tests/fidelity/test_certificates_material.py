@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from kvconfig import SecretResolver
-from kvconfig.fake._cert_material import export_pem, export_pkcs12
-from kvconfig.fake._cert_policy import build_policy_defaults
-from kvconfig.fake._x509 import build_certificate, generate_private_key, validity_window
+from kvconfig.fake.certificates.material import export_pem, export_pkcs12
+from kvconfig.fake.certificates.policy import build_policy_defaults
+from kvconfig.fake.certificates.x509 import build_certificate, generate_private_key, validity_window
 
 from .cert_support import CertVault
 

@@ -7,7 +7,7 @@ from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 from azure.keyvault.secrets import SecretClient
 
 from kvconfig.fake import FakeKeyVault, ManualClock
-from kvconfig.fake._routing import Route
+from kvconfig.fake.core.routing import Route
 
 START = 1_800_000_000
 

@@ -18,7 +18,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets import aio as secrets_aio
 
 from kvconfig.fake import FakeKeyVault, ManualClock
-from kvconfig.fake._transport import FakeAsyncTransport, FakeTransport
+from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
 
 from .support import FAKE_VAULT_URL
 

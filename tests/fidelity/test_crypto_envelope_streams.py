@@ -29,7 +29,7 @@ from kvconfig.crypto import (
     encrypt_stream_async,
     read_envelope_header,
 )
-from kvconfig.fake._key_store import key_material
+from kvconfig.fake.keys.store import key_material
 
 from .keys_support import HSM_URL, VAULT_URL, KeysUnderTest, _handle
 

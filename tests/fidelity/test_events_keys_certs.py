@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kvconfig.fake import EventGridEvent
-from kvconfig.fake._ca import FakeCertificateAuthority
+from kvconfig.fake.certificates.authority import FakeCertificateAuthority
 
 from .cert_support import CertVault
 from .keys_access_support import EC_POLICY, create_certificate, rsa_jwk

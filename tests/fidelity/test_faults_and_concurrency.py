@@ -19,8 +19,8 @@ from azure.keyvault.secrets import aio as secrets_aio
 
 from kvconfig import FakeVaultNotImplementedError
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._api_versions import at_least
-from kvconfig.fake._routing import Route
+from kvconfig.fake.core.api_versions import at_least
+from kvconfig.fake.core.routing import Route
 
 from .conftest import DEFAULT_API_VERSION
 from .support import FAKE_VAULT_URL, VaultUnderTest

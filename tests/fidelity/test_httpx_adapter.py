@@ -131,7 +131,7 @@ def test_httpx_mock_transport_can_wrap_the_fake() -> None:
 
 def test_httpx_transport_without_httpx_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)  # as if it were not installed
-    monkeypatch.delitem(sys.modules, "kvconfig.fake._httpx")  # restored at teardown
+    monkeypatch.delitem(sys.modules, "kvconfig.fake.serve.httpx_transport")  # restored at teardown
 
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'kvconfig\[httpx\]'"):
         FakeKeyVault().httpx_transport()

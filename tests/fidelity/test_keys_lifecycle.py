@@ -11,7 +11,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.keyvault.keys import KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
 
-from kvconfig.fake._key_rotation import rotation_notifications
+from kvconfig.fake.keys.rotation import rotation_notifications
 
 from .keys_support import (
     HSM_URL,

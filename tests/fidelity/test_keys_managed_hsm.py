@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kvconfig.crypto import generate_key
 from kvconfig.crypto._jwk import b64url_decode, b64url_encode, key_from_jwk
-from kvconfig.fake._key_store import key_material
+from kvconfig.fake.keys.store import key_material
 
 from .keys_support import HSM_URL, PREMIUM_URL, VAULT_URL, KeysUnderTest, kh  # noqa: F401
 

@@ -13,7 +13,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets import aio as secrets_aio
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._patch import PATCHED_CREDENTIALS
+from kvconfig.fake.serve.patch import PATCHED_CREDENTIALS
 
 VAULT = "https://patched.vault.azure.net"
 

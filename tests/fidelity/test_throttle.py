@@ -12,7 +12,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets import aio as secrets_aio
 
 from kvconfig.fake import FakeKeyVault, ManualClock
-from kvconfig.fake._throttle import DEFAULT_LIMITS, throttle_category
+from kvconfig.fake.control.throttle import DEFAULT_LIMITS, throttle_category
 
 START = 1_800_000_000.0
 

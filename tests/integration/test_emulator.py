@@ -31,8 +31,8 @@ from click.testing import CliRunner
 
 from kvconfig.cli import cli
 from kvconfig.fake import FakeKeyVault, RequestRecord
-from kvconfig.fake._emulator import EmulatorServer, loopback_seed, unloopback_dump
-from kvconfig.fake._tls import LoopbackCertificateAuthority, is_loopback_name
+from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, unloopback_dump
+from kvconfig.fake.serve.tls import LoopbackCertificateAuthority, is_loopback_name
 
 pytest.importorskip("uvicorn")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._emulator import EmulatorServer
+from kvconfig.fake.serve.emulator import EmulatorServer
 
 pytest.importorskip("uvicorn")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._access import MAX_ACCESS_POLICIES, NetworkRules
-from kvconfig.fake._audit import AUDIT_OPERATION_NAMES
-from kvconfig.fake._catalogue import CATALOGUE
-from kvconfig.fake._roles import BUILT_IN_ROLES, OPERATION_PERMISSIONS, find_role
-from kvconfig.fake._secrets import ROUTES as SECRET_ROUTES
+from kvconfig.fake.control.audit import AUDIT_OPERATION_NAMES
+from kvconfig.fake.core.catalogue import CATALOGUE
+from kvconfig.fake.core.permissions import MAX_ACCESS_POLICIES, NetworkRules
+from kvconfig.fake.core.roles import BUILT_IN_ROLES, OPERATION_PERMISSIONS, find_role
+from kvconfig.fake.secrets.operations import ROUTES as SECRET_ROUTES
 
 ALL_OPERATIONS = {route.operation for route in (*CATALOGUE, *SECRET_ROUTES)}
 

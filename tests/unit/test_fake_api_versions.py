@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 from kvconfig.fake import API_VERSIONS
-from kvconfig.fake._api_versions import LATEST, at_least, is_known
+from kvconfig.fake.core.api_versions import LATEST, at_least, is_known
 
 
 @pytest.mark.parametrize("package", ["secrets", "keys", "certificates"])

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kvconfig.fake import FakeKeyVault
-from kvconfig.fake._audit import DEFAULT_MAX_RECORDS
+from kvconfig.fake.control.audit import DEFAULT_MAX_RECORDS
 
 VAULT = "https://auditbuffer.vault.azure.net"
 RESOURCE = "https://vault.azure.net"

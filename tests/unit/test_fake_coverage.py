@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kvconfig.fake._coverage import END_MARKER, START_MARKER, coverage_markdown, main, replace_table
-from kvconfig.fake._router import build_route_table
-from kvconfig.fake._routing import Route
+from kvconfig.fake.core.routing import Route
+from kvconfig.fake.coverage import END_MARKER, START_MARKER, coverage_markdown, main, replace_table
+from kvconfig.fake.routes import route_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fake.md"
 
@@ -16,12 +16,12 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "fake.md"
 def test_docs_coverage_table_matches_the_route_table() -> None:
     document = DOC.read_text(encoding="utf-8")
     assert replace_table(document, coverage_markdown()) == document, (
-        "docs/fake.md's coverage table is stale: run python -m kvconfig.fake._coverage --write docs/fake.md"
+        "docs/fake.md's coverage table is stale: run python -m kvconfig.fake.coverage --write docs/fake.md"
     )
 
 
 def test_coverage_lists_every_route_once() -> None:
-    routes = build_route_table().routes
+    routes = route_table().routes
     table = coverage_markdown(routes)
     rows = [line for line in table.splitlines() if line.startswith("| ") and "`/" in line]
     assert len(rows) == len(routes)

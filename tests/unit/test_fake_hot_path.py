@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from kvconfig.fake import FakeKeyVault, FakeRequest, ManualClock
-from kvconfig.fake._errors import ServiceError
-from kvconfig.fake._routing import Route, RouteTable
-from kvconfig.fake._tokens import TokenAuthority
+from kvconfig.fake.control.tokens import TokenAuthority
+from kvconfig.fake.core.errors import ServiceError
+from kvconfig.fake.core.routing import Route, RouteTable
 
 RESOURCE = "https://vault.azure.net"
 
@@ -119,7 +119,7 @@ def test_transport_copies_sdk_headers_with_their_case() -> None:
     from azure.core.rest import HttpRequest
     from azure.core.utils import CaseInsensitiveDict
 
-    from kvconfig.fake._transport import to_fake_request
+    from kvconfig.fake.serve.transport import to_fake_request
 
     request = HttpRequest("GET", "https://v.vault.azure.net/secrets", headers={"Authorization": "Bearer x", "X-A": "1"})
     assert isinstance(request.headers, CaseInsensitiveDict)

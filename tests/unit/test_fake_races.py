@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 from kvconfig.fake import FakeKeyVault, ManualClock
-from kvconfig.fake._events import _ExpiryWatch
-from kvconfig.fake._routing import OperationContext, Route, RouteTable
-from kvconfig.fake._state import ObjectStore, Vault, VaultProperties
+from kvconfig.fake.control.events import _ExpiryWatch
+from kvconfig.fake.core.routing import OperationContext, Route, RouteTable
+from kvconfig.fake.core.state import ObjectStore, Vault, VaultProperties
 
 START = 1_800_000_000
 DAY = 86400

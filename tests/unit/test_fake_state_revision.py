@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from kvconfig.fake import FakeKeyVault, FakeRequest, ManualClock
-from kvconfig.fake._state import REVISION, Attributes, ObjectStore, SecretVersion
+from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion
 
 START = 1_800_000_000
 URL = "https://revision-vault.vault.azure.net"

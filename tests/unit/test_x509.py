@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from kvconfig.fake._ca import GENERIC_PROVIDER, FakeCertificateAuthority, sign_csr
-from kvconfig.fake._cert_errors import (
+from kvconfig.fake.certificates.authority import GENERIC_PROVIDER, FakeCertificateAuthority, sign_csr
+from kvconfig.fake.certificates.errors import (
     BadPasswordError,
     CertificateFormatError,
     CertificateMaterialError,
@@ -29,8 +29,8 @@ from kvconfig.fake._cert_errors import (
     MissingPrivateKeyError,
     PolicyError,
 )
-from kvconfig.fake._cert_material import LoadedCertificate, export_pem, export_pkcs12, load_certificate_material
-from kvconfig.fake._cert_policy import (
+from kvconfig.fake.certificates.material import LoadedCertificate, export_pem, export_pkcs12, load_certificate_material
+from kvconfig.fake.certificates.policy import (
     CONTENT_TYPE_PEM,
     CONTENT_TYPE_PKCS12,
     add_months,
@@ -41,7 +41,7 @@ from kvconfig.fake._cert_policy import (
     parse_subject,
     policy_for_imported_certificate,
 )
-from kvconfig.fake._x509 import (
+from kvconfig.fake.certificates.x509 import (
     build_certificate,
     build_csr,
     cer_b64,

@@ -1,0 +1,508 @@
+"""The 27 certificate operations of Key Vault and their routes: certificates, policies, pending operations and soft
+delete here; issuers and contacts in ``_cert_issuers``; backup and restore in ``_cert_backup``.
+
+The model and wire shapes are in ``_cert_state``, issuance and lifetime actions in ``_cert_issuance``, the backing
+key and secret in ``_cert_backing``, and the X.509 work in ``_cert_policy``, ``_x509`` and ``_cert_material``.
+``ROUTES`` at the end is the table of all 27 (names as in ``_catalogue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kvconfig.fake.certificates.backing import (
+    check_backing_names,
+    delete_backing_objects,
+    mirror_backing_attributes,
+    purge_backing_objects,
+    recover_backing_objects,
+)
+from kvconfig.fake.certificates.backup import backup_certificate, restore_certificate
+from kvconfig.fake.certificates.errors import (
+    BadPasswordError,
+    CertificateFormatError,
+    CertificateMaterialError,
+    PolicyError,
+)
+from kvconfig.fake.certificates.issuance import (
+    complete_operation,
+    ensure_certificate_hook,
+    start_issuance,
+    store_version,
+)
+from kvconfig.fake.certificates.issuers import (
+    delete_certificate_contacts,
+    delete_certificate_issuer,
+    get_certificate_contacts,
+    get_certificate_issuer,
+    get_certificate_issuers,
+    set_certificate_contacts,
+    set_certificate_issuer,
+    update_certificate_issuer,
+)
+from kvconfig.fake.certificates.material import load_certificate_material
+from kvconfig.fake.certificates.policy import (
+    CONTENT_TYPE_PEM,
+    CONTENT_TYPE_PKCS12,
+    build_policy_defaults,
+    policy_for_imported_certificate,
+)
+from kvconfig.fake.certificates.state import (
+    KIND,
+    SANS_SINCE,
+    CertificateObject,
+    bundle,
+    certificate_store,
+    deleted,
+    get_object,
+    get_or_create_object,
+    item,
+    live_certificate,
+    operation_to_wire,
+    policy_to_wire,
+)
+from kvconfig.fake.certificates.x509 import certificate_to_merge, decode_import_value, public_key_matches
+from kvconfig.fake.core.errors import ServiceError
+from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, tags_from_wire
+from kvconfig.fake.core.routing import OperationContext, Route
+
+__all__ = ["ROUTES"]
+
+_PRESERVE_ORDER_SINCE = "7.6"
+
+
+# -- request parsing -------------------------------------------------------------------------------------------
+
+
+def _policy_from_wire(ctx: OperationContext, raw: object, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A request's policy with the service's defaults filled in and ``attributes`` stamped; 400 when invalid."""
+    if raw is not None and not isinstance(raw, dict):
+        raise ServiceError.bad_parameter("The property 'policy' must be an object.")
+    policy = _known_to_api_version(ctx, dict(raw or {}))
+    if policy.get("platformManaged") is not None:
+        # [I] the SDK documents the property as internal; the service refuses it from ordinary callers.
+        raise ServiceError.bad_parameter("The property 'platformManaged' is reserved for the platform's own use.")
+    try:
+        full = build_policy_defaults(policy)
+    except PolicyError as exc:
+        raise ServiceError.bad_parameter(exc.message) from exc
+    return _stamp(full, ctx.now, previous)
+
+
+def _known_to_api_version(ctx: OperationContext, policy: dict[str, Any]) -> dict[str, Any]:
+    # The service ignores properties its api-version does not define: SAN URIs and IP addresses before 2025-06-01.
+    x509_props = policy.get("x509_props")
+    if isinstance(x509_props, dict) and isinstance(x509_props.get("sans"), dict) and not ctx.api_at_least(SANS_SINCE):
+        sans = {kind: values for kind, values in x509_props["sans"].items() if kind not in ("uris", "ipAddresses")}
+        policy["x509_props"] = {**x509_props, "sans": sans}
+    return policy
+
+
+def _stamp(policy: dict[str, Any], now: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+    attributes = policy.get("attributes") or {}
+    before = (previous or {}).get("attributes") or {}
+    policy["attributes"] = {
+        "enabled": bool(attributes.get("enabled", True)),
+        "created": before.get("created", now),
+        "updated": now,
+    }
+    return policy
+
+
+def _preserve_order(ctx: OperationContext, body: dict[str, Any]) -> bool | None:
+    value = body.get("preserveCertOrder")
+    if value is None or not ctx.api_at_least(_PRESERVE_ORDER_SINCE):
+        return None
+    if not isinstance(value, bool):
+        raise ServiceError.bad_parameter("The property 'preserveCertOrder' must be true or false.")
+    return value
+
+
+def _new_object(ctx: OperationContext, name: str) -> CertificateObject:
+    """The certificate to add a version to, after the checks every creating operation makes (409s)."""
+    store = certificate_store(ctx.vault)
+    if store.get_deleted(name) is not None:
+        raise ServiceError.deleted_but_recoverable(KIND, name)
+    check_backing_names(ctx.vault, name)
+    return get_or_create_object(ctx.vault, name)
+
+
+def _forget_if_empty(ctx: OperationContext, obj: CertificateObject) -> None:
+    if not obj.has_versions and obj.pending is None:
+        certificate_store(ctx.vault).live.pop(obj.name.lower(), None)
+
+
+# -- certificates ------------------------------------------------------------------------------------------------
+
+
+def create_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Create Certificate: POST /certificates/{certificate-name}/create"""
+    name = check_name(ctx.param("name"))
+    ensure_certificate_hook(ctx.service)
+    body = ctx.body()
+    attributes = attributes_from_wire(body.get("attributes"), ctx.now)
+    tags = tags_from_wire(body.get("tags"))
+    preserve = _preserve_order(ctx, body)
+    with ctx.vault.lock:
+        existing = get_object(ctx.vault, name)
+        policy = _policy_from_wire(ctx, body.get("policy"), existing.policy if existing else None)
+        obj = _new_object(ctx, name)
+        if obj.pending is not None and obj.pending.in_progress:
+            raise ServiceError.certificate_operation_in_progress(obj.name)
+        try:
+            op = start_issuance(
+                ctx.service,
+                ctx.vault,
+                obj,
+                policy,
+                now=ctx.now,
+                attributes=attributes,
+                tags=tags,
+                preserve_order=preserve,
+            )
+        except PolicyError as exc:
+            _forget_if_empty(ctx, obj)
+            raise ServiceError.bad_parameter(exc.message) from exc
+        except ServiceError:
+            _forget_if_empty(ctx, obj)
+            raise
+        obj.policy = policy
+        return operation_to_wire(ctx, obj, op)
+
+
+def import_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Import Certificate: POST /certificates/{certificate-name}/import"""
+    name = check_name(ctx.param("name"))
+    ensure_certificate_hook(ctx.service)
+    body = ctx.body()
+    value = body.get("value")
+    if not isinstance(value, str) or not value:
+        raise ServiceError.missing_field("value")
+    password = body.get("pwd")
+    if password is not None and not isinstance(password, str):
+        raise ServiceError.bad_parameter("The property 'pwd' must be a string.")
+    given = body.get("policy")
+    if given is not None and not isinstance(given, dict):
+        raise ServiceError.bad_parameter("The property 'policy' must be an object.")
+    secret_props = (given or {}).get("secret_props") or {}
+    content_type = secret_props.get("contentType") or CONTENT_TYPE_PKCS12
+    try:
+        loaded = load_certificate_material(decode_import_value(value), password=password, content_type=content_type)
+    except (BadPasswordError, CertificateFormatError) as exc:
+        if content_type == CONTENT_TYPE_PEM or "PEM" in exc.message:
+            raise ServiceError.bad_parameter(exc.message) from exc
+        raise ServiceError.unreadable_pkcs12() from exc
+    except CertificateMaterialError as exc:
+        raise ServiceError.bad_parameter(exc.message) from exc
+    try:
+        imported = policy_for_imported_certificate(
+            _known_to_api_version(ctx, dict(given or {})), loaded.cert, loaded.key
+        )
+    except PolicyError as exc:
+        raise ServiceError.bad_parameter(exc.message) from exc
+    attributes = attributes_from_wire(body.get("attributes"), ctx.now)
+    tags = tags_from_wire(body.get("tags"))
+    preserve = _preserve_order(ctx, body)
+    with ctx.vault.lock:
+        existing = get_object(ctx.vault, name)
+        policy = _policy_from_wire(ctx, imported, existing.policy if existing else None)
+        obj = _new_object(ctx, name)
+        obj.policy = policy
+        version = store_version(
+            ctx.service,
+            ctx.vault,
+            obj,
+            (loaded.cert, *loaded.chain),
+            loaded.key,
+            now=ctx.now,
+            policy=policy,
+            enabled=attributes.enabled,
+            tags=tags,
+            preserve_order=preserve,
+            version_id=ctx.new_version(),
+        )
+        return bundle(ctx, obj, version, policy=True)
+
+
+def get_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Get Certificate: GET /certificates/{certificate-name}/{certificate-version}"""
+    name, version_id = ctx.param("name"), ctx.param("version")
+    with ctx.vault.lock:
+        obj = live_certificate(ctx.vault, name)
+        version = obj.get(version_id)
+        if version is None:
+            raise ServiceError.object_not_found(KIND, name)
+        # The policy comes with the certificate asked for by name only (get_certificate, not get_certificate_version).
+        return bundle(ctx, obj, version, policy=not version_id)
+
+
+def update_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Update Certificate: PATCH /certificates/{certificate-name}/{certificate-version}"""
+    name, version_id = ctx.param("name"), ctx.param("version")
+    body = ctx.body()
+    with ctx.vault.lock:
+        obj = live_certificate(ctx.vault, name)
+        version = obj.get(version_id)
+        if version is None:
+            raise ServiceError.object_not_found(KIND, name)
+        raw = body.get("attributes")
+        if raw is not None:
+            if not isinstance(raw, dict):
+                raise ServiceError.bad_parameter("The property 'attributes' must be an object.")
+            enabled = raw.get("enabled")
+            if enabled is not None and not isinstance(enabled, bool):
+                raise ServiceError.bad_parameter("The attribute 'enabled' must be true or false.")
+            # nbf and exp of a certificate are those of its X.509 validity: the service keeps them.
+            if enabled is not None:
+                version.attributes.enabled = enabled
+        if "tags" in body:
+            version.tags = tags_from_wire(body["tags"])
+        if body.get("policy") is not None:
+            obj.policy = _merged_policy(ctx, obj, body["policy"])
+        version.attributes.updated = ctx.now
+        mirror_backing_attributes(ctx.vault, obj.name, version, ctx.now)
+        return bundle(ctx, obj, version, policy=not version_id)
+
+
+def get_certificates(ctx: OperationContext) -> dict[str, Any]:
+    """Get Certificates: GET /certificates"""
+    include_pending = ctx.query.get("includePending", "").lower() == "true"
+    with ctx.vault.lock:
+        objects = [
+            obj
+            for obj in certificate_store(ctx.vault)
+            if isinstance(obj, CertificateObject)
+            and (obj.has_versions or (include_pending and obj.pending is not None and obj.pending.in_progress))
+        ]
+        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: item(ctx, obj))
+
+
+def get_certificate_versions(ctx: OperationContext) -> dict[str, Any]:
+    """Get Certificate Versions: GET /certificates/{certificate-name}/versions"""
+    with ctx.vault.lock:
+        obj = get_object(ctx.vault, ctx.param("name"))
+        if obj is None:
+            return page(ctx, [], str, lambda _: {})
+        ordered = list(obj.versions.values())
+        rank = {version.version: index for index, version in enumerate(ordered)}
+        return page(ctx, ordered, lambda v: f"{rank[v.version]:08d}", lambda v: item(ctx, obj, version=v))
+
+
+def delete_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Delete Certificate: DELETE /certificates/{certificate-name}"""
+    props = ctx.vault.properties
+    with ctx.vault.lock:
+        obj = live_certificate(ctx.vault, ctx.param("name"))
+        obj.pending = None
+        certificate_store(ctx.vault).delete(
+            obj.name, now=ctx.now, retention_days=props.retention_days, soft=props.soft_delete
+        )
+        delete_backing_objects(ctx.vault, obj.name, ctx.now)
+        return deleted(ctx, obj, bundle(ctx, obj, obj.current(), policy=True))
+
+
+# -- policies ----------------------------------------------------------------------------------------------------
+
+
+def _policy_holder(ctx: OperationContext) -> CertificateObject:
+    name = ctx.param("name")
+    obj = get_object(ctx.vault, name)
+    if obj is None or obj.policy is None:
+        raise ServiceError.object_not_found(KIND, name)
+    return obj
+
+
+def _merged_policy(ctx: OperationContext, obj: CertificateObject, patch: object) -> dict[str, Any]:
+    """PATCH semantics: each section given replaces the fields it names; other sections stay as they were."""
+    if not isinstance(patch, dict):
+        raise ServiceError.bad_parameter("The certificate policy must be an object.")
+    merged: dict[str, Any] = {key: value for key, value in (obj.policy or {}).items() if key != "id"}
+    for section, value in patch.items():
+        if section == "id":
+            continue
+        current = merged.get(section)
+        if (
+            section == "key_props"
+            and isinstance(value, dict)
+            and isinstance(current, dict)
+            and value.get("kty")
+            and str(value["kty"]).split("-")[0] != str(current.get("kty", "RSA")).split("-")[0]
+        ):
+            # Another key type: its size or curve no longer applies.
+            current = {k: v for k, v in current.items() if k not in ("key_size", "crv")}
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[section] = {**current, **value}
+        else:
+            merged[section] = value
+    return _policy_from_wire(ctx, merged, obj.policy)
+
+
+def get_certificate_policy(ctx: OperationContext) -> dict[str, Any]:
+    """Get Certificate Policy: GET /certificates/{certificate-name}/policy"""
+    with ctx.vault.lock:
+        return policy_to_wire(ctx, _policy_holder(ctx))
+
+
+def update_certificate_policy(ctx: OperationContext) -> dict[str, Any]:
+    """Update Certificate Policy: PATCH /certificates/{certificate-name}/policy"""
+    body = ctx.body()
+    with ctx.vault.lock:
+        obj = _policy_holder(ctx)
+        obj.policy = _merged_policy(ctx, obj, body)
+        return policy_to_wire(ctx, obj)
+
+
+# -- the pending operation ---------------------------------------------------------------------------------------
+
+
+def _pending(ctx: OperationContext) -> CertificateObject:
+    name = ctx.param("name")
+    obj = get_object(ctx.vault, name)
+    if obj is None or obj.pending is None:
+        raise ServiceError.pending_certificate_not_found(name)
+    return obj
+
+
+def get_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
+    """Get Certificate Operation: GET /certificates/{certificate-name}/pending"""
+    with ctx.vault.lock:
+        obj = _pending(ctx)
+        assert obj.pending is not None
+        return operation_to_wire(ctx, obj, obj.pending)
+
+
+def update_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
+    """Update Certificate Operation: PATCH /certificates/{certificate-name}/pending"""
+    body = ctx.body()
+    requested = body.get("cancellation_requested")
+    if requested is None:
+        raise ServiceError.missing_field("cancellation_requested")
+    if not isinstance(requested, bool):
+        raise ServiceError.bad_parameter("The property 'cancellation_requested' must be true or false.")
+    with ctx.vault.lock:
+        obj = _pending(ctx)
+        op = obj.pending
+        assert op is not None
+        if op.in_progress and requested:
+            # As in the service's example: the request is flagged; an issuer that has not answered stops waiting
+            # when it sees the flag, and a request waiting for a merge stays until it is merged or deleted.
+            op.cancellation_requested = True
+        return operation_to_wire(ctx, obj, op)
+
+
+def delete_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
+    """Delete Certificate Operation: DELETE /certificates/{certificate-name}/pending"""
+    with ctx.vault.lock:
+        obj = _pending(ctx)
+        op = obj.pending
+        assert op is not None
+        wire = operation_to_wire(ctx, obj, op)
+        obj.pending = None
+        _forget_if_empty(ctx, obj)
+        return wire
+
+
+def merge_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Merge Certificate: POST /certificates/{certificate-name}/pending/merge"""
+    body = ctx.body()
+    x5c = body.get("x5c")
+    if x5c is None:
+        raise ServiceError.missing_field("x5c")
+    if not isinstance(x5c, list) or not all(isinstance(entry, str) for entry in x5c):
+        raise ServiceError.bad_parameter("The property 'x5c' must be a list of base64-encoded certificates.")
+    try:
+        certs = certificate_to_merge(x5c)
+    except CertificateMaterialError as exc:
+        raise ServiceError.bad_parameter(exc.message) from exc
+    tags = tags_from_wire(body["tags"]) if body.get("tags") is not None else None
+    with ctx.vault.lock:
+        obj = _pending(ctx)
+        op = obj.pending
+        assert op is not None
+        if not op.in_progress or op.issued is not None:
+            raise ServiceError.nothing_to_merge(obj.name)
+        if not public_key_matches(certs[0], op.private_key):
+            raise ServiceError.merge_key_mismatch()
+        if body.get("attributes") is not None:
+            op.attributes = attributes_from_wire(body["attributes"], ctx.now)
+        if tags is not None:
+            op.tags = tags
+        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now, version_id=ctx.new_version())
+        return bundle(ctx, obj, version, policy=True)
+
+
+# -- soft delete -------------------------------------------------------------------------------------------------
+
+
+def get_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Get Deleted Certificate: GET /deletedcertificates/{certificate-name}"""
+    name = ctx.param("name")
+    with ctx.vault.lock:
+        obj = certificate_store(ctx.vault).get_deleted(name)
+        if not isinstance(obj, CertificateObject):
+            raise ServiceError.deleted_object_not_found(KIND, name)
+        return deleted(ctx, obj, bundle(ctx, obj, obj.current(), policy=True))
+
+
+def get_deleted_certificates(ctx: OperationContext) -> dict[str, Any]:
+    """Get Deleted Certificates: GET /deletedcertificates"""
+    with ctx.vault.lock:
+        objects = [obj for obj in certificate_store(ctx.vault).deleted.values() if isinstance(obj, CertificateObject)]
+        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: deleted(ctx, obj, item(ctx, obj)))
+
+
+def purge_deleted_certificate(ctx: OperationContext) -> None:
+    """Purge Deleted Certificate: DELETE /deletedcertificates/{certificate-name}"""
+    name = ctx.param("name")
+    with ctx.vault.lock:
+        obj = certificate_store(ctx.vault).get_deleted(name)
+        if obj is None:
+            raise ServiceError.deleted_object_not_found(KIND, name)
+        if not ctx.vault.properties.purgeable:
+            raise ServiceError.purge_not_allowed(KIND)
+        certificate_store(ctx.vault).purge(name)
+        purge_backing_objects(ctx.vault, obj.name)
+
+
+def recover_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
+    """Recover Deleted Certificate: POST /deletedcertificates/{certificate-name}/recover"""
+    name = ctx.param("name")
+    with ctx.vault.lock:
+        if get_object(ctx.vault, name) is not None:
+            raise ServiceError.restore_conflict(KIND, name)
+        obj = certificate_store(ctx.vault).recover(name)
+        if not isinstance(obj, CertificateObject):
+            raise ServiceError.object_not_found(KIND, name)
+        recover_backing_objects(ctx.vault, obj.name)
+        return bundle(ctx, obj, obj.current(), policy=True)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("PUT", "/certificates/contacts", "SetCertificateContacts", set_certificate_contacts),
+    Route("GET", "/certificates/contacts", "GetCertificateContacts", get_certificate_contacts),
+    Route("DELETE", "/certificates/contacts", "DeleteCertificateContacts", delete_certificate_contacts),
+    Route("GET", "/certificates/issuers", "GetCertificateIssuers", get_certificate_issuers),
+    Route("PUT", "/certificates/issuers/{issuer}", "SetCertificateIssuer", set_certificate_issuer),
+    Route("PATCH", "/certificates/issuers/{issuer}", "UpdateCertificateIssuer", update_certificate_issuer),
+    Route("GET", "/certificates/issuers/{issuer}", "GetCertificateIssuer", get_certificate_issuer),
+    Route("DELETE", "/certificates/issuers/{issuer}", "DeleteCertificateIssuer", delete_certificate_issuer),
+    Route("POST", "/certificates/restore", "RestoreCertificate", restore_certificate),
+    Route("GET", "/certificates", "GetCertificates", get_certificates),
+    Route("POST", "/certificates/{name}/create", "CreateCertificate", create_certificate, success=202),
+    Route("POST", "/certificates/{name}/import", "ImportCertificate", import_certificate),
+    Route("GET", "/certificates/{name}/versions", "GetCertificateVersions", get_certificate_versions),
+    Route("GET", "/certificates/{name}/policy", "GetCertificatePolicy", get_certificate_policy),
+    Route("PATCH", "/certificates/{name}/policy", "UpdateCertificatePolicy", update_certificate_policy),
+    Route("POST", "/certificates/{name}/pending/merge", "MergeCertificate", merge_certificate, success=201),
+    Route("GET", "/certificates/{name}/pending", "GetCertificateOperation", get_certificate_operation),
+    Route("PATCH", "/certificates/{name}/pending", "UpdateCertificateOperation", update_certificate_operation),
+    Route("DELETE", "/certificates/{name}/pending", "DeleteCertificateOperation", delete_certificate_operation),
+    Route("POST", "/certificates/{name}/backup", "BackupCertificate", backup_certificate),
+    Route("DELETE", "/certificates/{name}", "DeleteCertificate", delete_certificate),
+    Route("GET", "/certificates/{name}/{version?}", "GetCertificate", get_certificate),
+    Route("PATCH", "/certificates/{name}/{version?}", "UpdateCertificate", update_certificate),
+    Route("GET", "/deletedcertificates", "GetDeletedCertificates", get_deleted_certificates),
+    Route("GET", "/deletedcertificates/{name}", "GetDeletedCertificate", get_deleted_certificate),
+    Route("DELETE", "/deletedcertificates/{name}", "PurgeDeletedCertificate", purge_deleted_certificate, success=204),
+    Route("POST", "/deletedcertificates/{name}/recover", "RecoverDeletedCertificate", recover_deleted_certificate),
+)

@@ -1,0 +1,409 @@
+"""The catalogue of Key Vault service errors the fake answers with: status, code, inner code and message.
+
+Messages follow the real service's wording where it has been observed (recordings of the real service, see
+``shared/reference/keyvault-rest/operations.md`` §3); the others follow the same patterns. Keeping them in one
+module makes them easy to audit and keeps the operations free of string literals.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ServiceError"]
+
+_HELP = "For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+
+
+class ServiceError(Exception):
+    """An error answer of the service: HTTP status, error code, optional inner error code, message."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, inner: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.inner = inner
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, object]:
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.inner:
+            error["innererror"] = {"code": self.inner}
+        return {"error": error}
+
+    def __repr__(self) -> str:
+        return f"ServiceError({self.status}, {self.code!r}, inner={self.inner!r})"
+
+    # -- generic -------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def bad_parameter(cls, message: str) -> ServiceError:
+        return cls(400, "BadParameter", message)
+
+    @classmethod
+    def invalid_name(cls, name: str) -> ServiceError:
+        return cls(400, "BadParameter", f"The request URI contains an invalid name: {name}")
+
+    @classmethod
+    def missing_api_version(cls) -> ServiceError:
+        return cls(400, "BadParameter", "The 'api-version' query parameter is missing or empty.")
+
+    @classmethod
+    def unknown_api_version(cls, version: str, latest: str) -> ServiceError:
+        return cls(
+            400,
+            "BadParameter",
+            f"The specified version ({version}) is not recognized. Consider using the latest supported version "
+            f"({latest}).",
+        )
+
+    @classmethod
+    def malformed_body(cls) -> ServiceError:
+        return cls(400, "BadParameter", "The request content was invalid and could not be deserialized.")
+
+    @classmethod
+    def missing_field(cls, field: str) -> ServiceError:
+        return cls(400, "BadParameter", f"The request body is missing the required property '{field}'.")
+
+    @classmethod
+    def bad_maxresults(cls, value: str) -> ServiceError:
+        return cls(400, "BadParameter", f"The value '{value}' of maxresults is invalid: it must be between 1 and 25.")
+
+    @classmethod
+    def malformed_backup(cls) -> ServiceError:
+        # The service really uses this code, spaces included.
+        return cls(400, "Malformed backup blob", "Backup blob contains invalid or corrupt version.")
+
+    @classmethod
+    def not_implemented(cls, method: str, path: str) -> ServiceError:
+        return cls(
+            501,
+            "FakeVaultNotImplemented",
+            f"The kvconfig fake Key Vault does not implement {method} {path} yet.",
+        )
+
+    @classmethod
+    def route_not_found(cls, method: str, path: str) -> ServiceError:
+        return cls(404, "NotFound", f"The requested resource {method} {path} was not found.")
+
+    # -- authentication ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def missing_token(cls) -> ServiceError:
+        return cls(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
+
+    @classmethod
+    def invalid_token(cls, reason: str) -> ServiceError:
+        return cls(401, "Unauthorized", f"AKV10022: Invalid token: {reason}")
+
+    @classmethod
+    def wrong_audience(cls, expected: str, found: str) -> ServiceError:
+        return cls(401, "Unauthorized", f"AKV10022: Invalid audience. Expected {expected}, found: {found}.")
+
+    @classmethod
+    def expired_token(cls) -> ServiceError:
+        return cls(401, "Unauthorized", "AKV10017: The token has expired.")
+
+    # -- objects (secrets, keys, certificates share the patterns) -----------------------------------------------
+
+    @classmethod
+    def object_not_found(cls, kind: str, name: str, version: str | None = None) -> ServiceError:
+        """404 for a missing secret/key: "A secret with (name/id) x was not found in this key vault. ..." """
+        code = {"secret": "SecretNotFound", "key": "KeyNotFound", "certificate": "CertificateNotFound"}[kind]
+        if kind == "certificate":
+            return cls(404, code, f"Certificate not found: {name}")
+        ident = f"{name}/{version}" if version else name
+        return cls(
+            404,
+            code,
+            f"A {kind} with (name/id) {ident} was not found in this key vault. If you recently deleted this {kind} "
+            f"you may be able to recover it using the correct recovery command. {_HELP}",
+        )
+
+    @classmethod
+    def deleted_object_not_found(cls, kind: str, name: str) -> ServiceError:
+        code = {"secret": "SecretNotFound", "key": "KeyNotFound", "certificate": "CertificateNotFound"}[kind]
+        return cls(404, code, f"Deleted {kind.capitalize()} not found: {name}")
+
+    @classmethod
+    def deleted_but_recoverable(cls, kind: str, name: str) -> ServiceError:
+        return cls(
+            409,
+            "Conflict",
+            f"{kind.capitalize()} {name} is currently in a deleted but recoverable state, and its name cannot be "
+            f"reused; in this state, the {kind} can only be recovered or purged.",
+            inner="ObjectIsDeletedButRecoverable",
+        )
+
+    @classmethod
+    def restore_conflict(cls, kind: str, name: str) -> ServiceError:
+        return cls(
+            409,
+            "Conflict",
+            f"There was a conflict restoring the {kind} '{name}'. This may happen if a {kind} with the same name "
+            "already exists, or is in the deleted state.",
+        )
+
+    @classmethod
+    def purge_not_allowed(cls, kind: str) -> ServiceError:
+        return cls(
+            403,
+            "Forbidden",
+            f'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service '
+            f"will automatically purge the {kind} after the retention period has passed.",
+        )
+
+    @classmethod
+    def disabled(cls, kind: str) -> ServiceError:
+        inner = {"secret": "SecretDisabled", "key": "KeyDisabled", "certificate": "CertificateDisabled"}[kind]
+        return cls(403, "Forbidden", f"Operation get is not allowed on a disabled {kind}.", inner=inner)
+
+    @classmethod
+    def secret_too_large(cls, size: int, limit: int) -> ServiceError:
+        return cls(
+            400,
+            "BadParameter",
+            f"The secret value is {size} bytes, which exceeds the maximum allowed size of {limit} bytes.",
+        )
+
+    @classmethod
+    def managed_object(cls, kind: str, name: str) -> ServiceError:
+        return cls(
+            403,
+            "Forbidden",
+            f"The {kind} '{name}' is managed by Key Vault (it backs a certificate) and cannot be changed directly; "
+            "use the certificate operations instead.",
+        )
+
+    # -- keys and cryptographic operations (kvconfig/fake/keys/) ------------------------------------------------------
+    # [R] = wording seen from the real service (operations.md §3.2, Azure SDK troubleshooting guides, az CLI output);
+    # [I] = inferred from the service's patterns, not observed.
+
+    @classmethod
+    def key_disabled(cls, operation: str) -> ServiceError:
+        # [I] the secrets' recorded triple with "key" (innererror KeyDisabled).
+        return cls(403, "Forbidden", f"Operation {operation} is not allowed on a disabled key.", inner="KeyDisabled")
+
+    @classmethod
+    def key_operation_forbidden(cls, operation: str) -> ServiceError:
+        # [R] Azure SDK troubleshooting guides quote this answer for an operation missing from key_ops.
+        return cls(
+            403, "Forbidden", f"Operation {operation} is not permitted on this key.", inner="KeyOperationForbidden"
+        )
+
+    @classmethod
+    def key_not_active(cls, operation: str, *, expired: bool) -> ServiceError:
+        # [I] encrypt, sign and wrapKey honour nbf/exp on the service (azure-sdk-for-net#7677); wording not observed.
+        when = "an expired key" if expired else "a key that is not yet valid"
+        return cls(
+            403,
+            "Forbidden",
+            f"Operation {operation} is not allowed on {when}.",
+            inner="KeyExpired" if expired else "KeyNotYetValid",
+        )
+
+    @classmethod
+    def hardware_key_not_allowed(cls) -> ServiceError:
+        # [R] message (az CLI, SDK live tests); [I] status and code.
+        return cls(400, "BadParameter", "Hardware key operation not allowed on standard vault")
+
+    @classmethod
+    def key_type_not_supported(cls, kty: str) -> ServiceError:
+        # [I] symmetric keys exist only in Managed HSM.
+        return cls(400, "BadParameter", f"Key type {kty} is not supported by this vault; oct keys need a Managed HSM.")
+
+    @classmethod
+    def exportable_needs_release_policy(cls) -> ServiceError:
+        return cls(400, "BadParameter", "Exportable keys must have release policy")  # [R]
+
+    @classmethod
+    def release_policy_needs_exportable(cls) -> ServiceError:
+        return cls(400, "BadParameter", "Non-exportable keys must not have release policy")  # [R]
+
+    @classmethod
+    def immutable_release_policy(cls) -> ServiceError:
+        return cls(400, "BadParameter", "AKV.SKR.1020: Immutable Key Release Policy cannot be modified.")  # [R]
+
+    @classmethod
+    def oct_key_too_large(cls) -> ServiceError:
+        return cls(400, "BadParameter", "JSON Web Key: k property of oct key is too large, maximum size is 64")  # [R]
+
+    @classmethod
+    def random_bytes_count(cls) -> ServiceError:
+        return cls(400, "BadParameter", "GetRandomBytesRequest: count cannot be greater than 128 or less than 1")  # [R]
+
+    @classmethod
+    def key_not_exportable(cls, name: str) -> ServiceError:
+        # [I]
+        return cls(
+            400,
+            "BadParameter",
+            f"Key {name} is not exportable: only exportable keys with a release policy can be released.",
+        )
+
+    @classmethod
+    def attestation_not_verified(cls, reason: str) -> ServiceError:
+        # [I] the fake cannot verify real attestation; it reads the target token's claims and runtime key only.
+        return cls(400, "BadParameter", f"Target environment attestation statement cannot be verified: {reason}")
+
+    # -- certificates (kvconfig/fake/certificates/) -------------------------------------------------------------------
+    # [R] marks wording seen from the real service (operations.md §3.2, or a user's report of the service's
+    # answer); [I] marks wording inferred from the service's patterns.
+
+    @classmethod
+    def pending_certificate_not_found(cls, name: str) -> ServiceError:
+        return cls(404, "PendingCertificateNotFound", f"Pending certificate not found: {name}")  # [R]
+
+    @classmethod
+    def certificate_issuer_not_found(cls) -> ServiceError:
+        return cls(404, "CertificateIssuerNotFound", "Issuer not found")  # [R]
+
+    @classmethod
+    def contacts_not_found(cls) -> ServiceError:
+        return cls(404, "ContactsNotFound", "Contacts not found")  # [R]
+
+    @classmethod
+    def certificate_operation_in_progress(cls, name: str) -> ServiceError:
+        # [I] a second create while the first is pending
+        return cls(
+            409,
+            "Conflict",
+            f"Certificate {name} has a pending operation in progress; wait for it to finish, or cancel or delete it "
+            "before creating a new version.",
+        )
+
+    @classmethod
+    def unknown_certificate_issuer(cls, issuer: str) -> ServiceError:
+        # [I] a policy naming an issuer that is neither Self, Unknown nor set in the vault
+        return cls(
+            400,
+            "BadParameter",
+            f"Issuer '{issuer}' is not found in this vault. Use 'Self' or 'Unknown', or set the issuer first.",
+        )
+
+    @classmethod
+    def unreadable_pkcs12(cls) -> ServiceError:
+        # [R] the service's answer to PFX content it cannot open, wrong or missing passwords included
+        return cls(
+            400,
+            "BadParameter",
+            "The specified PKCS#12 X.509 certificate content can not be read. Please check if certificate is in "
+            "valid PKCS#12 format.",
+        )
+
+    @classmethod
+    def merge_key_mismatch(cls) -> ServiceError:
+        # [I]
+        return cls(
+            400,
+            "BadParameter",
+            "Public key from x5c does not match the public key of the pending certificate request (CSR).",
+        )
+
+    @classmethod
+    def nothing_to_merge(cls, name: str) -> ServiceError:
+        # [I] merge on an operation that is not waiting for a certificate
+        return cls(
+            400,
+            "BadParameter",
+            f"The pending operation of certificate {name} is not waiting for a certificate to merge.",
+        )
+
+    @classmethod
+    def name_used_by_other_kind(cls, kind: str, name: str) -> ServiceError:
+        # [I] a certificate's backing key and secret take its name
+        return cls(
+            409,
+            "Conflict",
+            f"A {kind} with the name {name} already exists and does not back a certificate; a certificate needs "
+            "its name for its backing key and secret.",
+        )
+
+    @classmethod
+    def release_policy_not_met(cls) -> ServiceError:
+        # [I]
+        return cls(
+            403,
+            "Forbidden",
+            "Target environment attestation statement does not meet the key release policy requirements.",
+            inner="AccessDenied",
+        )
+
+    @classmethod
+    def key_attestation_unavailable(cls) -> ServiceError:
+        # [I]
+        return cls(400, "BadParameter", "Key attestation is only available for HSM-protected keys.")
+
+    # -- access control, network rules, throttling (kvconfig/fake/control/) -------------------------------------------
+    # The 403 messages keep the service's line structure (``\r\n`` separated ``Key: value`` lines) because clients
+    # and log tooling parse them; the inner error codes are the service's.
+
+    @classmethod
+    def untrusted_token(cls) -> ServiceError:
+        return cls(
+            401,
+            "Unauthorized",
+            "AKV10022: Invalid token: the vault enforces access control and the token was not issued by this fake's "
+            "authority (use FakeKeyVault.credential()).",
+        )
+
+    @classmethod
+    def forbidden_by_rbac(cls, caller: str, action: str, resource: str, vault: str) -> ServiceError:
+        return cls(
+            403,
+            "Forbidden",
+            "Caller is not authorized to perform action on resource.\r\n"
+            "If role assignments, deny assignments or role definitions were changed recently, please observe "
+            "propagation time.\r\n"
+            f"Caller: {caller}\r\n"
+            f"Action: '{action}'\r\n"
+            f"Resource: '{resource.lower()}'\r\n"
+            "Assignment: (not found)\r\n"
+            "DenyAssignmentId: null\r\n"
+            "DecisionReason: null \r\n"
+            f"Vault: {vault}\r\n",
+            inner="ForbiddenByRbac",
+        )
+
+    @classmethod
+    def access_denied_by_policy(cls, caller: str, collection: str, permission: str, vault: str) -> ServiceError:
+        return cls(
+            403,
+            "Forbidden",
+            f"The user, group or application '{caller}' does not have {collection} {permission} permission on key "
+            f"vault '{vault}'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+            inner="AccessDenied",
+        )
+
+    @classmethod
+    def forbidden_by_firewall(cls, client_ip: str, caller: str, vault: str) -> ServiceError:
+        return cls(
+            403,
+            "Forbidden",
+            "Client address is not authorized and caller is not a trusted service.\r\n"
+            f"Client address: {client_ip}\r\n"
+            f"Caller: {caller}\r\n"
+            f"Vault: {vault}",
+            inner="ForbiddenByFirewall",
+        )
+
+    @classmethod
+    def throttled(cls, retry_after: int) -> ServiceError:
+        # 429 is the one 4xx that carries Retry-After: azure-core's retry policy honours it.
+        return cls(
+            429,
+            "Throttled",
+            "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    @classmethod
+    def security_domain_not_activated(cls, pool: str) -> ServiceError:
+        # [inferred] No recording of this answer was found; the code and wording follow the service's patterns.
+        return cls(
+            403,
+            "Forbidden",
+            f"The Managed HSM '{pool}' is not activated: download its security domain to activate it before using "
+            "keys.",
+            inner="SecurityDomainNotActivated",
+        )

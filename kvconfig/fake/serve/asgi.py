@@ -1,0 +1,183 @@
+"""The ASGI adapter: the fake as an ASGI 3 application, for the loopback HTTPS emulator (``kvconfig fake serve``).
+
+Framework-free and thin, like the other adapters: it reads the method, the URL the client asked for (always
+``https``, with the ``Host`` header's port, since vault ids and ``nextLink`` carry it), the headers and the body, and
+hands them to the router. Vault hosts are ``<name>.localhost:<port>`` (registered on first sight of the port) and
+every host the fake already knows (``*.vault.azure.net`` when a hosts file or a proxy sends that ``Host``); the
+emulator's own host (``localhost:<port>``) serves the token endpoints of ``_identity``.
+
+Connection faults behave like a network's: ``drop`` and ``dns`` (a strict fake's unknown vault) close the connection
+without a response; ``timeout`` sends nothing until the client gives up (or ``timeout_hold`` seconds pass, then the
+connection is closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from kvconfig.fake.core.clouds import loopback_domains, match_domain
+from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
+from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.token_endpoints import serve_identity
+
+if TYPE_CHECKING:
+    from kvconfig.fake.core.wire import ConnectionFault
+
+__all__ = ["FakeKeyVaultApp", "asgi_app"]
+
+Message = MutableMapping[str, Any]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_LOOPBACK_VAULT_HOST = re.compile(r"^[a-z0-9-]+\.(?:managedhsm\.)?localhost(?::(?P<port>\d{1,5}))?$")
+
+
+def asgi_app(fake: ServedService, *, timeout_hold: float = 60.0) -> FakeKeyVaultApp:
+    """The ASGI 3 application serving ``fake`` (run it with any ASGI server, over TLS: clients require https)."""
+    return FakeKeyVaultApp(fake, timeout_hold=timeout_hold)
+
+
+class FakeKeyVaultApp:
+    """An ASGI 3 application over a :class:`~kvconfig.fake.FakeKeyVault`."""
+
+    def __init__(self, fake: ServedService, *, timeout_hold: float = 60.0) -> None:
+        self.fake = fake
+        self.timeout_hold = timeout_hold
+
+    def __repr__(self) -> str:
+        return f"FakeKeyVaultApp({self.fake!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1000})
+            return
+        request = _to_fake_request(scope, await _read_body(receive))
+        self._ensure_loopback_domain(request)
+        _, hostname, _, port = request.parts
+        host = hostname if port in (None, 443) else f"{hostname}:{port}"
+        if match_domain(host, self.fake.domains) is None:
+            response = serve_identity(self.fake, request) or _not_found(request)
+            await _respond(send, response)
+            return
+        # On a worker thread: an operation may take a while (certificate and RSA key generation) and must not stall
+        # the event loop that serves every other connection. The router is thread-safe.
+        outcome = await asyncio.to_thread(self.fake.dispatch, request)
+        wait = self.fake.latency + outcome.delay
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if outcome.fault is not None:
+            await self._fail_connection(outcome.fault, receive, send)
+            return
+        assert outcome.response is not None
+        await _respond(send, outcome.response)
+
+    def _ensure_loopback_domain(self, request: FakeRequest) -> None:
+        _, hostname, _, port = request.parts
+        if not hostname.endswith(".localhost") or not _LOOPBACK_VAULT_HOST.match(hostname):
+            return
+        self.fake.add_domains(*loopback_domains(port or 443))
+
+    async def _fail_connection(self, fault: ConnectionFault, receive: Receive, send: Send) -> None:
+        if fault.kind == "timeout":
+            # Like a server that never answers: the client's read timeout decides; the hold only bounds the wait.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_until_disconnected(receive), self.timeout_hold)
+        await _abort(receive, send)
+
+
+def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", 443)
+        host = str(server[0]) if server[1] in (None, 443) else f"{server[0]}:{server[1]}"
+    # The emulator is the edge: the address it saw replaces whatever a client claims (network rules use it).
+    client = scope.get("client")
+    if client:
+        headers["x-forwarded-for"] = str(client[0])
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
+    query = scope.get("query_string", b"").decode("latin-1")
+    url = f"https://{host.lower()}{path}" + (f"?{query}" if query else "")
+    return FakeRequest(scope["method"], url, headers, body)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _respond(send: Send, response: FakeResponse) -> None:
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
+    headers.append((b"content-length", str(len(response.body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _not_found(request: FakeRequest) -> FakeResponse:
+    _, hostname, path, _ = request.parts
+    return json_response(
+        404,
+        {
+            "error": {
+                "code": "NotFound",
+                "message": f"{hostname} is not a vault host of this kvconfig fake and {path} is none of its token "
+                "endpoints. Vaults are https://<name>.localhost:<port>.",
+            }
+        },
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _abort(receive: Receive, send: Send) -> None:
+    """Close the connection without a response.
+
+    ASGI has no message for that. Under uvicorn, ``receive`` is a method of the request cycle, which holds the
+    connection's transport: aborting it is what a dropped connection looks like to the client, and uvicorn, seeing
+    the client gone, sends nothing more. Elsewhere, fall back to a response cut short: a status line promising a body
+    that never comes, which every ASGI server ends by closing the connection.
+    """
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    abort = getattr(transport, "abort", None)
+    if callable(abort):
+        abort()
+        # Let connection_lost run, so the server marks the request disconnected before this app returns.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return
+    await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"1")]})

@@ -1,0 +1,303 @@
+"""The loopback HTTPS emulator: uvicorn serving a fake's ASGI app over TLS, in the foreground or on a thread.
+
+Programs in other processes (other languages' SDKs, ``az``-style tools) reach the fake at
+``https://<vault>.localhost:<port>`` with the SDK's challenge-resource check left on: the challenge names
+``resource="https://localhost:<port>"``, and the server certificate comes from a local CA they trust
+(see ``_tls``). ``*.localhost`` resolves to loopback through systemd-resolved, nss-myhostname, macOS and Windows;
+elsewhere add ``127.0.0.1 myvault.localhost`` to the hosts file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from kvconfig.fake.core.clouds import loopback_domains
+from kvconfig.fake.core.seeding import SeedError
+from kvconfig.fake.serve.asgi import FakeKeyVaultApp
+from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
+
+if TYPE_CHECKING:
+    import ssl
+
+    import uvicorn
+
+
+__all__ = ["EmulatorServer", "loopback_seed", "require_uvicorn", "unloopback_dump"]
+
+INSTALL_HINT = "The loopback HTTPS emulator needs uvicorn: pip install 'kvconfig[serve]'."
+_START_TIMEOUT = 10.0
+
+
+def require_uvicorn() -> None:
+    """Fail with an install hint when the ``serve`` extra is missing."""
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ModuleNotFoundError(INSTALL_HINT, name="uvicorn") from exc
+
+
+class EmulatorServer:
+    """The emulator for one fake: listening on ``host:port`` (``port=0``: any free port) once :meth:`start` or
+    :meth:`run` is called.
+
+    >>> with FakeKeyVault().serve() as server:
+    ...     client = SecretClient(server.url_for("myvault"), credential, connection_verify=str(server.ca_path))
+
+    ``cert_dir`` holds the CA (default: a temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
+    (``None`` leaves the process's logging alone, the right choice in-process).
+    """
+
+    def __init__(
+        self,
+        fake: ServedService,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert_dir: str | Path | None = None,
+        log_level: str = "warning",
+        log_config: dict[str, Any] | None = None,
+        access_log: bool = False,
+        timeout_hold: float = 60.0,
+    ) -> None:
+        self.fake = fake
+        self.host = host
+        self._requested_port = port
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        if cert_dir is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
+            cert_dir = self._scratch.name
+        self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
+        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold)
+        self._log_level = log_level
+        self._log_config = log_config
+        self._access_log = access_log
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"EmulatorServer({self.base_url if self._socket else self.host}, {state})"
+
+    # -- addresses -------------------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (binds the socket if that has not happened yet)."""
+        return int(self.bind().getsockname()[1])
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA certificate clients must trust (``connection_verify=str(ca_path)``, ``SSL_CERT_FILE``)."""
+        return self.ca.ca_path
+
+    @property
+    def base_url(self) -> str:
+        """The emulator's own address, where the token endpoints live: ``https://localhost:<port>``."""
+        return "https://localhost" if self.port == 443 else f"https://localhost:{self.port}"
+
+    @property
+    def resource(self) -> str:
+        """The challenge's ``resource`` for the emulator's vaults (the token audience): ``https://localhost:<port>``."""
+        return self.base_url
+
+    @property
+    def authority(self) -> str:
+        """``authority=`` for azure-identity credentials that get their tokens here (with
+        ``disable_instance_discovery=True``): ``https://localhost:<port>``."""
+        return self.base_url
+
+    def url_for(self, vault: str, *, managed_hsm: bool = False) -> str:
+        """The URL of a vault on this emulator: ``https://<vault>.localhost:<port>``."""
+        middle = ".managedhsm" if managed_hsm else ""
+        return f"https://{vault.lower()}{middle}.{self.base_url.removeprefix('https://')}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make a child process trust the emulator and get managed-identity tokens
+        from it (``DefaultAzureCredential`` picks them up)."""
+        ca = str(self.ca_path)
+        return {
+            "SSL_CERT_FILE": ca,
+            "REQUESTS_CA_BUNDLE": ca,
+            "IDENTITY_ENDPOINT": f"{self.base_url}/msi/token",
+            "IDENTITY_HEADER": "kvconfig-fake",
+        }
+
+    # -- life cycle ------------------------------------------------------------------------------------------------
+
+    def bind(self) -> socket.socket:
+        """Bind the listening socket now, so the port is known before serving (and seeding) starts."""
+        if self._socket is None:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((self.host, self._requested_port))
+            except BaseException:
+                sock.close()
+                raise
+            self._socket = sock
+            self.fake.add_domains(*loopback_domains(int(sock.getsockname()[1])))
+        return self._socket
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None and self._server.started and not self._server.should_exit
+
+    def start(self) -> EmulatorServer:
+        """Serve on a background thread; returns once the server accepts connections."""
+        if self._thread is not None:
+            return self
+        self._refuse_if_stopped()
+        server = self._make_server()
+        sockets = [self.bind()]
+
+        def serve() -> None:
+            try:
+                asyncio.run(server.serve(sockets=sockets))
+            except BaseException as exc:  # reported by start() or stop(), not lost in the thread
+                self._failure = exc
+
+        self._thread = threading.Thread(target=serve, name=f"kvconfig-emulator-{self.port}", daemon=True)
+        self._thread.start()
+        started = False
+        for _ in range(int(_START_TIMEOUT / 0.01)):
+            if server.started or not self._thread.is_alive():
+                started = server.started
+                break
+            self._thread.join(0.01)
+        if not started:
+            self.stop()
+            failure = self._failure
+            raise RuntimeError(f"The kvconfig emulator did not start on {self.host}:{self.port}.") from failure
+        return self
+
+    def run(self, *, on_started: Callable[[EmulatorServer], None] | None = None) -> None:
+        """Serve in the foreground until interrupted (Ctrl-C, SIGTERM): what ``kvconfig fake serve`` does."""
+        self._refuse_if_stopped()
+        server = self._make_server()
+        sockets = [self.bind()]
+
+        async def serve() -> None:
+            task = asyncio.create_task(server.serve(sockets=sockets))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.01)
+            if server.started and on_started is not None:
+                on_started(self)
+            await task
+
+        try:
+            asyncio.run(serve())
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving (idempotent): open requests get a few seconds to finish. A stopped server does not start
+        again (its port and its temporary CA are gone): serve anew with ``fake.serve()``."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(_START_TIMEOUT)
+            self._thread = None
+        self._close()
+
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise RuntimeError(
+                "This EmulatorServer was stopped and cannot serve again (its socket is closed, its temporary CA "
+                "removed): start a new one with fake.serve()."
+            )
+
+    def _close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._stopped = True
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _make_server(self) -> uvicorn.Server:
+        require_uvicorn()
+        import uvicorn
+
+        context = self.ca.server_context()
+        options: dict[str, Any] = {
+            "lifespan": "off",
+            "log_level": self._log_level,
+            "log_config": self._log_config,
+            "access_log": self._access_log,
+            "proxy_headers": False,
+            "server_header": False,
+            "timeout_graceful_shutdown": 3,
+        }
+        factory_supported = "ssl_context_factory" in inspect.signature(uvicorn.Config).parameters
+        if factory_supported:
+            options["ssl_context_factory"] = _fixed_context(context)
+        config = uvicorn.Config(self.app, **options)
+        if not factory_supported:  # older uvicorn: load, then swap in the context before serving
+            config.load()
+            config.ssl = context
+        self._server = uvicorn.Server(config)
+        return self._server
+
+
+def _fixed_context(context: ssl.SSLContext) -> Callable[..., ssl.SSLContext]:
+    def factory(*_: object) -> ssl.SSLContext:
+        return context
+
+    return factory
+
+
+def loopback_seed(data: Mapping[str, Any] | str | Path, port: int) -> dict[str, Any]:
+    """A seed whose bare vault names (``myvault``) are the emulator's vaults (``myvault.localhost:<port>``)."""
+
+    if isinstance(data, Mapping):
+        seed = dict(data)
+    else:
+        try:
+            loaded = json.loads(Path(data).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SeedError(f"Cannot read the seed file {data}: {exc.strerror}.") from exc
+        except ValueError as exc:
+            raise SeedError(f"The seed file {data} is not valid JSON: {exc}.") from exc
+        if not isinstance(loaded, dict):
+            raise SeedError(f"The seed file {data} must hold a JSON object with a 'vaults' member.")
+        seed = loaded
+    vaults = seed.get("vaults")
+    if isinstance(vaults, Mapping):
+        tail = "localhost" if port == 443 else f"localhost:{port}"
+        seed["vaults"] = {
+            (name if "." in name or "://" in name else f"{name}.{tail}"): content for name, content in vaults.items()
+        }
+    return seed
+
+
+def unloopback_dump(dump: Mapping[str, Any], port: int) -> dict[str, Any]:
+    """The inverse of :func:`loopback_seed`: ``myvault.localhost:<port>`` back to ``myvault``."""
+    tail = ".localhost" if port == 443 else f".localhost:{port}"
+    vaults = dump.get("vaults", {})
+    renamed = {
+        (host[: -len(tail)] if host.endswith(tail) and "." not in host[: -len(tail)] else host): content
+        for host, content in vaults.items()
+    }
+    return {**dump, "vaults": renamed}

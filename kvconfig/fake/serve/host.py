@@ -1,0 +1,45 @@
+"""The fake as its adapters see it: the router's entry point, its latency and clock, and the token authority."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kvconfig.fake.control.tokens import TokenAuthority
+from kvconfig.fake.core.clock import Clock
+from kvconfig.fake.core.clouds import VaultDomain
+from kvconfig.fake.core.router import Outcome
+from kvconfig.fake.core.wire import FakeRequest
+
+__all__ = ["ServedService"]
+
+
+class ServedService(Protocol):
+    """What the transports, the ASGI app, the emulator, its token endpoints and ``patch()`` use.
+
+    ``FakeKeyVault`` is one; adapters are handed it under this narrow type, so they never import the face.
+    """
+
+    @property
+    def latency(self) -> float: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def tokens(self) -> TokenAuthority: ...
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def domains(self) -> tuple[VaultDomain, ...]: ...
+
+    def add_domains(self, *domains: VaultDomain) -> None: ...
+
+    def dispatch(self, request: FakeRequest) -> Outcome:
+        """Serve one request: the router's answer (a response or a connection fault, and any injected delay)."""
+        ...
+
+    def pass_time(self, seconds: float) -> None:
+        """What a client's wait does on the fake (moves a ManualClock; never sleeps for real)."""
+        ...

@@ -1,0 +1,523 @@
+"""``FakeKeyVault``: one fake Key Vault service, holding vaults, issuing credentials and transports."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from kvconfig.fake.certificates.authority import FakeCertificateAuthority
+from kvconfig.fake.certificates.issuance import certificate_authority_of
+from kvconfig.fake.certificates.state import CertificateNotification, vault_state
+from kvconfig.fake.control.access import AccessControl
+from kvconfig.fake.control.audit import AuditLog
+from kvconfig.fake.control.events import EventHub
+from kvconfig.fake.control.faults import Fault, FaultSet
+from kvconfig.fake.control.throttle import DEFAULT_LIMITS, Throttle, ThrottlePolicy
+from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
+from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
+from kvconfig.fake.core.clouds import DEFAULT_DOMAINS, VaultDomain, match_domain, valid_vault_name
+from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.router import Outcome, dispatch
+from kvconfig.fake.core.routing import OperationContext, TickHook
+from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Sku, Vault, VaultProperties
+from kvconfig.fake.core.wire import FakeRequest, FakeResponse
+from kvconfig.fake.routes import route_table
+from kvconfig.fake.secrets.operations import new_secret_version
+from kvconfig.fake.seed import dump_seed, load_seed
+from kvconfig.fake.serve.asgi import FakeKeyVaultApp
+from kvconfig.fake.serve.emulator import EmulatorServer
+from kvconfig.fake.serve.patch import FakePatch
+from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
+
+if TYPE_CHECKING:
+    # The httpx transports need the optional ``httpx`` extra: imported when asked for (see httpx_transport()).
+    from kvconfig.fake.serve.httpx_transport import FakeAsyncHttpxTransport, FakeHttpxTransport
+
+__all__ = ["FakeKeyVault"]
+
+
+class FakeKeyVault:
+    """An in-memory, REST-faithful fake of the Azure Key Vault service.
+
+    Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
+    unless ``strict=True``, in which case unknown vaults fail as a DNS failure would. ``latency`` delays every request
+    (seconds); ``clock`` and ``ids`` make time and version ids deterministic.
+
+    >>> fake = FakeKeyVault()
+    >>> client = SecretClient("https://myvault.vault.azure.net", fake.credential(), transport=fake.transport())
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        strict: bool = False,
+        tenant_id: str = "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        domains: tuple[VaultDomain, ...] = DEFAULT_DOMAINS,
+        extra_domains: tuple[VaultDomain, ...] = (),
+    ) -> None:
+        if latency < 0:
+            raise ValueError("latency must not be negative.")
+        self.latency = float(latency)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self.ids: IdGenerator = ids if ids is not None else RandomIds()
+        self.strict = strict
+        self.tenant_id = tenant_id
+        self.domains: tuple[VaultDomain, ...] = (*extra_domains, *domains)
+        self.tokens = TokenAuthority(self._clock)
+        self.faults = FaultSet()
+        self.routes = route_table()
+        self.operation_counts: Counter[str] = Counter()
+        # Access control, throttling, the audit log and Event Grid events plug into the router's hooks; each lives
+        # in its own module of kvconfig/fake/control/. Throttling runs first: a 429 costs nothing,
+        # other failed requests count toward the limit.
+        self.audit = AuditLog(self)
+        self.events = EventHub(self)
+        self._throttle = Throttle()
+        self.listeners: list[Callable[[RequestRecord], None]] = [self.audit, self.events.on_request]
+        self.authorizers: list[Callable[[OperationContext], None]] = [self._throttle, AccessControl()]
+        self.tick_hooks: list[TickHook] = [self.events.on_tick]
+        self._vaults: dict[str, Vault] = {}
+        self._deleted_vaults: dict[str, tuple[Vault, float]] = {}
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+
+    @property
+    def clock(self) -> Clock:
+        """The fake's time; assigning another clock also moves token issuing and checking onto it."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self._clock = clock
+        self.tokens.clock = clock
+
+    # -- vaults ----------------------------------------------------------------------------------------------------
+
+    def create_vault(
+        self,
+        name: str,
+        *,
+        sku: Sku = "standard",
+        soft_delete: bool = True,
+        retention_days: int = 90,
+        purge_protection: bool = False,
+        cloud: str = "vault.azure.net",
+        tenant_id: str | None = None,
+        rbac: bool = True,
+        enforce_access: bool = False,
+        access_policies: Mapping[str | Identity, Mapping[str, Iterable[str]]] | None = None,
+        network_rules: Mapping[str, Any] | None = None,
+        throttling: bool | int | Mapping[str, int] = False,
+        location: str = "westus",
+        activated: bool = False,
+    ) -> Vault:
+        """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL.
+
+        ``rbac`` chooses the permission model (Azure RBAC, or legacy access policies with ``rbac=False``);
+        ``enforce_access=True`` makes the vault check every caller from the start (otherwise it enforces nothing
+        until its first role assignment or access policy); ``access_policies`` maps identities to
+        ``{"secrets": [...], "keys": [...], "certificates": [...]}``; ``network_rules`` takes the arguments of
+        :meth:`Vault.set_network_rules`; ``throttling`` is ``True`` (the documented limits), a flat ``limit`` for
+        every category, or a mapping of category limits. A Managed HSM pool (``cloud="managedhsm.azure.net"``) made
+        here is not activated until :meth:`activate_security_domain` (or ``activated=True``); pools made on first use
+        are ready to use.
+        """
+        host = self._host_for(name, cloud)
+        located = match_domain(host, self.domains)
+        if located is None:
+            raise ValueError(f"{name!r} is not a valid vault name or vault URL.")
+        vault_name, domain = located
+        props = VaultProperties(
+            name=vault_name,
+            host=host,
+            kind=domain.kind,
+            sku=sku,
+            soft_delete=soft_delete,
+            retention_days=retention_days,
+            purge_protection=purge_protection,
+            tenant_id=tenant_id or self.tenant_id,
+            rbac=rbac,
+            location=location,
+        )
+        with self._lock:
+            if host in self._vaults:
+                raise ValueError(f"The vault {host} already exists in this fake.")
+            if host in self._deleted_vaults:
+                raise ValueError(
+                    f"The vault name {vault_name} is in use by a soft-deleted vault: recover or purge it first."
+                )
+            vault = self._vaults[host] = Vault(props)
+        access = vault.access
+        access.policy_listeners.append(lambda: self.events.access_policy_changed(vault))
+        access.security_domain_activated = domain.kind != "managedhsm" or activated
+        if enforce_access:
+            access.enforce = True
+        for identity, permissions in (access_policies or {}).items():
+            vault.set_access_policy(identity, **{kind: list(items) for kind, items in permissions.items()})
+        if network_rules is not None:
+            vault.set_network_rules(**network_rules)
+        if throttling is not False:
+            if isinstance(throttling, Mapping):
+                self.throttle(vault.url, limits=throttling)
+            else:
+                self.throttle(vault.url, limit=None if throttling is True else int(throttling))
+        return vault
+
+    def vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
+        """The vault with this name or URL, created with default properties if needed (even in strict mode)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            found = self._vaults.get(host)
+        return found if found is not None else self.create_vault(name, cloud=cloud)
+
+    @property
+    def vaults(self) -> list[Vault]:
+        with self._lock:
+            return list(self._vaults.values())
+
+    def delete_vault(self, name: str, *, cloud: str = "vault.azure.net", soft: bool = False) -> None:
+        """Remove a vault and everything in it (later requests to it behave as for an unknown vault).
+
+        By default the vault is gone at once and its name free again (a later use makes a new, empty vault).
+        ``soft=True`` deletes it as the service does when soft delete is on: it can be recovered
+        (:meth:`recover_vault`) or purged (:meth:`purge_vault`), is purged by itself when its retention period has
+        passed, and until then its host answers as an unknown vault and its name cannot be reused.
+        """
+        host = self._host_for(name, cloud)
+        with self._lock:
+            vault = self._vaults.pop(host, None)
+            if vault is not None and soft and vault.properties.soft_delete:
+                self._deleted_vaults[host] = (vault, self.clock.now())
+
+    def recover_vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
+        """Bring back a soft-deleted vault with everything in it (KeyError if there is none)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            if host not in self._deleted_vaults:
+                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
+            vault, _ = self._deleted_vaults.pop(host)
+            self._vaults[host] = vault
+        return vault
+
+    def purge_vault(self, name: str, *, cloud: str = "vault.azure.net") -> None:
+        """Permanently remove a soft-deleted vault (refused under purge protection, as the service does)."""
+        host = self._host_for(name, cloud)
+        with self._lock:
+            if host not in self._deleted_vaults:
+                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
+            vault, _ = self._deleted_vaults[host]
+            if vault.properties.purge_protection:
+                raise ValueError(
+                    f"The vault {vault.name} has purge protection: it is purged when its retention period ends."
+                )
+            del self._deleted_vaults[host]
+
+    @property
+    def deleted_vaults(self) -> list[Vault]:
+        with self._lock:
+            return [vault for vault, _ in self._deleted_vaults.values()]
+
+    def locate_existing_vault(self, host: str) -> Vault | None:
+        """The live vault serving ``host``, never creating one."""
+        with self._lock:
+            return self._vaults.get(host)
+
+    def activate_security_domain(self, name: str, *, cloud: str = "managedhsm.azure.net") -> None:
+        """Activate a Managed HSM pool, as downloading its security domain does; key operations work from then on."""
+        vault = self.vault(name, cloud=cloud)
+        if vault.properties.kind != "managedhsm":
+            raise ValueError(f"{vault.name} is a key vault, not a Managed HSM pool: it has no security domain.")
+        vault.access.security_domain_activated = True
+
+    # -- throttling ------------------------------------------------------------------------------------------------
+
+    def throttle(
+        self,
+        vault: str,
+        *,
+        enabled: bool = True,
+        limit: int | None = None,
+        limits: Mapping[str, int] | None = None,
+        window: float = 10.0,
+    ) -> None:
+        """Throttle a vault with the service's limits per 10-second window (see kvconfig/fake/control/throttle.py).
+
+        ``limit=5`` gives every category a budget of 5 (handy in tests); ``limits`` overrides some categories
+        (``{"secrets": 100}``); ``enabled=False`` turns throttling off.
+        """
+        target = self.vault(vault)
+        if not enabled:
+            self._throttle.configure(target, None)
+            return
+        chosen = dict(DEFAULT_LIMITS)
+        if limit is not None:
+            chosen = dict.fromkeys(chosen, int(limit))
+        chosen.update(limits or {})
+        self._throttle.configure(target, ThrottlePolicy(chosen, window))
+
+    def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None:
+        """The vault serving ``host`` (lower case, ``:port`` only when not 443), or None if it cannot exist."""
+        located = match_domain(host, self.domains)
+        if located is None:
+            return None
+        _, domain = located
+        with self._lock:
+            vault = self._vaults.get(host)
+            if vault is None and host in self._deleted_vaults:
+                return None
+        if vault is None:
+            if self.strict:
+                return None
+            try:
+                vault = self.create_vault(host, activated=True)
+            except ValueError:
+                with self._lock:
+                    vault = self._vaults[host]
+        return vault, domain
+
+    def add_domains(self, *domains: VaultDomain) -> None:
+        """Make more host families vaults, ahead of the others (e.g. the emulator's ``<name>.localhost:<port>``)."""
+        with self._lock:
+            new = tuple(domain for domain in domains if domain not in self.domains)
+            if new:
+                self.domains = (*new, *self.domains)
+
+    @staticmethod
+    def _host_for(name: str, cloud: str) -> str:
+        text = name.strip().lower()
+        if "://" in text:
+            text = text.split("://", 1)[1]
+        text = text.split("/", 1)[0]
+        if text.endswith(":443"):
+            text = text[:-4]
+        if "." not in text:
+            if not valid_vault_name(text):
+                raise ValueError(
+                    f"{name!r} is not a valid vault name: use 3-24 letters, digits and single hyphens, starting "
+                    "with a letter."
+                )
+            text = f"{text}.{cloud}"
+        return text
+
+    # -- credentials and transports -------------------------------------------------------------------------------
+
+    def credential(self, identity: str | Identity | None = None, *, lifetime: float = 3600.0) -> FakeCredential:
+        """A sync token credential whose tokens name ``identity`` (default: ``test-user``)."""
+        return FakeCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def async_credential(
+        self, identity: str | Identity | None = None, *, lifetime: float = 3600.0
+    ) -> FakeAsyncCredential:
+        """The async twin of :meth:`credential`."""
+        return FakeAsyncCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def transport(self) -> FakeTransport:
+        """An azure-core ``HttpTransport`` serving this fake in-process."""
+        return FakeTransport(self)
+
+    def async_transport(self) -> FakeAsyncTransport:
+        """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
+        return FakeAsyncTransport(self)
+
+    def httpx_transport(self) -> FakeHttpxTransport:
+        """An ``httpx.BaseTransport`` serving this fake (needs the ``httpx`` extra)."""
+        from kvconfig.fake.serve.httpx_transport import FakeHttpxTransport
+
+        return FakeHttpxTransport(self)
+
+    def async_httpx_transport(self) -> FakeAsyncHttpxTransport:
+        """An ``httpx.AsyncBaseTransport`` serving this fake (needs the ``httpx`` extra)."""
+        from kvconfig.fake.serve.httpx_transport import FakeAsyncHttpxTransport
+
+        return FakeAsyncHttpxTransport(self)
+
+    def asgi_app(self) -> FakeKeyVaultApp:
+        """This fake as an ASGI 3 application (serve it over TLS: the SDK sends tokens to https URLs only)."""
+        return FakeKeyVaultApp(self)
+
+    def serve(self, *, host: str = "127.0.0.1", port: int = 0, cert_dir: str | Path | None = None) -> EmulatorServer:
+        """Start the loopback HTTPS emulator on a background thread (needs the ``serve`` extra: uvicorn).
+
+        ``port=0`` picks a free port. Vaults are ``server.url_for("myvault")`` (``https://myvault.localhost:<port>``);
+        clients trust ``server.ca_path``. Use it as a context manager to stop it.
+        """
+        return EmulatorServer(self, host=host, port=port, cert_dir=cert_dir).start()
+
+    def patch(self, identity: str | Identity | None = None) -> FakePatch:
+        """Route SDK clients and azure-identity credentials built by the code under test to this fake.
+
+        Works as a context manager and as a decorator; everything is restored on exit, also on exceptions.
+        """
+        return FakePatch(self, Identity.of(identity))
+
+    # -- the framework-free entry point ----------------------------------------------------------------------------
+
+    def dispatch(self, request: FakeRequest) -> Outcome:
+        """Serve one request: the router's full answer (response or connection fault, and any injected delay)."""
+        return dispatch(self, request)
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> FakeResponse:
+        """Serve one request and return the response (connection faults raise ``ConnectionFault``)."""
+        outcome = self.dispatch(FakeRequest(method, url, dict(headers or {}), body))
+        if outcome.fault is not None:
+            raise outcome.fault
+        assert outcome.response is not None
+        return outcome.response
+
+    def request_counter(self) -> int:
+        return next(self._counter)
+
+    def pass_time(self, seconds: float) -> None:
+        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real."""
+        if isinstance(self.clock, ManualClock) and seconds > 0:
+            self.clock.advance(seconds)
+
+    # -- time ------------------------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Let time act on every vault now: purge what is past retention, run the tick hooks (expiry events, ...).
+
+        The router does the same for one vault before each of its requests; call this after moving the clock to
+        see effects without a request. Tick hooks are ``hook(fake, vault, now)`` callables in ``fake.tick_hooks``.
+        """
+        now = self.clock.now()
+        with self._lock:
+            expired = [
+                host
+                for host, (vault, deleted) in self._deleted_vaults.items()
+                if now >= deleted + vault.properties.retention_days * 86400
+            ]
+            for host in expired:
+                del self._deleted_vaults[host]
+        for vault in self.vaults:
+            vault.sweep(now)
+            for hook in self.tick_hooks:
+                hook(self, vault, now)
+
+    def advance(self, delta: float | timedelta = 0.0, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
+        """Move the fake's ManualClock forward and :meth:`tick`: ``fake.advance(days=31)``."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs FakeKeyVault(clock=ManualClock()); the system clock cannot be moved.")
+        self.clock.advance(delta, days=days, hours=hours, seconds=seconds)
+        self.tick()
+
+    # -- certificates ----------------------------------------------------------------------------------------------
+
+    @property
+    def certificate_authority(self) -> FakeCertificateAuthority:
+        """The test PKI that signs for certificate issuers with a provider (``DigiCert``, ``GlobalSign``, ...).
+
+        Trust :meth:`FakeCertificateAuthority.root_pem` in a test to validate the chains of such certificates.
+        """
+        return certificate_authority_of(self)
+
+    @property
+    def certificate_notifications(self) -> list[CertificateNotification]:
+        """What EmailContacts lifetime actions would have emailed, in every vault, oldest first."""
+        return [note for vault in self.vaults for note in vault_state(vault).notifications]
+
+    # -- faults ----------------------------------------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        *,
+        status: int | None = None,
+        error: Literal["timeout", "drop"] | None = None,
+        retry_after: float | None = None,
+        times: int | None = 1,
+        operation: str | None = None,
+        vault: str | None = None,
+        identity: str | None = None,
+        predicate: Callable[[FakeRequest], bool] | None = None,
+        probability: float = 1.0,
+        seed: int | None = None,
+        delay: float = 0.0,
+    ) -> Fault:
+        """Make matching requests fail: an error ``status`` (with ``Retry-After`` if given) or a connection
+        ``error`` (``"timeout"``/``"drop"``), ``times`` times (``None``: always), optionally only for an operation
+        name (``"GetSecret"``), a vault name or an identity, or with a seeded ``probability``."""
+        return self.faults.add(
+            Fault(
+                status=status,
+                error=error,
+                retry_after=retry_after,
+                times=times,
+                operation=operation,
+                vault=vault,
+                identity=identity,
+                predicate=predicate,
+                probability=probability,
+                seed=seed,
+                delay=delay,
+            )
+        )
+
+    # -- arranging state without HTTP ------------------------------------------------------------------------------
+
+    def set_secret(
+        self,
+        vault: str,
+        name: str,
+        value: str,
+        *,
+        content_type: str | None = None,
+        tags: dict[str, str] | None = None,
+        enabled: bool = True,
+        not_before: datetime | int | None = None,
+        expires_on: datetime | int | None = None,
+        version: str | None = None,
+    ) -> str:
+        """Add a secret version directly (for arranging tests); returns the new version id."""
+        now = int(self.clock.now())
+        attrs = Attributes(created=now, updated=now, enabled=enabled, nbf=_epoch(not_before), exp=_epoch(expires_on))
+        version_id = (version or self.ids.new_version()).lower()
+        new_secret_version(
+            self.vault(vault),
+            name,
+            value,
+            version_id=version_id,
+            now=now,
+            content_type=content_type,
+            tags=tags,
+            attributes=attrs,
+        )
+        return version_id
+
+    def get_secret_value(self, vault: str, name: str, version: str | None = None) -> str:
+        """Read a secret's value directly (for asserting in tests); KeyError when absent."""
+        obj = self.vault(vault).secrets.get(name)
+        found: SecretVersion | None = obj.get(version) if obj else None
+        if found is None:
+            raise KeyError(f"{name}/{version}" if version else name)
+        return found.value
+
+    def seed(self, data: Mapping[str, Any] | str | Path) -> None:
+        """Load vaults and secrets from a seed mapping or JSON file (see docs/fake.md for the format)."""
+        load_seed(self, data)
+
+    def dump(self) -> dict[str, Any]:
+        """Everything in the fake as a seed mapping (values included: this is test data)."""
+        return dump_seed(self)
+
+    def __iter__(self) -> Iterator[Vault]:
+        return iter(self.vaults)
+
+    def __repr__(self) -> str:
+        return f"FakeKeyVault(vaults={len(self._vaults)}, latency={self.latency})"
+
+
+def _epoch(value: datetime | int | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp()) if isinstance(value, datetime) else int(value)
