@@ -30,15 +30,14 @@ from kvconfig.fake.certificates.errors import (
     PolicyError,
 )
 from kvconfig.fake.certificates.material import LoadedCertificate, export_pem, export_pkcs12, load_certificate_material
+from kvconfig.fake.certificates.names import format_subject, parse_subject
 from kvconfig.fake.certificates.policy import (
     CONTENT_TYPE_PEM,
     CONTENT_TYPE_PKCS12,
     add_months,
     build_policy_defaults,
-    format_subject,
     key_props_for,
     months_between,
-    parse_subject,
     policy_for_imported_certificate,
 )
 from kvconfig.fake.certificates.x509 import (

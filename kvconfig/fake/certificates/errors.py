@@ -23,6 +23,7 @@ __all__ = [
     "KeyMismatchError",
     "MissingPrivateKeyError",
     "PolicyError",
+    "invalid_property",
 ]
 
 
@@ -64,3 +65,10 @@ class MissingPrivateKeyError(CertificateMaterialError):
 
 class KeyMismatchError(CertificateMaterialError):
     """A private key whose public half is in none of the certificates given with it."""
+
+
+def invalid_property(prop: str, detail: str | None = None) -> PolicyError:
+    """A rejected policy value, in the service's wording ("Property {name} has invalid value")."""
+    # "Property {name} has invalid value" is the service's wording for a rejected policy value.
+    message = f"Property {prop} has invalid value"
+    return PolicyError(f"{message}: {detail}" if detail else message, property=prop)

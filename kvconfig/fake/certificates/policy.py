@@ -8,7 +8,6 @@ subject strings to and from ``x509.Name``, SANs to general names, and the month 
 from __future__ import annotations
 
 import calendar
-import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -16,9 +15,10 @@ from datetime import datetime, timedelta, timezone
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
-from kvconfig.fake.certificates.errors import CertificateFormatError, PolicyError
+from kvconfig.fake.certificates.errors import CertificateFormatError, PolicyError, invalid_property
+from kvconfig.fake.certificates.names import UPN_OID, der_utf8_decode, format_subject, general_names, parse_subject
 
 __all__ = [
     "CONTENT_TYPE_PEM",
@@ -26,10 +26,8 @@ __all__ = [
     "CertificatePrivateKey",
     "add_months",
     "build_policy_defaults",
-    "format_subject",
     "key_props_for",
     "months_between",
-    "parse_subject",
     "policy_for_imported_certificate",
 ]
 
@@ -73,42 +71,6 @@ _DEFAULT_KEY_USAGE = {"RSA": ("digitalSignature", "keyEncipherment"), "EC": ("di
 _ACTION_TYPES = {"emailcontacts": "EmailContacts", "autorenew": "AutoRenew"}
 _SAN_KINDS = ("emails", "dns_names", "upns", "uris", "ipAddresses")
 
-_UPN_OID = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
-
-# Subject attribute names Key Vault (Windows X.500 strings) understands; the first name per OID is the one written.
-_SUBJECT_NAMES: dict[str, ObjectIdentifier] = {
-    "CN": NameOID.COMMON_NAME,
-    "O": NameOID.ORGANIZATION_NAME,
-    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-    "L": NameOID.LOCALITY_NAME,
-    "S": NameOID.STATE_OR_PROVINCE_NAME,
-    "ST": NameOID.STATE_OR_PROVINCE_NAME,
-    "C": NameOID.COUNTRY_NAME,
-    "E": NameOID.EMAIL_ADDRESS,
-    "EMAIL": NameOID.EMAIL_ADDRESS,
-    "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
-    "DC": NameOID.DOMAIN_COMPONENT,
-    "STREET": NameOID.STREET_ADDRESS,
-    "T": NameOID.TITLE,
-    "TITLE": NameOID.TITLE,
-    "G": NameOID.GIVEN_NAME,
-    "GIVENNAME": NameOID.GIVEN_NAME,
-    "SN": NameOID.SURNAME,
-    "I": NameOID.INITIALS,
-    "SERIALNUMBER": NameOID.SERIAL_NUMBER,
-    "POSTALCODE": NameOID.POSTAL_CODE,
-    "UID": NameOID.USER_ID,
-}
-_SUBJECT_LABELS: dict[ObjectIdentifier, str] = {}
-for _label, _oid in _SUBJECT_NAMES.items():
-    _SUBJECT_LABELS.setdefault(_oid, _label)
-
-
-def _invalid(prop: str, detail: str | None = None) -> PolicyError:
-    # "Property {name} has invalid value" is the service's wording for a rejected policy value.
-    message = f"Property {prop} has invalid value"
-    return PolicyError(f"{message}: {detail}" if detail else message, property=prop)
-
 
 # -- policies ------------------------------------------------------------------------------------------------------
 
@@ -118,7 +80,7 @@ def _section(policy: Mapping[str, object], name: str, prefix: str = "") -> Mappi
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _invalid(prefix + name, "expected a JSON object")
+        raise invalid_property(prefix + name, "expected a JSON object")
     return value
 
 
@@ -127,7 +89,7 @@ def _opt_bool(section: Mapping[str, object], name: str, prop: str, default: bool
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _invalid(prop, "expected true or false")
+        raise invalid_property(prop, "expected true or false")
     return value
 
 
@@ -136,7 +98,7 @@ def _opt_int(section: Mapping[str, object], name: str, prop: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(prop, "expected an integer")
+        raise invalid_property(prop, "expected an integer")
     return value
 
 
@@ -145,7 +107,7 @@ def _opt_str(section: Mapping[str, object], name: str, prop: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid(prop, "expected a string")
+        raise invalid_property(prop, "expected a string")
     return value
 
 
@@ -154,7 +116,7 @@ def _opt_str_list(section: Mapping[str, object], name: str, prop: str) -> list[s
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _invalid(prop, "expected a list of strings")
+        raise invalid_property(prop, "expected a list of strings")
     return list(value)
 
 
@@ -162,7 +124,9 @@ def _key_props(section: Mapping[str, object]) -> dict[str, object]:
     kty = _opt_str(section, "kty", "key_props.kty") or "RSA"
     family = _KTYS.get(kty)
     if family is None:
-        raise _invalid("key_props.kty", f"'{kty}' is not a certificate key type; use RSA, RSA-HSM, EC or EC-HSM")
+        raise invalid_property(
+            "key_props.kty", f"'{kty}' is not a certificate key type; use RSA, RSA-HSM, EC or EC-HSM"
+        )
     size = _opt_int(section, "key_size", "key_props.key_size")
     crv = _opt_str(section, "crv", "key_props.crv")
     out: dict[str, object] = {
@@ -171,22 +135,26 @@ def _key_props(section: Mapping[str, object]) -> dict[str, object]:
     }
     if family == "RSA":
         if crv is not None:
-            raise _invalid("key_props.crv", f"a curve does not apply to {kty} keys")
+            raise invalid_property("key_props.crv", f"a curve does not apply to {kty} keys")
         if size is None:
             size = 2048
         if size not in RSA_KEY_SIZES:
-            raise _invalid("key_props.key_size", f"RSA key size {size} is not supported; use 2048, 3072 or 4096")
+            raise invalid_property(
+                "key_props.key_size", f"RSA key size {size} is not supported; use 2048, 3072 or 4096"
+            )
         out["key_size"] = size
     else:
         if crv is None:
             crv = _CURVE_BY_SIZE.get(size, "") if size is not None else "P-256"
             if not crv:
-                raise _invalid("key_props.key_size", f"no elliptic curve has key size {size}")
+                raise invalid_property("key_props.key_size", f"no elliptic curve has key size {size}")
         if crv not in _CURVES:
-            raise _invalid("key_props.crv", f"'{crv}' is not a supported curve; use P-256, P-384, P-521 or P-256K")
+            raise invalid_property(
+                "key_props.crv", f"'{crv}' is not a supported curve; use P-256, P-384, P-521 or P-256K"
+            )
         curve_size = _CURVES[crv][1]
         if size is not None and size != curve_size:
-            raise _invalid("key_props.key_size", f"curve {crv} has key size {curve_size}, not {size}")
+            raise invalid_property("key_props.key_size", f"curve {crv} has key size {curve_size}, not {size}")
         out["key_size"] = curve_size
     out["reuse_key"] = _opt_bool(section, "reuse_key", "key_props.reuse_key", False)
     if family == "EC":
@@ -199,7 +167,7 @@ def _validity_months(section: Mapping[str, object]) -> int:
     if months is None:
         return 12
     if not 1 <= months <= _MAX_VALIDITY_MONTHS:
-        raise _invalid("x509_props.validity_months", f"must be between 1 and {_MAX_VALIDITY_MONTHS}")
+        raise invalid_property("x509_props.validity_months", f"must be between 1 and {_MAX_VALIDITY_MONTHS}")
     return months
 
 
@@ -215,7 +183,7 @@ def _x509_props(section: Mapping[str, object], family: str) -> dict[str, object]
         values = _opt_str_list(sans_in, kind, f"x509_props.sans.{kind}")
         if values:
             sans[kind] = values
-    _general_names(sans)
+    general_names(sans)
     if sans:
         out["sans"] = sans
     ekus = _opt_str_list(section, "ekus", "x509_props.ekus")
@@ -236,12 +204,12 @@ def _key_usage_name(name: str) -> str:
     for known in _KEY_USAGES:
         if known.lower() == name.lower():
             return known
-    raise _invalid("x509_props.key_usage", f"'{name}' is not a key usage")
+    raise invalid_property("x509_props.key_usage", f"'{name}' is not a key usage")
 
 
 def _eku_oid(dotted: str) -> ObjectIdentifier:
     if not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", dotted):
-        raise _invalid("x509_props.ekus", f"'{dotted}' is not an object identifier")
+        raise invalid_property("x509_props.ekus", f"'{dotted}' is not an object identifier")
     return ObjectIdentifier(dotted)
 
 
@@ -250,11 +218,11 @@ def _lifetime_actions(value: object, issuer: str, validity_months: int) -> list[
         action = "EmailContacts" if issuer.lower() == "unknown" else "AutoRenew"
         return [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": action}}]
     if not isinstance(value, list):
-        raise _invalid("lifetime_actions", "expected a list")
+        raise invalid_property("lifetime_actions", "expected a list")
     out: list[dict[str, object]] = []
     for item in value:
         if not isinstance(item, Mapping):
-            raise _invalid("lifetime_actions", "expected a list of objects")
+            raise invalid_property("lifetime_actions", "expected a list of objects")
         trigger_in = _section(item, "trigger", "lifetime_actions.")
         action_in = _section(item, "action", "lifetime_actions.")
         percentage = _opt_int(trigger_in, "lifetime_percentage", "lifetime_actions.trigger.lifetime_percentage")
@@ -267,19 +235,19 @@ def _lifetime_actions(value: object, issuer: str, validity_months: int) -> list[
         trigger: dict[str, object]
         if percentage is not None:
             if not 1 <= percentage <= 99:
-                raise _invalid("lifetime_actions.trigger.lifetime_percentage", "must be between 1 and 99")
+                raise invalid_property("lifetime_actions.trigger.lifetime_percentage", "must be between 1 and 99")
             trigger = {"lifetime_percentage": percentage}
         elif days is not None:
             bound = validity_months * _DAYS_PER_MONTH_BOUND
             if not 1 <= days <= bound:
-                raise _invalid("lifetime_actions.trigger.days_before_expiry", f"must be between 1 and {bound}")
+                raise invalid_property("lifetime_actions.trigger.days_before_expiry", f"must be between 1 and {bound}")
             trigger = {"days_before_expiry": days}
         else:
-            raise _invalid("lifetime_actions.trigger", "set lifetime_percentage or days_before_expiry")
+            raise invalid_property("lifetime_actions.trigger", "set lifetime_percentage or days_before_expiry")
         action_type = _opt_str(action_in, "action_type", "lifetime_actions.action.action_type") or ""
         canonical = _ACTION_TYPES.get(action_type.lower())
         if canonical is None:
-            raise _invalid("lifetime_actions.action.action_type", "use EmailContacts or AutoRenew")
+            raise invalid_property("lifetime_actions.action.action_type", "use EmailContacts or AutoRenew")
         out.append({"trigger": trigger, "action": {"action_type": canonical}})
     return out
 
@@ -298,13 +266,13 @@ def build_policy_defaults(policy: Mapping[str, object] | None) -> dict[str, obje
     """
     policy = policy or {}
     if not isinstance(policy, Mapping):
-        raise _invalid("policy", "expected a JSON object")
+        raise invalid_property("policy", "expected a JSON object")
     key_props = _key_props(_section(policy, "key_props"))
     family = _KTYS[str(key_props["kty"])]
     content_type = _opt_str(_section(policy, "secret_props"), "contentType", "secret_props.contentType")
     content_type = content_type or CONTENT_TYPE_PKCS12
     if content_type not in (CONTENT_TYPE_PKCS12, CONTENT_TYPE_PEM):
-        raise _invalid("secret_props.contentType", f"use {CONTENT_TYPE_PKCS12} or {CONTENT_TYPE_PEM}")
+        raise invalid_property("secret_props.contentType", f"use {CONTENT_TYPE_PKCS12} or {CONTENT_TYPE_PEM}")
     x509_props = _x509_props(_section(policy, "x509_props"), family)
     issuer_in = _section(policy, "issuer")
     issuer: dict[str, object] = {"name": _opt_str(issuer_in, "name", "issuer.name") or "Unknown"}
@@ -350,7 +318,7 @@ def policy_for_imported_certificate(
         actual["kty"] = kty_in
     for name in ("kty", "key_size", "crv"):
         if key_in.get(name) is not None and key_in[name] != actual.get(name):
-            raise _invalid(f"key_props.{name}", "it does not match the imported certificate's key")
+            raise invalid_property(f"key_props.{name}", "it does not match the imported certificate's key")
     key_in.update(actual)
     given["key_props"] = key_in
     x509_props: dict[str, object] = {
@@ -403,135 +371,11 @@ def _certificate_sans(cert: x509.Certificate) -> dict[str, object]:
             found["uris"].append(name.value)
         elif isinstance(name, x509.IPAddress):
             found["ipAddresses"].append(str(name.value))
-        elif isinstance(name, x509.OtherName) and name.type_id == _UPN_OID:
-            upn = _der_utf8_decode(name.value)
+        elif isinstance(name, x509.OtherName) and name.type_id == UPN_OID:
+            upn = der_utf8_decode(name.value)
             if upn is not None:
                 found["upns"].append(upn)
     return {kind: values for kind, values in found.items() if values}
-
-
-# -- subjects ------------------------------------------------------------------------------------------------------
-
-_SEPARATORS = ",;+"
-
-
-def parse_subject(subject: str) -> x509.Name:
-    """Parse a Key Vault subject such as ``CN=www.contoso.com, O=Contoso, OU=IT, L=Redmond, S=WA, C=US``.
-
-    RDNs are separated by ``,`` or ``;`` and written most specific first, as Windows and RFC 4514 write them (so
-    the encoded name starts with ``C``); ``+`` joins the attributes of a multi-valued RDN. Values may be quoted
-    (``O="Contoso, Ltd"``) or use backslash escapes. Attribute names are case-insensitive; ``S``/``ST``, ``E``,
-    ``DC``, ``STREET``, ``T``, ``G``, ``SN``, ``I``, ``SERIALNUMBER``, ``POSTALCODE``, ``UID`` and dotted OIDs
-    (``OID.2.5.4.3`` or ``2.5.4.3``) are understood. Raises :class:`PolicyError` when malformed.
-    """
-    rdns: list[list[x509.NameAttribute[str]]] = [[]]
-    pos, end = 0, len(subject)
-    if not subject.strip():
-        raise _subject_error(subject, "it is empty")
-    while True:
-        eq = subject.find("=", pos)
-        if eq < 0:
-            raise _subject_error(subject, f"'{subject[pos:].strip()}' has no '='")
-        oid = _subject_oid(subject, subject[pos:eq].strip())
-        value, pos = _subject_value(subject, eq + 1)
-        if not value:
-            raise _subject_error(subject, f"'{subject[eq - 1 : eq + 1].strip()}' has an empty value")
-        try:
-            rdns[-1].append(x509.NameAttribute(oid, value))
-        except ValueError as exc:
-            raise _subject_error(subject, str(exc)) from exc
-        if pos >= end:
-            break
-        separator = subject[pos]
-        pos += 1
-        if separator != "+":
-            rdns.append([])
-        if not subject[pos:].strip():
-            raise _subject_error(subject, "it ends with a separator")
-    return x509.Name([x509.RelativeDistinguishedName(rdn) for rdn in reversed(rdns)])
-
-
-def _subject_error(subject: str, reason: str) -> PolicyError:
-    return PolicyError(
-        f"The subject name '{subject}' is not a valid X.500 distinguished name: {reason}.",
-        property="x509_props.subject",
-    )
-
-
-def _subject_oid(subject: str, label: str) -> ObjectIdentifier:
-    upper = label.upper()
-    if upper in _SUBJECT_NAMES:
-        return _SUBJECT_NAMES[upper]
-    dotted = label[4:] if upper.startswith("OID.") else label
-    if re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", dotted):
-        return ObjectIdentifier(dotted)
-    raise _subject_error(subject, f"'{label}' is not a known attribute name" if label else "an attribute has no name")
-
-
-def _subject_value(subject: str, pos: int) -> tuple[str, int]:
-    """Read one attribute value starting at ``pos``; return it and the index of the separator after it (or end)."""
-    end = len(subject)
-    while pos < end and subject[pos] == " ":
-        pos += 1
-    if pos < end and subject[pos] == '"':
-        chars: list[str] = []
-        pos += 1
-        while True:
-            if pos >= end:
-                raise _subject_error(subject, "a quoted value is not closed")
-            char = subject[pos]
-            if char == '"' and subject[pos + 1 : pos + 2] == '"':
-                chars.append('"')
-                pos += 2
-            elif char == '"':
-                pos += 1
-                break
-            elif char == "\\" and pos + 1 < end:
-                chars.append(subject[pos + 1])
-                pos += 2
-            else:
-                chars.append(char)
-                pos += 1
-        while pos < end and subject[pos] == " ":
-            pos += 1
-        if pos < end and subject[pos] not in _SEPARATORS:
-            raise _subject_error(subject, "text follows a quoted value")
-        return "".join(chars), pos
-    chars = []
-    kept = 0  # length up to the last escaped character, so escaped trailing spaces survive the strip
-    while pos < end and subject[pos] not in _SEPARATORS:
-        char = subject[pos]
-        if char == "\\":
-            hexpair = subject[pos + 1 : pos + 3]
-            if re.fullmatch(r"[0-9A-Fa-f]{2}", hexpair):
-                chars.append(chr(int(hexpair, 16)))
-                pos += 3
-            elif pos + 1 < end:
-                chars.append(subject[pos + 1])
-                pos += 2
-            else:
-                raise _subject_error(subject, "it ends with a lone backslash")
-            kept = len(chars)
-            continue
-        chars.append(char)
-        pos += 1
-    value = "".join(chars)
-    return value[:kept] + value[kept:].rstrip(" "), pos
-
-
-def format_subject(name: x509.Name) -> str:
-    """Write a name the way Key Vault shows subjects: most specific RDN first, ``", "`` between RDNs."""
-    parts = []
-    for rdn in reversed(name.rdns):
-        attrs = []
-        for attr in rdn:
-            label = _SUBJECT_LABELS.get(attr.oid, attr.oid.dotted_string)
-            value = attr.value if isinstance(attr.value, str) else attr.value.hex()
-            if value != value.strip() or any(ch in value for ch in ',;+="\\<>#'):
-                value = '"' + value.replace('"', '""') + '"'
-            attrs.append(f"{label}={value}")
-        parts.append("+".join(attrs))
-    return ", ".join(parts)
 
 
 def key_props_for(key: CertificatePrivateKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> dict[str, object]:
@@ -570,49 +414,3 @@ def months_between(start: datetime, end: datetime) -> int:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def _der_utf8(text: str) -> bytes:
-    data = text.encode("utf-8")
-    length = len(data)
-    if length < 0x80:
-        header = bytes([length])
-    else:
-        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-        header = bytes([0x80 | len(size)]) + size
-    return b"\x0c" + header + data
-
-
-def _der_utf8_decode(der: bytes) -> str | None:
-    if len(der) < 2 or der[0] != 0x0C:
-        return None
-    length, start = der[1], 2
-    if length & 0x80:
-        count = length & 0x7F
-        length, start = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
-    try:
-        return der[start : start + length].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _general_names(sans: Mapping[str, object]) -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = []
-
-    def values(kind: str) -> list[str]:
-        found = sans.get(kind) or []
-        return [str(item) for item in found] if isinstance(found, list) else []
-
-    try:
-        names += [x509.DNSName(value) for value in values("dns_names")]
-        names += [x509.RFC822Name(value) for value in values("emails")]
-        names += [x509.OtherName(_UPN_OID, _der_utf8(value)) for value in values("upns")]
-        names += [x509.UniformResourceIdentifier(value) for value in values("uris")]
-    except ValueError as exc:
-        raise _invalid("x509_props.sans", str(exc)) from exc
-    for value in values("ipAddresses"):
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(value)))
-        except ValueError as exc:
-            raise _invalid("x509_props.sans.ipAddresses", f"'{value}' is not an IPv4 or IPv6 address") from exc
-    return names

@@ -23,19 +23,18 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kvconfig.fake.certificates.errors import CertificateFormatError, PolicyError
+from kvconfig.fake.certificates.names import general_names, parse_subject
 from kvconfig.fake.certificates.policy import (
     _CURVES,
     _KEY_USAGES,
     _KTYS,
     CertificatePrivateKey,
     _eku_oid,
-    _general_names,
     _key_props,
     _utc,
     add_months,
     build_policy_defaults,
     key_props_for,
-    parse_subject,
 )
 
 __all__ = [
@@ -104,7 +103,7 @@ def _leaf_extensions(x509_props: Mapping[str, object], subject_empty: bool) -> l
     if isinstance(ekus, list) and ekus:
         extensions.append((x509.ExtendedKeyUsage([_eku_oid(str(eku)) for eku in ekus]), False))
     sans = x509_props.get("sans")
-    names = _general_names(sans) if isinstance(sans, Mapping) else []
+    names = general_names(sans) if isinstance(sans, Mapping) else []
     if names:
         # RFC 5280 4.2.1.6: SANs are critical when they are the only name the certificate has.
         extensions.append((x509.SubjectAlternativeName(names), subject_empty))
