@@ -1,9 +1,9 @@
 """Backup Certificate and Restore Certificate: every version, its private key and policy, in one sealed blob.
 
-The blob is sealed as ``_backup`` describes (the service's certificate backups carry the keys' prefix, as observed), so
-a blob from one fake restores into another while a hand-edited one answers ``Malformed backup blob`` as the service
-does. Restore rebuilds each version's backing key and secret from the certificate, its key and the policy, with the
-same version ids.
+The blob is sealed as ``core/backup.py`` describes (the service's certificate backups carry the keys' prefix, as
+observed), so a blob from one fake restores into another while a hand-edited one answers ``Malformed backup blob`` as
+the service does. Restore rebuilds each version's backing key and secret from the certificate, its key and the policy,
+with the same version ids.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Certificate issuers and contacts: the vault-wide settings of the certificates data plane (8 operations).
 
 Issuers name a provider and credentials; the fake never echoes the password (``pwd``), as the service does not,
-and serves every provider with its own certificate authority (``_cert_issuance``). ``Self`` and ``Unknown`` are the
+and serves every provider with its own certificate authority (``issuance.py``). ``Self`` and ``Unknown`` are the
 service's reserved issuer names. Contacts are the addresses EmailContacts lifetime actions notify.
 """
 

@@ -2,7 +2,7 @@
 
 Export writes what the service stores in a certificate's backing secret (unencrypted PFX, or PEM with the PKCS#8
 key first); import reads PKCS#12 (with or without password) and PEM with a PKCS#8 key, and picks the leaf by its
-private key. Errors are the typed ``CertificateMaterialError`` family of ``_cert_errors.py``.
+private key. Errors are the typed ``CertificateMaterialError`` family of ``errors.py``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The 27 certificate operations of Key Vault and their routes: certificates, policies, pending operations and soft
-delete here; issuers and contacts in ``_cert_issuers``; backup and restore in ``_cert_backup``.
+delete here; issuers and contacts in ``issuers.py``; backup and restore in ``backup.py``.
 
-The model and wire shapes are in ``_cert_state``, issuance and lifetime actions in ``_cert_issuance``, the backing
-key and secret in ``_cert_backing``, and the X.509 work in ``_cert_policy``, ``_x509`` and ``_cert_material``.
-``ROUTES`` at the end is the table of all 27 (names as in ``_catalogue``).
+The model and wire shapes are in ``state.py``, issuance and lifetime actions in ``issuance.py``, the backing
+key and secret in ``backing.py``, and the X.509 work in ``policy.py``, ``x509.py`` and ``material.py``.
+``ROUTES`` at the end is the table of all 27 (names as in ``core/catalogue.py``).
 """
 
 from __future__ import annotations

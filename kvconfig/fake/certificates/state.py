@@ -75,7 +75,7 @@ class PendingOperation:
     """The certificate operation at ``/certificates/{name}/pending``.
 
     ``issued`` holds a certificate (and chain) the issuer has signed but the vault has not stored yet: the
-    operation answers ``inProgress`` until the vault's next request completes it (see ``_cert_issuance``).
+    operation answers ``inProgress`` until the vault's next request completes it (see ``issuance.py``).
     """
 
     request_id: str

@@ -1,9 +1,9 @@
 """Keys, certificates and CSRs of the fake's certificates, and their wire encodings (``x5t``, ``cer``, ``csr``).
 
 Pure functions over ``cryptography`` objects: no HTTP, no vault state, no clock (callers pass the times). The
-certificate operations call them to turn a policy (see ``_cert_policy.py``) into keys, self-signed certificates
+certificate operations call them to turn a policy (see ``policy.py``) into keys, self-signed certificates
 and CSRs, and to read what MergeCertificate and ImportCertificate carry. PKCS#12/PEM export and import live in
-``_cert_material.py``; ``sign_csr`` and the fake certificate authority in ``_ca.py``.
+``material.py``; ``sign_csr`` and the fake certificate authority in ``authority.py``.
 """
 
 from __future__ import annotations

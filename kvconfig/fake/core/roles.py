@@ -1,6 +1,6 @@
 """The data of access control: built-in roles and their data actions, and what each operation needs.
 
-Pure data and lookups; ``_access`` holds the state and enforces it. Facts (data actions, role definitions,
+Pure data and lookups; ``control/access.py`` holds the state and enforces it. Facts (data actions, role definitions,
 access-policy permission names) come from Microsoft's built-in roles reference
 (``articles/role-based-access-control/built-in-roles/security.md``), the resource-provider operations reference
 (``permissions/security.md``) and, for Managed HSM, a recording of a real pool's role definitions. Mappings marked

@@ -1,8 +1,8 @@
 """The 25 key operations of Key Vault and Managed HSM, and their routes.
 
 This module holds key management (create, import, get, update, list, delete/recover/purge, backup/restore, rotate);
-the cryptographic operations, release, attestation and random bytes are in ``_key_crypto_ops``, rotation policies
-and clock-driven rotation in ``_key_rotation``, the key model and wire shapes in ``_key_store``. ``ROUTES`` at the
+the cryptographic operations, release, attestation and random bytes are in ``crypto.py``, rotation policies
+and clock-driven rotation in ``rotation.py``, the key model and wire shapes in ``store.py``. ``ROUTES`` at the
 end is the table of all 25.
 """
 

@@ -1,7 +1,7 @@
 """Keys in the fake's state: key versions, their wire shapes (KeyBundle, KeyItem, deleted shapes) and lookups.
 
-Shared by the key operations (``_keys``), the cryptographic operations (``_key_crypto_ops``), rotation
-(``_key_rotation``) and certificates, which create key versions through :func:`new_key_version` and read private
+Shared by the key operations (``operations.py``), the cryptographic operations (``crypto.py``), rotation
+(``rotation.py``) and certificates, which create key versions through :func:`new_key_version` and read private
 material through :func:`key_material`.
 """
 

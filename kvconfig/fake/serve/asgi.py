@@ -4,7 +4,7 @@ Framework-free and thin, like the other adapters: it reads the method, the URL t
 ``https``, with the ``Host`` header's port, since vault ids and ``nextLink`` carry it), the headers and the body, and
 hands them to the router. Vault hosts are ``<name>.localhost:<port>`` (registered on first sight of the port) and
 every host the fake already knows (``*.vault.azure.net`` when a hosts file or a proxy sends that ``Host``); the
-emulator's own host (``localhost:<port>``) serves the token endpoints of ``_identity``.
+emulator's own host (``localhost:<port>``) serves the token endpoints of ``token_endpoints.py``.
 
 Connection faults behave like a network's: ``drop`` and ``dns`` (a strict fake's unknown vault) close the connection
 without a response; ``timeout`` sends nothing until the client gives up (or ``timeout_hold`` seconds pass, then the

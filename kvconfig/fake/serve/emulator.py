@@ -3,7 +3,7 @@
 Programs in other processes (other languages' SDKs, ``az``-style tools) reach the fake at
 ``https://<vault>.localhost:<port>`` with the SDK's challenge-resource check left on: the challenge names
 ``resource="https://localhost:<port>"``, and the server certificate comes from a local CA they trust
-(see ``_tls``). ``*.localhost`` resolves to loopback through systemd-resolved, nss-myhostname, macOS and Windows;
+(see ``tls.py``). ``*.localhost`` resolves to loopback through systemd-resolved, nss-myhostname, macOS and Windows;
 elsewhere add ``127.0.0.1 myvault.localhost`` to the hosts file.
 """
 
