@@ -16,7 +16,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from kvconfig import ReferenceStatus, format_status_summary, format_status_table
-from kvconfig_flask._extension import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
+from kvconfig_flask._state import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
 
 __all__ = ["cli"]
 
