@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from typing_extensions import Self
 
 from kvconfig._resolver import SecretResolver
-from kvconfig.settings._common import Build, building, current_build
+from kvconfig.settings._common import Build, building, current_build, secret_key
 from kvconfig.settings._references import KeyVaultReferences
 from kvconfig.settings._secrets import KeyVaultSecretsSource
 
@@ -161,15 +161,22 @@ class KeyVaultSettings(BaseSettings):
 
     # -- refresh and status --------------------------------------------------------------------------------------
 
-    def refresh(self) -> Self:
-        """A new settings object with the latest secret versions; this one is left unchanged."""
+    def refresh(self, *, secrets: Iterable[tuple[str, str]] | None = None) -> Self:
+        """A new settings object with the latest secret versions; this one is left unchanged.
+
+        :keyword secrets: ``(vault_url, name)`` pairs: read only these secrets again (the one a Key Vault event
+            names, say); every other value whose reference is unchanged is kept without a vault read. ``None``
+            (default): read every versionless reference and per-field secret again.
+        """
         args, values = self._kv_arguments
-        with building(Build(previous=self._kv_build)):
+        only = None if secrets is None else frozenset(secret_key(url, name) for url, name in secrets)
+        with building(Build(previous=self._kv_build, only=only)):
             return type(self)(*args, **values)
 
-    async def refresh_async(self) -> Self:
+    async def refresh_async(self, *, secrets: Iterable[tuple[str, str]] | None = None) -> Self:
         """:meth:`refresh` in a worker thread, so the event loop keeps serving meanwhile."""
-        return await asyncio.to_thread(self.refresh)
+        chosen = None if secrets is None else tuple(secrets)
+        return await asyncio.to_thread(lambda: self.refresh(secrets=chosen))
 
     @classmethod
     async def load_async(cls, *args: Any, **values: Any) -> Self:
