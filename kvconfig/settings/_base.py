@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import PrivateAttr, SecretBytes, SecretStr
+from pydantic import AliasChoices, AliasPath, PrivateAttr, SecretBytes, SecretStr
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from typing_extensions import Self
 
@@ -98,7 +99,8 @@ class KeyVaultSettings(BaseSettings):
     says which are stale), a reference that became wrong raises :class:`~kvconfig.ResolutionError`.
     """
 
-    model_config = KeyVaultSettingsConfigDict(keyvault_resolve_references=True)
+    # A value read from Key Vault that fails validation must not appear in the ValidationError.
+    model_config = KeyVaultSettingsConfigDict(keyvault_resolve_references=True, hide_input_in_errors=True)
 
     _kv_build: Build | None = PrivateAttr(default=None)
     _kv_arguments: tuple[tuple[Any, ...], dict[str, Any]] = PrivateAttr(default=((), {}))
@@ -203,13 +205,29 @@ class KeyVaultSettings(BaseSettings):
         build = self._kv_build
         hidden = build.fields if build is not None else set()
         fields = type(self).model_fields
+        folded = {key.lower() for key in hidden}
         for name, value in super().__repr_args__():
             info = fields.get(name) if name else None
-            keys = {name, info.alias} if info is not None else {name}
-            if hidden & keys and not isinstance(value, SecretStr | SecretBytes):
+            keys = _input_keys(name, info) if name else set()
+            if folded & keys and not isinstance(value, SecretStr | SecretBytes):
                 yield name, _HIDDEN
             else:
                 yield name, value
+
+
+def _input_keys(name: str, info: FieldInfo | None) -> set[str]:
+    """The keys a source may give a field's value under (case-folded): its name, alias and validation aliases."""
+    keys = {name}
+    if info is not None:
+        if info.alias:
+            keys.add(info.alias)
+        alias = info.validation_alias
+        for choice in alias.choices if isinstance(alias, AliasChoices) else [alias]:
+            if isinstance(choice, str):
+                keys.add(choice)
+            elif isinstance(choice, AliasPath) and choice.path and isinstance(choice.path[0], str):
+                keys.add(choice.path[0])
+    return {key.lower() for key in keys}
 
 
 def _resolver_for(config: Any) -> SecretResolver | None:

@@ -10,14 +10,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from kvconfig._reference import KeyVaultReference, find_references
 from kvconfig._resolver import SecretResolver
 from kvconfig._results import ResolvedSettings
 from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
 
-__all__ = ["HARD_FAILURES", "Build", "current_build", "resolve_with_fallback", "secret_key"]
+__all__ = ["HARD_FAILURES", "Build", "current_build", "hide_inputs_in_errors", "resolve_with_fallback", "secret_key"]
 
 logger = logging.getLogger("kvconfig")
 
@@ -97,6 +97,19 @@ def building(build: Build) -> Iterator[Build]:
         yield build
     finally:
         _BUILD.reset(token)
+
+
+def hide_inputs_in_errors(model: type[BaseModel]) -> None:
+    """Make ``model`` leave input values out of its validation errors: a value resolved from Key Vault that fails
+    validation (``port: int`` given a word) must not appear in the error text.
+
+    A class that sets ``hide_input_in_errors`` itself, either way, is left as it is; any other class gets it and is
+    rebuilt once (pydantic reads the option when it builds the validator).
+    """
+    if "hide_input_in_errors" in model.model_config:
+        return
+    model.model_config["hide_input_in_errors"] = True
+    model.model_rebuild(force=True)
 
 
 # -- nested values ------------------------------------------------------------------------------------------------

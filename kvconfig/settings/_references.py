@@ -22,6 +22,7 @@ from kvconfig.settings._common import (
     Build,
     current_build,
     deep_update,
+    hide_inputs_in_errors,
     looks_like_reference,
     reference_text,
     references_in,
@@ -77,6 +78,7 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
         credential: object = None,
     ) -> None:
         super().__init__(settings_cls)
+        hide_inputs_in_errors(settings_cls)
         self.sources = sources
         self._resolver = resolver
         self._credential = credential

@@ -20,7 +20,7 @@ from pydantic_settings import AzureKeyVaultSettingsSource
 
 from kvconfig._reference import is_trusted_host
 from kvconfig._resolver import SecretResolver
-from kvconfig.settings._common import current_build, resolve_with_fallback
+from kvconfig.settings._common import current_build, hide_inputs_in_errors, resolve_with_fallback
 from kvconfig.settings._references import ResolverFactory
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
         env_parse_none_str: str | None = None,
         env_parse_enums: bool | None = None,
     ) -> None:
+        hide_inputs_in_errors(settings_cls)
         self._resolver = resolver
         self._concurrency = concurrency
         self._loaded = False
