@@ -71,12 +71,17 @@ class KvConfig:
             return
         origins = dict.fromkeys(flat, "app.config")
         try:
-            values = state.resolver.resolve(flat, origins=origins)
+            report = state.resolver.resolve_report(flat, origins=origins)
+            if state.resolver.on_failure == "raise":
+                report.raise_for_failures()
         except BaseException:
             # The app will not be set up; the resolver made for it would otherwise keep its loop thread and clients.
             if state.owns_resolver:
                 state.resolver.close()
             raise
+        # A resolver that keeps or omits failures leaves their reference text in app.config; status names them.
+        values = report.values
+        state.failures = report.failures
         _write(app.config, paths, values)
         state.resolved = True
         state.refreshed_at = self._clock()
