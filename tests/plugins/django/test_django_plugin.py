@@ -217,3 +217,24 @@ def test_kvconfig_status_runs_and_prints_the_table_when_the_system_check_fails(
     assert out.strip().splitlines()[-1] == "0 of 1 references resolved."
     assert "SystemCheckError" not in err
     assert "1 Key Vault reference(s) cannot be resolved." in err
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_reports_show_the_reference_as_written_and_where_then_its_normalised_form(
+    fake_keyvault: FakeKeyVault,
+) -> None:
+    namespace = {"API_KEY": ref("missing")}
+    resolve_settings(namespace, defer_errors=True, origin="settings.py")
+    normalised = "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/missing)"
+    out = StringIO()
+
+    with override_settings(**namespace):
+        with pytest.raises(SystemCheckError) as caught:
+            call_command("check")
+        with pytest.raises(CommandError):
+            call_command("kvconfig_status", stdout=out, stderr=StringIO())
+
+    assert f"Setting API_KEY (settings.py): Key Vault reference {ref('missing')} (normalised: {normalised})" in str(
+        caught.value
+    )
+    assert f"{ref('missing')} (normalised: {normalised})" in out.getvalue()
