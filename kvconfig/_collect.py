@@ -20,7 +20,7 @@ from kvconfig._reference import (
 )
 from kvconfig.errors import ReferenceSyntaxError, ResolutionFailure, UntrustedVaultError
 
-__all__ = ["Entry", "ReferenceCollector"]
+__all__ = ["Entry", "ReferenceCollector", "written_reference"]
 
 _PARSED_LIMIT = 16384
 
@@ -93,6 +93,12 @@ class ReferenceCollector:
                     )
                 )
         return entries, failures
+
+
+def written_reference(text: str) -> str:
+    """A parsed reference as the setting holds it, for reports (a parsed reference holds no value), bounded."""
+    text = text.strip()
+    return text if len(text) <= 400 else text[:400] + "..."
 
 
 def _shown(value: str) -> str:

@@ -25,7 +25,7 @@ def format_status_table(statuses: Iterable[ReferenceStatus]) -> str:
     rows = [_HEADER]
     for item in items:
         expires = item.expires_on.date().isoformat() if item.expires_on else "-"
-        rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.reference))
+        rows.append((item.setting, item.status, (item.version or "-")[:8], expires, item.shown))
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = ["  ".join([*(row[index].ljust(widths[index]) for index in range(4)), row[4]]) for row in rows]
     details = [

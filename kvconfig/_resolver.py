@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from kvconfig._cache import CachedSecret, SecretCache
-from kvconfig._collect import Entry, ReferenceCollector
+from kvconfig._collect import Entry, ReferenceCollector, written_reference
 from kvconfig._credentials import as_async_credential, vault_credential
 from kvconfig._loop import Closer, LoopThread
 from kvconfig._reference import KeyVaultReference, _cloud_suffix, _trusted_entries
@@ -441,11 +441,12 @@ class SecretResolver:
         entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=False)
         statuses = [
-            ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin) for f in failures
+            ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin, written=f.written)
+            for f in failures
         ]
         now = self._now()
         for entry in entries:
-            for _start, _end, ref in entry.refs:
+            for start, end, ref in entry.refs:
                 item = fetched[ref.key]
                 secret = item.secret
                 status, detail = item.status, item.detail
@@ -461,6 +462,7 @@ class SecretResolver:
                         not_before=secret.not_before if secret else None,
                         detail=detail,
                         origin=entry.origin,
+                        written=written_reference(entry.text[start:end]),
                     )
                 )
         statuses.sort(key=lambda status: status.setting)
@@ -520,7 +522,8 @@ class SecretResolver:
                             logger.warning("%s", note)
                             notes.append(note)
                 if status != "OK" or item.secret is None:
-                    failures.append(ResolutionFailure(entry.setting, str(ref), status, detail, entry.origin))
+                    written = written_reference(entry.text[start:end])
+                    failures.append(ResolutionFailure(entry.setting, str(ref), status, detail, entry.origin, written))
                     failed = True
                     continue
                 pieces.append(entry.text[position:start])

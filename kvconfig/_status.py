@@ -13,7 +13,7 @@ from typing import Any
 
 from kvconfig._cache import CachedSecret
 from kvconfig._reference import KeyVaultReference
-from kvconfig.errors import KvConfigError
+from kvconfig.errors import KvConfigError, as_written
 
 __all__ = ["UNREACHABLE", "ReferenceStatus", "classify", "validity"]
 
@@ -44,6 +44,12 @@ class ReferenceStatus:
     not_before: datetime | None = None
     detail: str = ""
     origin: str | None = None
+    written: str | None = None  # the reference as the setting holds it
+
+    @property
+    def shown(self) -> str:
+        """What the user wrote, then the normalised ``SecretUri=`` form when it differs."""
+        return as_written(self.written, self.reference)
 
     @property
     def ok(self) -> bool:

@@ -90,11 +90,25 @@ class ResolutionFailure:
     status: str
     detail: str = ""
     origin: str | None = None
+    #: The reference as the setting holds it, when it differs from the normalised ``reference``.
+    written: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What the user wrote, then the normalised form: ``<written> (normalised: <SecretUri= form>)``."""
+        return as_written(self.written, self.reference)
 
     def __str__(self) -> str:
         where = f" ({self.origin})" if self.origin else ""
         detail = f": {self.detail}" if self.detail else ""
-        return f"{self.setting}{where} -> {self.reference} [{self.status}]{detail}"
+        return f"{self.setting}{where} -> {self.shown} [{self.status}]{detail}"
+
+
+def as_written(written: str | None, reference: str) -> str:
+    """A reference for a report: the text the user wrote first, then the normalised form when they differ."""
+    if not written or written == reference:
+        return reference
+    return f"{written} (normalised: {reference})"
 
 
 class ResolutionError(KvConfigError):

@@ -3,8 +3,13 @@
     APP_API_KEY='@Microsoft.KeyVault(VaultName=contoso-app;SecretName=api-key)' uvicorn examples.fastapi_app.app:app
 
 Offline: set ``KVCONFIG_FAKE_SEED=examples/vault.json`` and the app serves every vault from kvconfig's fake.
+
+Key Vault's Event Grid events reach ``POST /events/keyvault`` only when ``APP_EVENTGRID_TOKEN`` holds the shared
+secret of the subscription (its endpoint URL ends ``?token=<secret>``); without it the route is not mounted, since
+an unauthenticated webhook would let anyone make the app read its secrets.
 """
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,7 +52,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(lifespan=lifespan)
 app.include_router(kv.health_router())
-app.include_router(kv.eventgrid_router(token=os.environ.get("APP_EVENTGRID_TOKEN")))
+eventgrid_token = os.environ.get("APP_EVENTGRID_TOKEN")
+if eventgrid_token:
+    app.include_router(kv.eventgrid_router(token=eventgrid_token))
+else:
+    logging.getLogger(__name__).warning("APP_EVENTGRID_TOKEN is not set: Key Vault events are not received")
 
 
 @app.get("/")

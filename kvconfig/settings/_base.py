@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import PrivateAttr, SecretBytes, SecretStr
+from pydantic import AliasChoices, AliasPath, PrivateAttr, SecretBytes, SecretStr
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from typing_extensions import Self
 
 from kvconfig._resolver import SecretResolver
-from kvconfig.settings._common import Build, building, current_build
+from kvconfig.settings._common import Build, building, current_build, secret_key
 from kvconfig.settings._references import KeyVaultReferences
 from kvconfig.settings._secrets import KeyVaultSecretsSource
 
@@ -98,7 +99,8 @@ class KeyVaultSettings(BaseSettings):
     says which are stale), a reference that became wrong raises :class:`~kvconfig.ResolutionError`.
     """
 
-    model_config = KeyVaultSettingsConfigDict(keyvault_resolve_references=True)
+    # A value read from Key Vault that fails validation must not appear in the ValidationError.
+    model_config = KeyVaultSettingsConfigDict(keyvault_resolve_references=True, hide_input_in_errors=True)
 
     _kv_build: Build | None = PrivateAttr(default=None)
     _kv_arguments: tuple[tuple[Any, ...], dict[str, Any]] = PrivateAttr(default=((), {}))
@@ -161,15 +163,22 @@ class KeyVaultSettings(BaseSettings):
 
     # -- refresh and status --------------------------------------------------------------------------------------
 
-    def refresh(self) -> Self:
-        """A new settings object with the latest secret versions; this one is left unchanged."""
+    def refresh(self, *, secrets: Iterable[tuple[str, str]] | None = None) -> Self:
+        """A new settings object with the latest secret versions; this one is left unchanged.
+
+        :keyword secrets: ``(vault_url, name)`` pairs: read only these secrets again (the one a Key Vault event
+            names, say); every other value whose reference is unchanged is kept without a vault read. ``None``
+            (default): read every versionless reference and per-field secret again.
+        """
         args, values = self._kv_arguments
-        with building(Build(previous=self._kv_build)):
+        only = None if secrets is None else frozenset(secret_key(url, name) for url, name in secrets)
+        with building(Build(previous=self._kv_build, only=only)):
             return type(self)(*args, **values)
 
-    async def refresh_async(self) -> Self:
+    async def refresh_async(self, *, secrets: Iterable[tuple[str, str]] | None = None) -> Self:
         """:meth:`refresh` in a worker thread, so the event loop keeps serving meanwhile."""
-        return await asyncio.to_thread(self.refresh)
+        chosen = None if secrets is None else tuple(secrets)
+        return await asyncio.to_thread(lambda: self.refresh(secrets=chosen))
 
     @classmethod
     async def load_async(cls, *args: Any, **values: Any) -> Self:
@@ -196,13 +205,29 @@ class KeyVaultSettings(BaseSettings):
         build = self._kv_build
         hidden = build.fields if build is not None else set()
         fields = type(self).model_fields
+        folded = {key.lower() for key in hidden}
         for name, value in super().__repr_args__():
             info = fields.get(name) if name else None
-            keys = {name, info.alias} if info is not None else {name}
-            if hidden & keys and not isinstance(value, SecretStr | SecretBytes):
+            keys = _input_keys(name, info) if name else set()
+            if folded & keys and not isinstance(value, SecretStr | SecretBytes):
                 yield name, _HIDDEN
             else:
                 yield name, value
+
+
+def _input_keys(name: str, info: FieldInfo | None) -> set[str]:
+    """The keys a source may give a field's value under (case-folded): its name, alias and validation aliases."""
+    keys = {name}
+    if info is not None:
+        if info.alias:
+            keys.add(info.alias)
+        alias = info.validation_alias
+        for choice in alias.choices if isinstance(alias, AliasChoices) else [alias]:
+            if isinstance(choice, str):
+                keys.add(choice)
+            elif isinstance(choice, AliasPath) and choice.path and isinstance(choice.path[0], str):
+                keys.add(choice.path[0])
+    return {key.lower() for key in keys}
 
 
 def _resolver_for(config: Any) -> SecretResolver | None:

@@ -10,14 +10,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from kvconfig._reference import KeyVaultReference, find_references
 from kvconfig._resolver import SecretResolver
 from kvconfig._results import ResolvedSettings
 from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
 
-__all__ = ["HARD_FAILURES", "Build", "current_build", "resolve_with_fallback"]
+__all__ = ["HARD_FAILURES", "Build", "current_build", "hide_inputs_in_errors", "resolve_with_fallback", "secret_key"]
 
 logger = logging.getLogger("kvconfig")
 
@@ -40,10 +40,13 @@ HARD_FAILURES = frozenset(
 class Build:
     """What the Key Vault sources found while one settings object was being built (never shown: holds values).
 
-    ``previous`` is the record of the object being refreshed, when this build is a refresh.
+    ``previous`` is the record of the object being refreshed, when this build is a refresh. ``only``, in a refresh,
+    names the secrets to read again (``secret_key`` pairs); every other value whose reference text is unchanged is
+    taken from ``previous`` without a vault read. ``None``: read every versionless reference again.
     """
 
     previous: Build | None = None
+    only: frozenset[tuple[str, str]] | None = None
     references: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict, repr=False)
     secrets: dict[str, str] = field(default_factory=dict)  # secret name -> vault URL, for the per-field source
@@ -70,6 +73,15 @@ class Build:
     def refreshing(self) -> bool:
         return self.previous is not None
 
+    def rereads(self, vault_url: str, name: str) -> bool:
+        """Whether this build reads secret ``name`` of ``vault_url`` again (always, unless the refresh is targeted)."""
+        return self.only is None or secret_key(vault_url, name) in self.only
+
+
+def secret_key(vault_url: str, name: str) -> tuple[str, str]:
+    """How a secret is named in ``Build.used`` and ``Build.only``: the vault URL and the name, case-folded."""
+    return vault_url.rstrip("/").lower(), name.lower()
+
 
 _BUILD: ContextVar[Build | None] = ContextVar("kvconfig_settings_build", default=None)
 
@@ -85,6 +97,19 @@ def building(build: Build) -> Iterator[Build]:
         yield build
     finally:
         _BUILD.reset(token)
+
+
+def hide_inputs_in_errors(model: type[BaseModel]) -> None:
+    """Make ``model`` leave input values out of its validation errors: a value resolved from Key Vault that fails
+    validation (``port: int`` given a word) must not appear in the error text.
+
+    A class that sets ``hide_input_in_errors`` itself, either way, is left as it is; any other class gets it and is
+    rebuilt once (pydantic reads the option when it builds the validator).
+    """
+    if "hide_input_in_errors" in model.model_config:
+        return
+    model.model_config["hide_input_in_errors"] = True
+    model.model_rebuild(force=True)
 
 
 # -- nested values ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from kvconfig.settings._common import (
     Build,
     current_build,
     deep_update,
+    hide_inputs_in_errors,
     looks_like_reference,
     reference_text,
     references_in,
@@ -77,6 +78,7 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
         credential: object = None,
     ) -> None:
         super().__init__(settings_cls)
+        hide_inputs_in_errors(settings_cls)
         self.sources = sources
         self._resolver = resolver
         self._credential = credential
@@ -136,15 +138,23 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
         previous = _previous_references(build.previous) if build is not None and build.previous else None
         resolver, owned = self._make_resolver()
         try:
-            if previous is not None:
-                for text in flat.values():
+            kept: dict[str, str] = {}
+            if build is not None and previous is not None:
+                kept = _kept(build, resolver, flat, previous)
+                for key, text in flat.items():
+                    if key in kept:
+                        continue
                     for ref in references_in(text, resolver):
-                        if ref.version is None:
+                        if ref.version is None and build.rereads(ref.vault_url, ref.name):
                             resolver.invalidate(ref.vault_url, ref.name)
+            read = {key: text for key, text in flat.items() if key not in kept}
             values, _missing, stale = resolve_with_fallback(
-                resolver, flat, {key: origins.get(key, "settings") for key in flat}, previous=previous
+                resolver, read, {key: origins.get(key, "settings") for key in read}, previous=previous
             )
+            values.update(kept)
             if build is not None:
+                if build.previous is not None:
+                    stale.update(key for key in kept if key in build.previous.stale)
                 _record(build, resolver, flat, values, stale)
         finally:
             if owned:
@@ -203,6 +213,22 @@ def _origin(source: PydanticBaseSettingsSource) -> str:
         if isinstance(path, str | os.PathLike):
             return f"{where} {os.fspath(path)}"
     return where
+
+
+def _kept(
+    build: Build, resolver: SecretResolver, flat: Mapping[str, str], previous: Mapping[str, tuple[str, str]]
+) -> dict[str, str]:
+    """In a targeted refresh, the last values of the settings it does not read again: reference text unchanged and
+    no secret of theirs named by the refresh."""
+    if build.only is None:
+        return {}
+    return {
+        key: previous[key][1]
+        for key, text in flat.items()
+        if key in previous
+        and previous[key][0] == text
+        and not any(build.rereads(ref.vault_url, ref.name) for ref in references_in(text, resolver))
+    }
 
 
 def _previous_references(previous: Build) -> dict[str, tuple[str, str]]:

@@ -20,7 +20,7 @@ from pydantic_settings import AzureKeyVaultSettingsSource
 
 from kvconfig._reference import is_trusted_host
 from kvconfig._resolver import SecretResolver
-from kvconfig.settings._common import current_build, resolve_with_fallback
+from kvconfig.settings._common import current_build, hide_inputs_in_errors, resolve_with_fallback
 from kvconfig.settings._references import ResolverFactory
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
         env_parse_none_str: str | None = None,
         env_parse_enums: bool | None = None,
     ) -> None:
+        hide_inputs_in_errors(settings_cls)
         self._resolver = resolver
         self._concurrency = concurrency
         self._loaded = False
@@ -164,16 +165,29 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
                 for secret in wanted
                 if secret in build.previous.secret_values
             }
+        # A targeted refresh reads again only the secrets it names; the others keep what the last load found.
+        kept: dict[str, str] = {}
+        kept_absent: set[str] = set()
+        if build is not None and build.previous is not None and build.only is not None:
+            for secret in wanted:
+                if build.rereads(self._url, secret):
+                    continue
+                if secret in build.previous.secret_values:
+                    kept[secret] = build.previous.secret_values[secret]
+                elif secret in build.previous.absent_secrets:
+                    kept_absent.add(secret)
         resolver, owned = self._make_resolver()
         try:
+            read = [secret for secret in wanted if secret not in kept and secret not in kept_absent]
             if previous is not None:
-                for secret in wanted:
+                for secret in read:
                     resolver.invalidate(self._url, secret)
-            flat = {secret: _reference(self._url, secret) for secret in wanted}
+            flat = {secret: _reference(self._url, secret) for secret in read}
             origins = dict.fromkeys(flat, f"Key Vault {self._url}")
             values, missing, stale = resolve_with_fallback(
                 resolver, flat, origins, previous=previous, absent=_ABSENT, were_absent=were_absent
             )
+            values.update(kept)
         finally:
             if owned:
                 resolver.close()
@@ -188,7 +202,11 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
                 build.secret_values[secret] = str(values[secret])
                 build.used.add((self._url.lower(), secret.lower()))
             build.absent_secrets.update(failure.setting for failure in missing)
+            build.absent_secrets.update(kept_absent)
             build.stale.update(f"{self._url}/secrets/{secret}" for secret in stale)
+            if build.previous is not None:
+                kept_ids = {f"{self._url}/secrets/{secret}" for secret in kept}
+                build.stale.update(kept_ids & build.previous.stale)
         return found
 
     def _make_resolver(self) -> tuple[SecretResolver, bool]:

@@ -42,7 +42,8 @@ def check_references(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         if status.ok:
             messages.append(
                 Error(
-                    f"Setting {status.setting} holds a Key Vault reference that was never resolved: {status.reference}",
+                    f"Setting {status.setting}{_where(status.origin)} holds a Key Vault reference that was never "
+                    f"resolved: {status.shown}",
                     hint="Call kvconfig_django.resolve_settings(globals()) at the end of settings.py.",
                     obj=status.setting,
                     id="kvconfig.E002",
@@ -54,11 +55,15 @@ def check_references(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         hint = f"At start-up it failed with {earlier.status}." if earlier and earlier.status != status.status else None
         messages.append(
             Error(
-                f"Setting {status.setting}: Key Vault reference {status.reference} cannot be resolved "
-                f"[{status.status}]{detail}",
+                f"Setting {status.setting}{_where(status.origin)}: Key Vault reference {status.shown} "
+                f"cannot be resolved [{status.status}]{detail}",
                 hint=hint,
                 obj=status.setting,
                 id="kvconfig.E001",
             )
         )
     return messages
+
+
+def _where(origin: str | None) -> str:
+    return f" ({origin})" if origin else ""

@@ -8,7 +8,7 @@ report their health, and react to Key Vault's Event Grid events.
     kv = KvConfig(Settings, refresh_interval=300)      # Settings: a kvconfig.settings.KeyVaultSettings subclass
     app = FastAPI(lifespan=kv.lifespan)
     app.include_router(kv.health_router())               # GET /health/kvconfig
-    app.include_router(kv.eventgrid_router(token=...))   # POST /events/keyvault
+    app.include_router(kv.eventgrid_router(token=...))   # POST /events/keyvault?token=... (auth required)
 
     @app.get("/")
     def index(settings: Annotated[Settings, Depends(kv.settings)]): ...
@@ -25,5 +25,15 @@ except ImportError as exc:
 
 from kvconfig_fastapi._eventgrid import SECRET_NEW_VERSION_CREATED, SUBSCRIPTION_VALIDATION
 from kvconfig_fastapi._kvconfig import KvConfig, RefreshOutcome
+from kvconfig_fastapi._webhook_auth import EVENT_GRID_APP_ID, EntraIdToken, SharedSecret, WebhookAuthenticator
 
-__all__ = ["SECRET_NEW_VERSION_CREATED", "SUBSCRIPTION_VALIDATION", "KvConfig", "RefreshOutcome"]
+__all__ = [
+    "EVENT_GRID_APP_ID",
+    "SECRET_NEW_VERSION_CREATED",
+    "SUBSCRIPTION_VALIDATION",
+    "EntraIdToken",
+    "KvConfig",
+    "RefreshOutcome",
+    "SharedSecret",
+    "WebhookAuthenticator",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
@@ -15,6 +15,9 @@ from fastapi.responses import JSONResponse
 
 from kvconfig import ResolutionError, ResolutionFailure, SecretResolver
 from kvconfig.settings import KeyVaultSettings
+from kvconfig_fastapi._coalesce import RefreshCoalescer, SecretName
+from kvconfig_fastapi._eventgrid import MAX_BODY_BYTES, eventgrid_router
+from kvconfig_fastapi._webhook_auth import SharedSecret, WebhookAuthenticator
 
 __all__ = ["KvConfig", "RefreshOutcome"]
 
@@ -40,15 +43,27 @@ class KvConfig(Generic[S]):
 
     :param settings: the settings class, or a zero-argument factory returning a settings object.
     :keyword refresh_interval: seconds between background refreshes; ``None`` for none.
+    :keyword event_interval: seconds within which Key Vault events for one secret cost at most one read of it
+        (:meth:`refresh_secrets`: the first event refreshes at once, later ones join one trailing refresh).
     Refresh builds a new settings object (``settings.refresh()``) and swaps it in; when it fails the current object
     stays and the failure shows in :meth:`health`.
     """
 
-    def __init__(self, settings: type[S] | Callable[[], S], *, refresh_interval: float | None = 300.0) -> None:
+    def __init__(
+        self,
+        settings: type[S] | Callable[[], S],
+        *,
+        refresh_interval: float | None = 300.0,
+        event_interval: float = 10.0,
+    ) -> None:
         if refresh_interval is not None and refresh_interval <= 0:
             raise ValueError("refresh_interval must be positive (or None for no background refresh).")
+        if event_interval < 0:
+            raise ValueError("event_interval cannot be negative.")
         self._factory = settings
         self.refresh_interval = refresh_interval
+        self.event_interval = event_interval
+        self._coalescer: RefreshCoalescer[RefreshOutcome] | None = None
         self._current: S | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
@@ -93,6 +108,9 @@ class KvConfig(Generic[S]):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        coalescer, self._coalescer = self._coalescer, None
+        if coalescer is not None:
+            await coalescer.close()
         # The lock belongs to this event loop; the next start may run in another (a new test client, say).
         self._lock = None
         self._current = None
@@ -122,19 +140,29 @@ class KvConfig(Generic[S]):
         return self._current
 
     def on_change(self, listener: Callable[[S, RefreshOutcome], object]) -> Callable[[], None]:
-        """Call ``listener(new_settings, outcome)`` (sync or async) after a refresh that changed something."""
+        """Call ``listener(new_settings, outcome)`` (sync or async) after a refresh that changed something.
+
+        ``new_settings`` is the settings object just swapped in; ``outcome`` a :class:`RefreshOutcome` whose
+        ``changed`` names what changed (setting names such as ``db_password`` or ``database.password`` for
+        references, secret ids such as ``https://myvault.vault.azure.net/secrets/db-password`` for per-field
+        secrets), never values. Returns a function that removes the listener.
+        """
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    async def refresh(self) -> RefreshOutcome:
-        """Refresh now (one refresh at a time; a caller arriving meanwhile waits for it and refreshes again)."""
+    async def refresh(self, *, secrets: Iterable[tuple[str, str]] | None = None) -> RefreshOutcome:
+        """Refresh now (one refresh at a time; a caller arriving meanwhile waits for it and refreshes again).
+
+        :keyword secrets: ``(vault_url, name)`` pairs: read only these secrets again, keep every other value.
+        """
         if self._lock is None:
             self._lock = asyncio.Lock()
+        chosen = None if secrets is None else tuple(secrets)
         async with self._lock:
             current = self.current
             now = datetime.now(timezone.utc)
             try:
-                new = await current.refresh_async()
+                new = await current.refresh_async(secrets=chosen)
             except ResolutionError as exc:
                 outcome = RefreshOutcome(now, ok=False, failures=exc.failures, reason="ResolutionError")
                 logger.warning("Settings refresh failed; keeping the current settings:\n%s", exc)
@@ -159,6 +187,20 @@ class KvConfig(Generic[S]):
                     await result
             except Exception:
                 logger.exception("A kvconfig change listener failed")
+
+    def uses(self, vault_url: str, name: str) -> bool:
+        """Whether a value of the current settings comes from secret ``name`` of ``vault_url``."""
+        return self._current is not None and self._current.keyvault_status.uses(vault_url, name)
+
+    async def refresh_secrets(self, secrets: Iterable[SecretName]) -> RefreshOutcome | None:
+        """Refresh these ``(vault_url, name)`` secrets, at most once each per ``event_interval`` seconds.
+
+        Returns the outcome when they were read now; ``None`` when a read within the interval means they are left to
+        one trailing refresh when it ends (its outcome reaches :attr:`last_refresh` and the listeners).
+        """
+        if self._coalescer is None:
+            self._coalescer = RefreshCoalescer(lambda chosen: self.refresh(secrets=chosen), self.event_interval)
+        return await self._coalescer.request(secrets)
 
     def invalidate(self, vault_url: str, name: str) -> bool:
         """Forget the cached latest version of a secret; True when the current settings use it.
@@ -216,12 +258,35 @@ class KvConfig(Generic[S]):
         return router
 
     def eventgrid_router(
-        self, path: str = "/events/keyvault", *, token: str | None = None, **router_options: Any
+        self,
+        path: str = "/events/keyvault",
+        *,
+        token: str | None = None,
+        authenticate: WebhookAuthenticator | None = None,
+        allow_unauthenticated: bool = False,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        **router_options: Any,
     ) -> APIRouter:
-        """A router for Key Vault's Event Grid events (see :mod:`kvconfig_fastapi._eventgrid`)."""
-        from kvconfig_fastapi._eventgrid import eventgrid_router
+        """A router for Key Vault's Event Grid events (see :mod:`kvconfig_fastapi._eventgrid`).
 
-        return eventgrid_router(self, path, token=token, **router_options)
+        Authentication is required: ``token=`` (a shared secret, sent as ``?token=`` or the ``X-Kvconfig-Token``
+        header) or ``authenticate=`` (:class:`~kvconfig_fastapi.EntraIdToken` for Event Grid's Entra ID delivery,
+        or your own). ``allow_unauthenticated=True`` is the explicit opt-out (a network-isolated app, say): anyone who
+        can reach the app can then make it read the secrets it uses, at most once per ``event_interval``.
+        """
+        if token is not None and authenticate is not None:
+            raise ValueError("Pass token= or authenticate=, not both.")
+        checker: WebhookAuthenticator | None = SharedSecret(token) if token is not None else authenticate
+        if checker is None and not allow_unauthenticated:
+            raise ValueError(
+                "The Event Grid router needs authentication: pass token='<shared secret>' or "
+                "authenticate=EntraIdToken(...), or allow_unauthenticated=True to accept events from anyone."
+            )
+        if checker is not None and allow_unauthenticated:
+            raise ValueError("allow_unauthenticated=True contradicts token=/authenticate=.")
+        if max_body_bytes <= 0:
+            raise ValueError("max_body_bytes must be positive.")
+        return eventgrid_router(self, path, authenticate=checker, max_body_bytes=max_body_bytes, **router_options)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -25,6 +25,7 @@ except ImportError as exc:
     raise ImportError("kvconfig_flask needs Flask; install it with: pip install 'kvconfig[flask]'") from exc
 
 from kvconfig_flask._cli import cli
-from kvconfig_flask._extension import KvConfig, KvConfigState
+from kvconfig_flask._extension import KvConfig
+from kvconfig_flask._state import KvConfigState
 
 __all__ = ["KvConfig", "KvConfigState", "cli"]

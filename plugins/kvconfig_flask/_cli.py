@@ -15,8 +15,8 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from kvconfig import ReferenceStatus, format_status_summary, format_status_table
-from kvconfig_flask._extension import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
+from kvconfig import ReferenceStatus, ResolutionFailure, format_status_summary, format_status_table
+from kvconfig_flask._state import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState
 
 __all__ = ["cli"]
 
@@ -58,6 +58,13 @@ def check(output_format: str) -> None:
         if state.owns_resolver and not state.resolved:
             # The app was loaded for this command only (resolution deferred): nothing else will close its resolver.
             state.resolver.close()
+    # What check found is what status reports next (in this process): a disabled secret is a failure, whatever the
+    # app's start-up said.
+    state.failures = tuple(
+        ResolutionFailure(item.setting, item.reference, item.status, item.detail, item.origin)
+        for item in statuses
+        if not item.ok
+    )
     if output_format == "json":
         click.echo(json.dumps([_as_json(status) for status in statuses], indent=2))
     else:
@@ -72,8 +79,13 @@ def check(output_format: str) -> None:
 def status() -> None:
     """What the running configuration knows: references, last refresh, stale settings (no vault reads)."""
     state = _state(_load_app())
-    click.echo(f"references: {len(state.references)}")
-    click.echo(f"resolved: {state.resolved}")
+    failing = sorted({(failure.setting, failure.status) for failure in state.failures})
+    click.echo(f"references: {', '.join(sorted(state.references)) or '-'}")
+    if not state.resolved:
+        click.echo("resolved: False (the app was loaded without reading the vault; flask kvconfig check reads it)")
+    else:
+        click.echo(f"resolved: {not failing}")
+    click.echo(f"failing: {', '.join(f'{setting} [{status}]' for setting, status in failing) or '-'}")
     click.echo(f"refresh interval: {state.refresh_interval or '-'}")
     click.echo(f"last refresh: {state.last_refresh.isoformat() if state.last_refresh else '-'}")
     click.echo(f"stale: {', '.join(sorted(state.stale)) or '-'}")

@@ -9,44 +9,20 @@ runs in a forked worker by surprise.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app
 
-from kvconfig import RefreshEvent, ResolutionFailure, SecretResolver
+from kvconfig import RefreshEvent, SecretResolver
+from kvconfig_flask._cli import cli
+from kvconfig_flask._state import DEFER_RESOLUTION, EXTENSION_KEY, KvConfigState, PathPart
 
 __all__ = ["KvConfig", "KvConfigState"]
 
 logger = logging.getLogger("kvconfig.flask")
-
-EXTENSION_KEY = "kvconfig"
-#: Set by ``flask kvconfig check`` while it loads the app, so that broken references are reported, not raised.
-DEFER_RESOLUTION: ContextVar[bool] = ContextVar("kvconfig_flask_defer", default=False)
-
-PathPart = str | int
-
-
-@dataclass
-class KvConfigState:
-    """Per-app state, in ``app.extensions["kvconfig"]`` (names and references only)."""
-
-    resolver: SecretResolver
-    owns_resolver: bool
-    references: dict[str, str]
-    paths: dict[str, tuple[PathPart, ...]]
-    refresh_interval: float | None
-    resolved: bool = False
-    refreshed_at: float = 0.0
-    last_refresh: datetime | None = None
-    stale: frozenset[str] = frozenset()
-    failures: tuple[ResolutionFailure, ...] = ()
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 class KvConfig:
@@ -88,8 +64,6 @@ class KvConfig:
         )
         app.extensions[EXTENSION_KEY] = state
         if EXTENSION_KEY not in app.cli.commands:
-            from kvconfig_flask._cli import cli
-
             app.cli.add_command(cli)
         if interval is not None:
             app.before_request(lambda: self._maybe_refresh(app))
@@ -97,12 +71,17 @@ class KvConfig:
             return
         origins = dict.fromkeys(flat, "app.config")
         try:
-            values = state.resolver.resolve(flat, origins=origins)
+            report = state.resolver.resolve_report(flat, origins=origins)
+            if state.resolver.on_failure == "raise":
+                report.raise_for_failures()
         except BaseException:
             # The app will not be set up; the resolver made for it would otherwise keep its loop thread and clients.
             if state.owns_resolver:
                 state.resolver.close()
             raise
+        # A resolver that keeps or omits failures leaves their reference text in app.config; status names them.
+        values = report.values
+        state.failures = report.failures
         _write(app.config, paths, values)
         state.resolved = True
         state.refreshed_at = self._clock()

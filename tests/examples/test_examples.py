@@ -55,6 +55,29 @@ def test_fastapi_app_serves_settings_and_health(monkeypatch: pytest.MonkeyPatch)
     assert_no_secrets(index.text + health.text)
 
 
+def test_fastapi_app_mounts_the_event_grid_route_only_with_its_shared_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fastapi")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient")
+        from fastapi.testclient import TestClient
+    monkeypatch.setenv("KVCONFIG_FAKE_SEED", str(SEED))
+    monkeypatch.setenv("APP_API_KEY", API_KEY_REF)
+    monkeypatch.delenv("APP_EVENTGRID_TOKEN", raising=False)
+    module = importlib.reload(importlib.import_module("examples.fastapi_app.app"))
+    event = [{"eventType": "Microsoft.KeyVault.SecretNewVersionCreated", "data": {"VaultName": "contoso-app"}}]
+
+    with TestClient(module.app) as client:
+        assert client.post("/events/keyvault", json=event).status_code in (404, 405)
+
+    monkeypatch.setenv("APP_EVENTGRID_TOKEN", "example-shared-secret")
+    module = importlib.reload(module)
+    with TestClient(module.app) as client:
+        assert client.post("/events/keyvault", json=event).status_code == 401
+        validation = [{"eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "data": {"validationCode": "c"}}]
+        answer = client.post("/events/keyvault?token=example-shared-secret", json=validation)
+        assert answer.json() == {"validationResponse": "c"}
+
+
 def test_flask_app_resolves_config_and_cli_check_passes() -> None:
     pytest.importorskip("flask")
     result = run("-m", "flask", "--app", "examples.flask_app.app", "kvconfig", "check")

@@ -69,9 +69,12 @@ def test_every_failure_is_reported_at_once_with_its_status(clock: ManualClock) -
     assert all(f.origin == origins[f.setting] for f in failures)
     message = str(caught.value)
     assert message.startswith("9 Key Vault references could not be resolved:")
+    # What the user wrote (and where), then the normalised form.
     assert (
-        "MISSING (app.env:3) -> @Microsoft.KeyVault(SecretUri=https://contoso.vault.azure.net/secrets/nope)" in message
+        f"MISSING (app.env:3) -> {ref('nope')} "
+        "(normalised: @Microsoft.KeyVault(SecretUri=https://contoso.vault.azure.net/secrets/nope))" in message
     )
+    assert f"UNTRUSTED ({origins['UNTRUSTED']}) -> {settings['UNTRUSTED']} [UntrustedVault]" in message
     assert "secret 'nope' does not exist" in message
     assert isinstance(caught.value.__cause__, AzureError)
 

@@ -11,7 +11,7 @@ pytest.importorskip("django")
 
 import django
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError, SystemCheckError
 from django.test.utils import override_settings
 from kvconfig_django import clear_records, env, recorded_failures, reference_origins, resolve_settings
@@ -194,3 +194,47 @@ def test_kvconfig_status_names_the_environment_variable_a_failing_reference_came
         call_command("kvconfig_status", stdout=out, stderr=StringIO())
 
     assert "  KVCONFIG_TEST_API_KEY (environment: KVCONFIG_TEST_API_KEY): secret 'missing'" in out.getvalue()
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_kvconfig_status_runs_and_prints_the_table_when_the_system_check_fails(
+    fake_keyvault: FakeKeyVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    namespace = {"API_KEY": ref("missing")}
+    resolve_settings(namespace, defer_errors=True)
+
+    with override_settings(**namespace):
+        with pytest.raises(SystemCheckError, match=r"kvconfig\.E001"):
+            call_command("check")
+        # As manage.py runs it, system checks included (call_command skips them).
+        with pytest.raises(SystemExit) as exited:
+            ManagementUtility(["manage.py", "kvconfig_status"]).execute()
+
+    out, err = capsys.readouterr()
+    assert exited.value.code == 1
+    assert "API_KEY" in out
+    assert "SecretNotFound" in out
+    assert out.strip().splitlines()[-1] == "0 of 1 references resolved."
+    assert "SystemCheckError" not in err
+    assert "1 Key Vault reference(s) cannot be resolved." in err
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_reports_show_the_reference_as_written_and_where_then_its_normalised_form(
+    fake_keyvault: FakeKeyVault,
+) -> None:
+    namespace = {"API_KEY": ref("missing")}
+    resolve_settings(namespace, defer_errors=True, origin="settings.py")
+    normalised = "@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/missing)"
+    out = StringIO()
+
+    with override_settings(**namespace):
+        with pytest.raises(SystemCheckError) as caught:
+            call_command("check")
+        with pytest.raises(CommandError):
+            call_command("kvconfig_status", stdout=out, stderr=StringIO())
+
+    assert f"Setting API_KEY (settings.py): Key Vault reference {ref('missing')} (normalised: {normalised})" in str(
+        caught.value
+    )
+    assert f"{ref('missing')} (normalised: {normalised})" in out.getvalue()

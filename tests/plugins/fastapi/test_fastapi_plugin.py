@@ -24,6 +24,7 @@ from kvconfig.fake import FakeKeyVault
 from kvconfig.settings import KeyVaultSettings, KeyVaultSettingsConfigDict
 
 VAULT = "https://myvault.vault.azure.net"
+TOKEN = "t0ken-shared-with-event-grid"
 
 
 class Settings(KeyVaultSettings):
@@ -33,7 +34,7 @@ class Settings(KeyVaultSettings):
     greeting: str = "hello"
 
 
-def make_app(kv: KvConfig[Settings], *, token: str | None = None) -> FastAPI:
+def make_app(kv: KvConfig[Settings], *, token: str = TOKEN) -> FastAPI:
     app = FastAPI(lifespan=kv.lifespan)
     app.include_router(kv.health_router())
     app.include_router(kv.eventgrid_router(token=token))
@@ -180,7 +181,7 @@ def test_new_version_event_with_a_resolver_factory_refreshes_to_the_new_version(
         version = fake_keyvault.set_secret("myvault", "db-password", "v2")
         assert kv.invalidate(VAULT, "db-password") is True  # nothing to forget: no resolver outlives its load
 
-        answer = client.post("/events/keyvault", json=[new_version_event("db-password", version)])
+        answer = client.post(f"/events/keyvault?token={TOKEN}", json=[new_version_event("db-password", version)])
 
         assert answer.json() == {"refreshed": True, "ok": True, "changed": [f"{VAULT}/secrets/db-password"]}
         assert client.get("/password").json()["password"] == "v2"

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("flask")
 
+from azure.keyvault.secrets import SecretClient
 from click.testing import CliRunner
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
@@ -16,6 +17,8 @@ from kvconfig_flask import KvConfig, cli
 
 from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeKeyVault
+
+VAULT = "https://myvault.vault.azure.net"
 
 
 def ref(name: str) -> str:
@@ -188,3 +191,50 @@ def test_flask_kvconfig_check_passes_for_good_references(fake_keyvault: FakeKeyV
     assert result.exit_code == 0, result.output
     assert '"status": "OK"' in result.output
     assert "pa55" not in result.output
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55", "api": "k3y"}})
+def test_flask_kvconfig_status_names_what_check_found_failing(fake_keyvault: FakeKeyVault, make_app: Any) -> None:
+    _kv, app = make_app({"DB_PASSWORD": ref("db"), "API_KEY": ref("api")})
+    client = SecretClient(VAULT, fake_keyvault.credential(), transport=fake_keyvault.transport())
+    client.update_secret_properties("api", enabled=False)  # disabled after the app started
+    runner = app.test_cli_runner()
+
+    assert runner.invoke(args=["kvconfig", "check"]).exit_code == 1
+    status = runner.invoke(args=["kvconfig", "status"])
+
+    assert status.exit_code == 0, status.output
+    assert "resolved: True" not in status.output
+    assert "resolved: False" in status.output
+    assert "failing: API_KEY [SecretDisabled]" in status.output
+    assert "references: API_KEY, DB_PASSWORD" in status.output
+    assert "pa55" not in status.output
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_flask_kvconfig_status_names_failures_a_keeping_resolver_let_through(
+    fake_keyvault: FakeKeyVault, make_app: Any
+) -> None:
+    with SecretResolver(on_failure="keep") as resolver:
+        _kv, app = make_app({"DB_PASSWORD": ref("db"), "API_KEY": ref("missing")}, resolver=resolver)
+        status = app.test_cli_runner().invoke(args=["kvconfig", "status"])
+
+    assert app.config["API_KEY"] == ref("missing")
+    assert "resolved: False" in status.output
+    assert "failing: API_KEY [SecretNotFound]" in status.output
+
+
+@pytest.mark.keyvault_secrets({"myvault": {"db": "pa55"}})
+def test_flask_kvconfig_status_says_when_the_app_was_loaded_without_reading_the_vault(
+    fake_keyvault: FakeKeyVault,
+) -> None:
+    def create_app() -> Flask:
+        app = Flask("deferred")
+        app.config.update(DB_PASSWORD=ref("db"))
+        KvConfig(app)
+        return app
+
+    result = CliRunner().invoke(_flask_cli(create_app), ["kvconfig", "status"])
+
+    assert "resolved: False (the app was loaded without reading the vault" in result.output
+    assert "failing: -" in result.output
