@@ -140,7 +140,10 @@ class EmulatorServer:
         """Bind the listening socket now, so the port is known before serving (and seeding) starts."""
         if self._socket is None:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose ``proto`` says TCP (they
+            # inherit it from the listener). Without it, a keep-alive response's body waits ~40 ms behind the
+            # client's delayed ACK of its headers.
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, self._requested_port))
@@ -256,7 +259,9 @@ class EmulatorServer:
         if not factory_supported:  # older uvicorn: load, then swap in the context before serving
             config.load()
             config.ssl = context
-        self._server = uvicorn.Server(config)
+        from kvconfig.fake._uvicorn import EmulatorUvicornServer
+
+        self._server = EmulatorUvicornServer(config)
         return self._server
 
 
