@@ -10,6 +10,7 @@ import pytest
 from azure.keyvault.secrets import SecretClient
 
 from kvconfig.fake import FakeKeyVault
+
 from .emulator_support import resolve_localhost_subdomains
 
 pytest.importorskip("uvicorn")
