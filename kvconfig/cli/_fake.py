@@ -235,7 +235,9 @@ def _localhost_resolves(port: int) -> bool:
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--url", help="The emulator's address [default: https://localhost:PORT].")
 @click.option("--resource", help="The token audience [default: the emulator's, https://localhost:PORT].")
-@click.option("--lifetime", default=3600.0, show_default=True, type=click.FloatRange(1), help="Seconds.")
+@click.option(
+    "--lifetime", default=3600.0, show_default=True, type=click.FloatRange(1, 366 * 24 * 3600), help="Seconds."
+)
 @click.option(
     "--cert-dir",
     type=click.Path(file_okay=False, path_type=Path),

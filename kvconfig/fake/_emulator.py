@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from kvconfig.fake._asgi import FakeKeyVaultApp
+from kvconfig.fake._asgi import MAX_BODY_BYTES, FakeKeyVaultApp
 from kvconfig.fake._clouds import loopback_domains
 from kvconfig.fake._tls import LoopbackCertificateAuthority
 
@@ -54,7 +54,8 @@ class EmulatorServer:
 
     ``tunnel_port`` (``0``: any free port) also serves an HTTP ``CONNECT`` proxy that reaches the vaults by name, for
     clients whose resolver does not know ``*.localhost`` (``HTTPS_PROXY=server.proxy_url``; see ``_tunnel``).
-    ``cert_dir`` holds the CA (default: a temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
+    Request bodies over ``max_body_bytes`` get 413 without being buffered. ``cert_dir`` holds the CA (default: a
+    temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
     (``None`` leaves the process's logging alone, the right choice in-process).
     """
 
@@ -70,6 +71,7 @@ class EmulatorServer:
         access_log: bool = False,
         timeout_hold: float = 60.0,
         tunnel_port: int | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.fake = fake
         self.host = host
@@ -79,7 +81,7 @@ class EmulatorServer:
             self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
             cert_dir = self._scratch.name
         self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
-        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold)
+        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes)
         self._log_level = log_level
         self._log_config = log_config
         self._access_log = access_log
