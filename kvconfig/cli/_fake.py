@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import logging
 import signal
@@ -12,6 +14,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +42,33 @@ def fake_group() -> None:
     """The fake Key Vault: serve it over loopback HTTPS to other processes, and get tokens for it."""
 
 
+class FakeCommandError(click.ClickException):
+    """An error of a ``kvconfig fake`` command, printed like the rest of the CLI's: ``kvconfig: <message>``."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"kvconfig: {self.format_message()}", err=True, file=file)
+
+
 @fake_group.command("serve")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (keep it loopback).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. A non-loopback address needs --allow-remote.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Listen on a non-loopback --host anyway. The emulator accepts every token: anyone who reaches it can read "
+    "and change its secrets.",
+)
+@click.option(
+    "--tunnel-port",
+    type=click.IntRange(0, 65535),
+    help="Also serve an HTTPS_PROXY tunnel on this port (0: any free port), so clients reach <vault>.localhost "
+    "without resolving it.",
+)
 @click.option(
     "--seed",
     "seed_file",
@@ -56,24 +83,33 @@ def fake_group() -> None:
     help="Where the CA lives (created if needed) [default: ~/.cache/kvconfig/emulator].",
 )
 @click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Once the server answers, write JSON here (port, vault URLs, CA path, tenant, endpoints; mode 0600).",
+)
+@click.option(
     "--dump-on-exit",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the fake's contents as a seed file (values included) when the server stops.",
+    help="Write the fake's contents as a seed file (values included; mode 0600) when the server stops.",
 )
 @click.option(
     "--log-level",
     default="warning",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status; never bodies).")
 def serve(
     port: int,
     host: str,
+    allow_remote: bool,
+    tunnel_port: int | None,
     seed_file: Path | None,
     latency: float,
     strict: bool,
     cert_dir: Path | None,
+    ready_file: Path | None,
     dump_on_exit: Path | None,
     log_level: str,
     access_log: bool,
@@ -83,6 +119,7 @@ def serve(
     Any client can use it with its challenge-resource check on: the vault answers 401 with
     resource="https://localhost:PORT", and its certificate comes from a local CA you trust.
     """
+    from kvconfig.cli._files import write_private_file
     from kvconfig.fake import FakeKeyVault, SeedError
     from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
     from kvconfig.fake.serve.tls import default_cert_dir
@@ -90,86 +127,107 @@ def serve(
     try:
         require_uvicorn()
     except ModuleNotFoundError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise FakeCommandError(str(exc)) from exc
+    if not _is_loopback_host(host):
+        if not allow_remote:
+            raise FakeCommandError(
+                f"--host {host} is not a loopback address. The emulator accepts every token, so anyone who can reach "
+                "it could read and change its secrets: pass --allow-remote to listen there anyway."
+            )
+        click.echo(
+            f"kvconfig: warning: listening on {host}, beyond this machine, and every token is accepted: anyone who "
+            "reaches this port can read and change the fake's secrets.",
+            err=True,
+        )
+    for target in (ready_file, dump_on_exit):
+        if target is not None and target.is_symlink():
+            raise FakeCommandError(f"{target} is a symbolic link; kvconfig does not write through links.")
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
     fake = FakeKeyVault(latency=latency, strict=strict)
-    server = EmulatorServer(
-        fake,
-        host=host,
-        port=port,
-        cert_dir=cert_dir or default_cert_dir(),
-        log_level=log_level,
-        access_log=access_log,
-    )
+    try:
+        server = EmulatorServer(
+            fake,
+            host=host,
+            port=port,
+            cert_dir=cert_dir or default_cert_dir(),
+            log_level=log_level,
+            access_log=access_log,
+            tunnel_port=tunnel_port,
+        )
+    except OSError as exc:
+        raise FakeCommandError(f"Cannot use the certificate folder: {exc.strerror or exc}.") from exc
     try:
         bound = server.port
+        _ = server.tunnel_port
     except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
+        server.stop()
+        raise FakeCommandError(f"Cannot listen on {host}: {exc.strerror or exc}.") from exc
     if seed_file is not None:
         try:
             fake.seed(loopback_seed(seed_file, bound))
         except SeedError as exc:
             server.stop()
-            raise click.ClickException(str(exc)) from exc
+            raise FakeCommandError(str(exc)) from exc
 
     def stop_on_sigterm(signum: int, frame: object) -> None:
         raise SystemExit(0)
 
+    def started(running: EmulatorServer) -> None:
+        _announce(running, ready_file, write_private_file)
+
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: make that a normal exit so the dump still happens.
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        server.run(on_started=_banner)
+        server.run(on_started=started)
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ready_file is not None:
+            with contextlib.suppress(OSError):
+                if not ready_file.is_symlink():
+                    ready_file.unlink()
         if dump_on_exit is not None:
-            dump_on_exit.write_text(json.dumps(unloopback_dump(fake.dump(), bound), indent=2) + "\n", encoding="utf-8")
-            click.echo(f"Wrote the fake's contents to {dump_on_exit}.", err=True)
+            text = json.dumps(unloopback_dump(fake.dump(), bound), indent=2) + "\n"
+            try:
+                write_private_file(dump_on_exit, text)
+            except OSError as exc:
+                raise FakeCommandError(f"Cannot write {dump_on_exit}: {exc.strerror or exc}.") from exc
+            click.echo(f"Wrote the fake's contents to {dump_on_exit} (mode 0600).", err=True)
     click.echo("kvconfig fake Key Vault stopped.", err=True)
 
 
-def _public_roots() -> str | None:
+def _is_loopback_host(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
     try:
-        import certifi
-    except ImportError:
-        return ssl.get_default_verify_paths().cafile
-    return str(certifi.where())
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
-def _banner(server: Any) -> None:
-    ca = server.ca_path
-    bundle = server.ca.write_bundle(_public_roots())
-    port = server.port
-    vaults = sorted(vault.properties.host for vault in server.fake.vaults)
-    lines = [
-        f"kvconfig fake Key Vault on {server.host}:{port} (Ctrl-C to stop)",
-        f"  vaults     {server.url_for('<vault>')}   challenge resource {server.resource}",
-        *(f"  seeded     https://{host}" for host in vaults),
-        f"  CA         {ca}",
-        "  trust it   Python SDKs: SecretClient(url, credential, connection_verify=" + json.dumps(str(ca)) + ")",
-        f"             other clients: export SSL_CERT_FILE={bundle} REQUESTS_CA_BUNDLE={bundle}",
-        "             (that bundle is the public roots plus this CA: real Azure hosts keep working)",
-        "  tokens     any bearer token works (anonymous caller); for a named identity:",
-        f"             ClientSecretCredential(tenant, '<client-id>', '<any>', authority='{server.authority}',"
-        " disable_instance_discovery=True)",
-        f"             export IDENTITY_ENDPOINT={server.base_url}/msi/token IDENTITY_HEADER=kvconfig"
-        "   (ManagedIdentityCredential, DefaultAzureCredential)",
-        f"             kvconfig fake token --identity app --port {port}",
-    ]
-    click.echo("\n".join(lines), err=True)
-    threading.Thread(target=_warn_if_localhost_unresolved, args=(port,), daemon=True).start()
+def _announce(server: Any, ready_file: Path | None, write: Callable[[Path, str], None]) -> None:
+    from kvconfig.cli._fake_startup import banner, public_roots, ready_document
+
+    bundle = str(server.ca.write_bundle(public_roots()))
+    if ready_file is not None:
+        try:
+            write(ready_file, json.dumps(ready_document(server, bundle), indent=2) + "\n")
+        except OSError as exc:
+            click.echo(f"kvconfig: warning: cannot write the ready file {ready_file}: {exc.strerror or exc}.", err=True)
+
+    def show() -> None:  # off the event loop: the name lookup may wait on a DNS server
+        click.echo(banner(server, bundle, localhost_resolves=_localhost_resolves(server.port)), err=True)
+
+    threading.Thread(target=show, name="kvconfig-banner", daemon=True).start()
 
 
-def _warn_if_localhost_unresolved(port: int) -> None:
+def _localhost_resolves(port: int) -> bool:
     try:
         socket.getaddrinfo("myvault.localhost", port, type=socket.SOCK_STREAM)
     except OSError:
-        click.echo(
-            "  note       *.localhost names do not resolve on this machine: add a hosts-file line per vault, "
-            "e.g. '127.0.0.1 myvault.localhost'.",
-            err=True,
-        )
+        return False
+    return True
 
 
 @fake_group.command("token")
@@ -177,7 +235,9 @@ def _warn_if_localhost_unresolved(port: int) -> None:
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--url", help="The emulator's address [default: https://localhost:PORT].")
 @click.option("--resource", help="The token audience [default: the emulator's, https://localhost:PORT].")
-@click.option("--lifetime", default=3600.0, show_default=True, type=click.FloatRange(1), help="Seconds.")
+@click.option(
+    "--lifetime", default=3600.0, show_default=True, type=click.FloatRange(1, 366 * 24 * 3600), help="Seconds."
+)
 @click.option(
     "--cert-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -202,14 +262,14 @@ def token(
         query["resource"] = resource
     ca = (cert_dir or default_cert_dir()) / CA_FILE
     if not ca.is_file():
-        raise click.ClickException(f"No emulator CA at {ca}: start `kvconfig fake serve` (with the same --cert-dir).")
+        raise FakeCommandError(f"No emulator CA at {ca}: start `kvconfig fake serve` (with the same --cert-dir).")
     context = ssl.create_default_context(cafile=str(ca))
     target = f"{base}/_kvconfig/token?{urllib.parse.urlencode(query)}"
     try:
         with urllib.request.urlopen(target, context=context, timeout=10) as response:
             payload = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise click.ClickException(f"Cannot get a token from {base}: {exc}.") from exc
+        raise FakeCommandError(f"Cannot get a token from {base}: {exc}.") from exc
     click.echo(json.dumps(payload, indent=2) if as_json else payload["access_token"])
 
 

@@ -344,13 +344,21 @@ class FakeKeyVault:
         """This fake as an ASGI 3 application (serve it over TLS: the SDK sends tokens to https URLs only)."""
         return FakeKeyVaultApp(self)
 
-    def serve(self, *, host: str = "127.0.0.1", port: int = 0, cert_dir: str | Path | None = None) -> EmulatorServer:
+    def serve(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert_dir: str | Path | None = None,
+        tunnel_port: int | None = None,
+    ) -> EmulatorServer:
         """Start the loopback HTTPS emulator on a background thread (needs the ``serve`` extra: uvicorn).
 
         ``port=0`` picks a free port. Vaults are ``server.url_for("myvault")`` (``https://myvault.localhost:<port>``);
-        clients trust ``server.ca_path``. Use it as a context manager to stop it.
+        clients trust ``server.ca_path``. Use it as a context manager to stop it. ``tunnel_port`` (``0``: any)
+        also serves a ``CONNECT`` proxy (``server.proxy_url``) for clients that cannot resolve ``*.localhost``.
         """
-        return EmulatorServer(self, host=host, port=port, cert_dir=cert_dir).start()
+        return EmulatorServer(self, host=host, port=port, cert_dir=cert_dir, tunnel_port=tunnel_port).start()
 
     def patch(self, identity: str | Identity | None = None) -> FakePatch:
         """Route SDK clients and azure-identity credentials built by the code under test to this fake.

@@ -34,20 +34,29 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""The largest request body the emulator reads: a few MB, like the service (a secret value's own limit, 25 KB, is
+the operation's, with the service's 400); a larger one gets 413 without being buffered."""
+
 _LOOPBACK_VAULT_HOST = re.compile(r"^[a-z0-9-]+\.(?:managedhsm\.)?localhost(?::(?P<port>\d{1,5}))?$")
 
 
-def asgi_app(fake: ServedService, *, timeout_hold: float = 60.0) -> FakeKeyVaultApp:
+def asgi_app(
+    fake: ServedService, *, timeout_hold: float = 60.0, max_body_bytes: int = MAX_BODY_BYTES
+) -> FakeKeyVaultApp:
     """The ASGI 3 application serving ``fake`` (run it with any ASGI server, over TLS: clients require https)."""
-    return FakeKeyVaultApp(fake, timeout_hold=timeout_hold)
+    return FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes)
 
 
 class FakeKeyVaultApp:
     """An ASGI 3 application over a :class:`~kvconfig.fake.FakeKeyVault`."""
 
-    def __init__(self, fake: ServedService, *, timeout_hold: float = 60.0) -> None:
+    def __init__(
+        self, fake: ServedService, *, timeout_hold: float = 60.0, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self.fake = fake
         self.timeout_hold = timeout_hold
+        self.max_body_bytes = max_body_bytes
 
     def __repr__(self) -> str:
         return f"FakeKeyVaultApp({self.fake!r})"
@@ -61,7 +70,11 @@ class FakeKeyVaultApp:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 1000})
             return
-        request = _to_fake_request(scope, await _read_body(receive))
+        body = await _read_body(scope, receive, self.max_body_bytes)
+        if body is None:
+            await _respond(send, _too_large(self.max_body_bytes))
+            return
+        request = _to_fake_request(scope, body)
         self._ensure_loopback_domain(request)
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
@@ -116,16 +129,41 @@ def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
     return FakeRequest(scope["method"], url, headers, body)
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The request body, or ``None`` once it is known to be over ``limit`` (from ``Content-Length``, before reading
+    any of it, or while reading a chunked one): never more than ``limit`` bytes are held."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            with contextlib.suppress(ValueError):
+                if int(value) > limit:
+                    return None
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _too_large(limit: int) -> FakeResponse:
+    return json_response(
+        413,
+        {
+            "error": {
+                "code": "RequestBodyTooLarge",
+                "message": f"The request body is larger than the limit of {limit} bytes.",
+            }
+        },
+        {"Connection": "close"},
+    )
 
 
 async def _respond(send: Send, response: FakeResponse) -> None:

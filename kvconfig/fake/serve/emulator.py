@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from kvconfig.fake.core.clouds import loopback_domains
 from kvconfig.fake.core.seeding import SeedError
-from kvconfig.fake.serve.asgi import FakeKeyVaultApp
+from kvconfig.fake.serve.asgi import MAX_BODY_BYTES, FakeKeyVaultApp
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
+from kvconfig.fake.serve.tunnel import LoopbackTunnel
 
 if TYPE_CHECKING:
     import ssl
@@ -53,7 +54,10 @@ class EmulatorServer:
     >>> with FakeKeyVault().serve() as server:
     ...     client = SecretClient(server.url_for("myvault"), credential, connection_verify=str(server.ca_path))
 
-    ``cert_dir`` holds the CA (default: a temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
+    ``tunnel_port`` (``0``: any free port) also serves an HTTP ``CONNECT`` proxy that reaches the vaults by name, for
+    clients whose resolver does not know ``*.localhost`` (``HTTPS_PROXY=server.proxy_url``; see ``tunnel.py``).
+    Request bodies over ``max_body_bytes`` get 413 without being buffered. ``cert_dir`` holds the CA (default: a
+    temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
     (``None`` leaves the process's logging alone, the right choice in-process).
     """
 
@@ -68,6 +72,8 @@ class EmulatorServer:
         log_config: dict[str, Any] | None = None,
         access_log: bool = False,
         timeout_hold: float = 60.0,
+        tunnel_port: int | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.fake = fake
         self.host = host
@@ -77,14 +83,17 @@ class EmulatorServer:
             self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
             cert_dir = self._scratch.name
         self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
-        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold)
+        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes)
         self._log_level = log_level
         self._log_config = log_config
         self._access_log = access_log
         self._socket: socket.socket | None = None
+        self._tunnel_port = tunnel_port
+        self._tunnel_socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self._ready = threading.Event()
         self._stopped = False
 
     def __repr__(self) -> str:
@@ -119,6 +128,20 @@ class EmulatorServer:
         ``disable_instance_discovery=True``): ``https://localhost:<port>``."""
         return self.base_url
 
+    @property
+    def proxy_url(self) -> str | None:
+        """``http://127.0.0.1:<tunnel port>`` for ``HTTPS_PROXY`` (``None`` without a tunnel): clients then reach
+        ``https://<vault>.localhost:<port>`` with no name resolution of their own."""
+        if self._tunnel_port is None:
+            return None
+        address = self._tunnel_bind().getsockname()[0]
+        return f"http://[{address}]:{self.tunnel_port}" if ":" in address else f"http://{address}:{self.tunnel_port}"
+
+    @property
+    def tunnel_port(self) -> int | None:
+        """The tunnel's bound port (``None`` without a tunnel)."""
+        return None if self._tunnel_port is None else int(self._tunnel_bind().getsockname()[1])
+
     def url_for(self, vault: str, *, managed_hsm: bool = False) -> str:
         """The URL of a vault on this emulator: ``https://<vault>.localhost:<port>``."""
         middle = ".managedhsm" if managed_hsm else ""
@@ -140,17 +163,21 @@ class EmulatorServer:
     def bind(self) -> socket.socket:
         """Bind the listening socket now, so the port is known before serving (and seeding) starts."""
         if self._socket is None:
-            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((self.host, self._requested_port))
-            except BaseException:
-                sock.close()
-                raise
+            sock = _listening_socket(self.host, self._requested_port)
             self._socket = sock
             self.fake.add_domains(*loopback_domains(int(sock.getsockname()[1])))
         return self._socket
+
+    def _tunnel_bind(self) -> socket.socket:
+        if self._tunnel_socket is None:
+            assert self._tunnel_port is not None
+            self._tunnel_socket = _listening_socket(self.host, self._tunnel_port)
+        return self._tunnel_socket
+
+    def _tunnel_target(self) -> tuple[str, int]:
+        address = str(self.bind().getsockname()[0])
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+        return wildcard.get(address, address), self.port
 
     @property
     def running(self) -> bool:
@@ -166,18 +193,18 @@ class EmulatorServer:
 
         def serve() -> None:
             try:
-                asyncio.run(server.serve(sockets=sockets))
+                asyncio.run(self._serve(server, sockets, None))
             except BaseException as exc:  # reported by start() or stop(), not lost in the thread
                 self._failure = exc
 
         self._thread = threading.Thread(target=serve, name=f"kvconfig-emulator-{self.port}", daemon=True)
         self._thread.start()
         started = False
-        for _ in range(int(_START_TIMEOUT / 0.01)):
-            if server.started or not self._thread.is_alive():
-                started = server.started
+        for _ in range(int(_START_TIMEOUT / 0.005)):
+            if self._ready.is_set() or not self._thread.is_alive():
+                started = self._ready.is_set()
                 break
-            self._thread.join(0.01)
+            self._thread.join(0.005)
         if not started:
             self.stop()
             failure = self._failure
@@ -190,18 +217,33 @@ class EmulatorServer:
         server = self._make_server()
         sockets = [self.bind()]
 
-        async def serve() -> None:
-            task = asyncio.create_task(server.serve(sockets=sockets))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.01)
-            if server.started and on_started is not None:
-                on_started(self)
-            await task
-
         try:
-            asyncio.run(serve())
+            asyncio.run(self._serve(server, sockets, on_started))
         finally:
             self._close()
+
+    async def _serve(
+        self,
+        server: uvicorn.Server,
+        sockets: list[socket.socket],
+        on_started: Callable[[EmulatorServer], None] | None,
+    ) -> None:
+        """Serve until ``server`` exits: uvicorn, and the tunnel when there is one."""
+        tunnel = LoopbackTunnel(self._tunnel_bind(), self._tunnel_target) if self._tunnel_port is not None else None
+        task = asyncio.create_task(server.serve(sockets=sockets))
+        try:
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            if server.started:
+                if tunnel is not None:
+                    await tunnel.start()
+                self._ready.set()
+                if on_started is not None:
+                    on_started(self)
+            await task
+        finally:
+            if tunnel is not None:
+                await tunnel.close()
 
     def stop(self) -> None:
         """Stop serving (idempotent): open requests get a few seconds to finish. A stopped server does not start
@@ -224,6 +266,8 @@ class EmulatorServer:
         if self._socket is not None:
             self._socket.close()
             self._stopped = True
+        if self._tunnel_socket is not None:
+            self._tunnel_socket.close()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -257,8 +301,25 @@ class EmulatorServer:
         if not factory_supported:  # older uvicorn: load, then swap in the context before serving
             config.load()
             config.ssl = context
-        self._server = uvicorn.Server(config)
+        from kvconfig.fake.serve.uvicorn_server import EmulatorUvicornServer
+
+        self._server = EmulatorUvicornServer(config)
         return self._server
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose ``proto`` says TCP (they inherit it
+    # from the listener). Without it, a keep-alive response's body waits ~40 ms behind the client's delayed ACK of
+    # its headers.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _fixed_context(context: ssl.SSLContext) -> Callable[..., ssl.SSLContext]:

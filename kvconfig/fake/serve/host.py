@@ -8,6 +8,7 @@ from kvconfig.fake.control.tokens import TokenAuthority
 from kvconfig.fake.core.clock import Clock
 from kvconfig.fake.core.clouds import VaultDomain
 from kvconfig.fake.core.router import Outcome
+from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest
 
 __all__ = ["ServedService"]
@@ -33,6 +34,9 @@ class ServedService(Protocol):
 
     @property
     def domains(self) -> tuple[VaultDomain, ...]: ...
+
+    @property
+    def vaults(self) -> list[Vault]: ...
 
     def add_domains(self, *domains: VaultDomain) -> None: ...
 

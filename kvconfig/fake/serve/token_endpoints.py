@@ -15,6 +15,7 @@ Like the rest of the fake, this is framework-free: a :class:`FakeRequest` in, a 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -29,6 +30,9 @@ __all__ = ["MANAGED_IDENTITY_NAME", "serve_identity"]
 
 MANAGED_IDENTITY_NAME = "managed-identity"
 """The identity a managed-identity token names when the caller does not pick a user-assigned one."""
+
+_MIN_LIFETIME = 1.0
+_MAX_LIFETIME = 366 * 24 * 3600.0
 
 _OIDC = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration/?$")
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token/?$")
@@ -175,7 +179,16 @@ def _kvconfig_token(fake: ServedService, request: FakeRequest, default_resource:
     try:
         lifetime = float(query.get("lifetime", "3600"))
     except ValueError:
-        return json_response(400, {"error": "invalid_request", "error_description": "lifetime must be seconds."})
+        lifetime = math.nan
+    if not _MIN_LIFETIME <= lifetime <= _MAX_LIFETIME:  # also refuses nan, inf and 1e309 (inf once parsed)
+        return json_response(
+            400,
+            {
+                "error": "invalid_request",
+                "error_description": f"lifetime must be a number of seconds from {_MIN_LIFETIME:g} to "
+                f"{_MAX_LIFETIME:g}.",
+            },
+        )
     identity = Identity(query.get("identity") or "test-user", tenant_id=fake.tenant_id)
     audience = _audience(query.get("resource") or default_resource)
     token, expires_on = _issue(fake, identity, audience, lifetime)
