@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from kvconfig._cache import CachedSecret, SecretCache
+from kvconfig._progress import FetchProgress
 from kvconfig._reference import (
     KeyVaultReference,
     find_references,
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigSource",
     "ExpiryWarning",
     "FakeVaultNotImplementedError",
+    "FetchProgress",
     "KeyVaultReference",
     "KvConfigError",
     "ReferenceStatus",

@@ -27,6 +27,7 @@ from kvconfig._cache import CachedSecret, SecretCache
 from kvconfig._collect import Entry, ReferenceCollector, written_reference
 from kvconfig._credentials import as_async_credential, vault_credential
 from kvconfig._loop import Closer, LoopThread
+from kvconfig._progress import FetchProgress
 from kvconfig._reference import KeyVaultReference, _cloud_suffix, _trusted_entries
 from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
@@ -139,6 +140,8 @@ class SecretResolver:
         ``logging_enable`` is refused: the SDK's network trace logs response bodies, which hold secret values.
     :keyword clock: wall clock (epoch seconds) for expiry checks; injectable for tests.
     :keyword monotonic: the clock of the cache's TTL; injectable for tests.
+    :keyword progress: a :class:`~kvconfig.FetchProgress` told which references are fetched and when each
+        is done (names and statuses only); called on the resolver's loop thread. The CLI draws its progress line so.
     """
 
     def __init__(
@@ -158,6 +161,7 @@ class SecretResolver:
         client_options: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        progress: FetchProgress | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1.")
@@ -188,6 +192,7 @@ class SecretResolver:
         self.timeout = timeout
         self._client_options = options
         self._clock = clock
+        self._progress = progress
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
         self._loop = LoopThread()
         self._opened = _Opened()
@@ -552,6 +557,8 @@ class SecretResolver:
                 pending[key] = self._fetch_shared(ref)
         if pending:
             logger.debug("Fetching %d Key Vault secret(s) (%d from cache)", len(pending), len(results))
+            if self._progress is not None:
+                pending = self._observed(pending, unique)
             outcomes = await asyncio.gather(*pending.values())
             results.update(zip(pending, outcomes, strict=True))
         if only_latest:
@@ -562,6 +569,27 @@ class SecretResolver:
                     if last is not None:
                         results[key] = _Fetched(last, stale=True)
         return results
+
+    def _observed(
+        self, pending: dict[Key, Awaitable[_Fetched]], unique: Mapping[Key, KeyVaultReference]
+    ) -> dict[Key, Awaitable[_Fetched]]:
+        """``pending`` reporting to the progress observer; an observer that fails is logged, never fatal."""
+        progress = self._progress
+        assert progress is not None
+        try:
+            progress.fetching([unique[key] for key in pending])
+        except Exception:
+            logger.exception("A kvconfig progress observer failed")
+
+        async def reported(awaitable: Awaitable[_Fetched], ref: KeyVaultReference) -> _Fetched:
+            outcome = await awaitable
+            try:
+                progress.fetched(ref, outcome.status)
+            except Exception:
+                logger.exception("A kvconfig progress observer failed")
+            return outcome
+
+        return {key: reported(awaitable, unique[key]) for key, awaitable in pending.items()}
 
     def _cached(self, ref: KeyVaultReference) -> CachedSecret | None:
         if ref.version:

@@ -119,7 +119,7 @@ def serve(
     Any client can use it with its challenge-resource check on: the vault answers 401 with
     resource="https://localhost:PORT", and its certificate comes from a local CA you trust.
     """
-    from kvconfig.cli._files import write_private_file
+    from kvconfig._private_files import write_private
     from kvconfig.fake import FakeKeyVault, SeedError
     from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
     from kvconfig.fake.serve.tls import default_cert_dir
@@ -173,7 +173,7 @@ def serve(
         raise SystemExit(0)
 
     def started(running: EmulatorServer) -> None:
-        _announce(running, ready_file, write_private_file)
+        _announce(running, ready_file, write_private)
 
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: make that a normal exit so the dump still happens.
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
@@ -190,7 +190,7 @@ def serve(
         if dump_on_exit is not None:
             text = json.dumps(unloopback_dump(fake.dump(), bound), indent=2) + "\n"
             try:
-                write_private_file(dump_on_exit, text)
+                write_private(dump_on_exit, text)
             except OSError as exc:
                 raise FakeCommandError(f"Cannot write {dump_on_exit}: {exc.strerror or exc}.") from exc
             click.echo(f"Wrote the fake's contents to {dump_on_exit} (mode 0600).", err=True)

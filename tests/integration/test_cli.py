@@ -299,7 +299,7 @@ def test_inject_renders_structured_files_with_values_in_place(seed: Path, tmp_pa
         template.write_text(f'name = "x"\n[db]\npassword = "{_ref("db")}"\nport = 5432\n')
     out = tmp_path / f"out.{kind}"
 
-    result = _invoke("inject", "--fake-vault", seed, "-i", template, "-o", out)
+    result = _invoke("inject", "--fake-vault", seed, "-i", template, "--reveal", "-o", out)
 
     assert result.exit_code == 0, result.output
     from kvconfig import from_file
@@ -313,7 +313,7 @@ def test_inject_dotenv_keeps_comments_and_layout(seed: Path, tmp_path: Path) -> 
     template = tmp_path / "app.env"
     template.write_text(f"# database\nDB={_ref('db')}\n\nMODE=prod\n")
 
-    result = _invoke("inject", "--fake-vault", seed, "-i", template)
+    result = _invoke("inject", "--fake-vault", seed, "-i", template, "--reveal")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == f"# database\nDB='{CLI_SECRET}'\n\nMODE=prod\n"
@@ -323,7 +323,7 @@ def test_inject_plain_text_replaces_embedded_references(seed: Path, tmp_path: Pa
     template = tmp_path / "nginx.conf"
     template.write_text(f"user app;\nauth {_ref('db')};  # and again: {_ref('db')}\n")
 
-    result = _invoke("inject", "--fake-vault", seed, "-i", template)
+    result = _invoke("inject", "--fake-vault", seed, "-i", template, "--reveal")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == f"user app;\nauth {CLI_SECRET};  # and again: {CLI_SECRET}\n"

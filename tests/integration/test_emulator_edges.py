@@ -21,8 +21,8 @@ import pytest
 from azure.keyvault.secrets import SecretClient
 from click.testing import CliRunner
 
+from kvconfig._private_files import write_private
 from kvconfig.cli import cli
-from kvconfig.cli._files import write_private_file
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
@@ -160,11 +160,11 @@ def test_fake_token_errors_start_like_the_rest_of_the_cli(tmp_path: Path) -> Non
     assert _stderr(result).startswith("kvconfig: No emulator CA at ")
 
 
-def test_write_private_file_replaces_a_readable_file_with_a_0600_one(tmp_path: Path) -> None:
+def test_write_private_replaces_a_readable_file_with_a_0600_one(tmp_path: Path) -> None:
     path = tmp_path / "dump.json"
     path.write_text("old")
     path.chmod(0o644)
-    write_private_file(path, "new")
+    write_private(path, "new")
     assert path.read_text() == "new"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["dump.json"]  # no temporary file left behind

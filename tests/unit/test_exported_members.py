@@ -9,6 +9,7 @@ PUBLIC = [
     "ConfigSource",
     "ExpiryWarning",
     "FakeVaultNotImplementedError",
+    "FetchProgress",
     "KeyVaultReference",
     "KvConfigError",
     "ReferenceStatus",

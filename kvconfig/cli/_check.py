@@ -1,0 +1,61 @@
+"""``kvconfig check``: every reference's status, version and expiry (never a value); exit status 1 on a failure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from kvconfig._status import ReferenceStatus
+from kvconfig.cli._common import embedded_hint, fail, load, open_resolver, resolver_options, source_options
+from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
+from kvconfig.errors import KvConfigError
+
+__all__ = ["check"]
+
+_WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
+
+
+@click.command()
+@source_options
+@resolver_options
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table (coloured on a terminal) or JSON.",
+)
+def check(output_format: str, **params: Any) -> None:
+    """Check every reference: status, version and expiry. Exits 1 if any fails."""
+    try:
+        loaded = load(params, default_env=False)
+        embedded_hint(loaded.settings, params["embedded"])
+        with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
+            statuses = resolver.check(loaded.settings, origins=loaded.origins)
+    except KvConfigError as exc:
+        fail(exc)
+    failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in _WARN_ONLY)]
+    if output_format == "json":
+        click.echo(json.dumps([_status_json(status) for status in statuses], indent=2))
+    else:
+        print_status_table(statuses)
+        print_status_summary(statuses, strict=params["strict"], failed=bool(failed))
+    if failed:
+        sys.exit(1)
+
+
+def _status_json(status: ReferenceStatus) -> dict[str, Any]:
+    return {
+        "setting": status.setting,
+        "reference": status.reference,
+        "status": status.status,
+        "version": status.version,
+        "expires_on": status.expires_on.isoformat() if status.expires_on else None,
+        "not_before": status.not_before.isoformat() if status.not_before else None,
+        "detail": status.detail,
+        "origin": status.origin,
+    }

@@ -1,0 +1,100 @@
+"""``kvconfig run``: a command started with the resolved settings in its environment, its output masked on request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from kvconfig._reference import find_references
+from kvconfig._resolver import SecretResolver
+from kvconfig.cli._common import (
+    embedded_hint,
+    env_name,
+    fail,
+    load,
+    open_resolver,
+    reference_settings,
+    resolver_options,
+    source_options,
+)
+from kvconfig.cli._console import ProgressLine, stderr_console
+from kvconfig.cli._mask import pump, secret_forms
+from kvconfig.errors import KvConfigError
+
+__all__ = ["run"]
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@source_options
+@resolver_options
+@click.option(
+    "--mask/--no-mask",
+    default=False,
+    help="Replace every secret value (and its JSON-escaped and URL-encoded forms) in the child's output.",
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(command: Sequence[str], mask: bool, **params: Any) -> None:
+    """Run COMMAND with resolved settings in its environment: kvconfig run --env-file .env -- python app.py"""
+    try:
+        loaded = load(params, default_env=True)
+        embedded_hint(loaded.settings, params["embedded"])
+        with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
+            resolved = resolver.resolve(loaded.settings, origins=loaded.origins)
+            secrets = _secret_values(resolver, loaded.settings, params) if mask else []
+    except KvConfigError as exc:
+        fail(exc)
+    env = dict(os.environ)
+    env.update({env_name(key): str(value) for key, value in resolved.items() if value is not None})
+    sys.exit(_run_child(list(command), env, secret_forms(secrets)))
+
+
+def _secret_values(resolver: SecretResolver, settings: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """Each value read from the vault for these settings (each secret on its own, also inside a longer value)."""
+    values = []
+    for name in reference_settings(settings, params["embedded"]):
+        text = str(settings[name])
+        for _start, _end, ref in find_references(text, cloud=params["cloud"], trusted_hosts=params["trusted_hosts"]):
+            if ref.version:
+                secret = resolver.cache.get_version(ref.vault_url, ref.name, ref.version)
+            else:
+                secret = resolver.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
+            if secret is not None:
+                values.append(secret.value)
+    return values
+
+
+def _run_child(command: list[str], env: dict[str, str], secrets: list[bytes]) -> int:
+    try:
+        if not secrets:
+            return subprocess.call(command, env=env)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        click.echo(f"kvconfig: command not found: {command[0]}", err=True)
+        return 127
+    except OSError as exc:
+        click.echo(f"kvconfig: cannot run {command[0]}: {exc.strerror or exc}", err=True)
+        return 126
+    assert process.stdout is not None
+    assert process.stderr is not None
+    pumps = [
+        threading.Thread(target=pump, args=(process.stdout, sys.stdout.buffer, secrets), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, sys.stderr.buffer, secrets), daemon=True),
+    ]
+    for thread in pumps:
+        thread.start()
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        code = process.wait()
+    for thread in pumps:
+        thread.join()
+    process.stdout.close()
+    process.stderr.close()
+    return code
