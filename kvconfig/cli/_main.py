@@ -17,13 +17,17 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from kvconfig._reference import _cloud_suffix, _trusted_entries, find_references
-from kvconfig._report import format_status_summary, format_status_table
-from kvconfig._resolver import ExpiryWarning, SecretResolver
-from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
-from kvconfig._startup import merge_sources
-from kvconfig._status import ReferenceStatus
 from kvconfig.errors import KvConfigError, ResolutionError
+from kvconfig.references import cloud_vault_suffix, find_references, trusted_entries
+from kvconfig.resolve import (
+    ExpiryWarning,
+    ReferenceStatus,
+    SecretResolver,
+    format_status_summary,
+    format_status_table,
+    merge_sources,
+)
+from kvconfig.sources import ConfigSource, SourceError, dotenv_quote, file_kind, from_environ, from_file
 
 __all__ = ["cli", "main"]
 
@@ -35,7 +39,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     try:
-        _cloud_suffix(value)
+        cloud_vault_suffix(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return value
@@ -43,7 +47,7 @@ def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 
 def _valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     try:
-        _trusted_entries(value)
+        trusted_entries(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return value

@@ -16,7 +16,7 @@ from pydantic import PrivateAttr, SecretBytes, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from typing_extensions import Self
 
-from kvconfig._resolver import SecretResolver
+from kvconfig.resolve import SecretResolver
 from kvconfig.settings._common import Build, building, current_build
 from kvconfig.settings._references import KeyVaultReferences
 from kvconfig.settings._secrets import KeyVaultSecretsSource
