@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from kvconfig.sources._base import ConfigSource, SourceError, os_reason
+from kvconfig.sources._depth import check_depth
 from kvconfig.sources._dotenv import from_dotenv
+from kvconfig.sources._locate import json_lines, line_of, toml_lines
 from kvconfig.sources._paths import PathPart, leaves, path_key
+from kvconfig.sources._yaml import load_yaml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,14 +27,17 @@ __all__ = ["file_kind", "from_file"]
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def from_file(path: str | os.PathLike[str]) -> ConfigSource:
-    """Read a ``.env``, ``.json``, ``.yaml``/``.yml`` or ``.toml`` file, chosen by its name."""
+def from_file(path: str | os.PathLike[str], *, interpolate: bool = True) -> ConfigSource:
+    """Read a ``.env``, ``.json``, ``.yaml``/``.yml`` or ``.toml`` file, chosen by its name.
+
+    ``interpolate`` applies to ``.env`` files only (see :func:`from_dotenv`).
+    """
     file = Path(path)
     kind = file_kind(file)
     if kind is None:
         raise SourceError(f"Cannot tell the format of {file}: use a .env, .json, .yaml/.yml or .toml file name.")
     if kind == "dotenv":
-        return from_dotenv(file)
+        return from_dotenv(file, interpolate=interpolate)
     return _structured(file, kind)
 
 
@@ -55,7 +61,7 @@ def _structured(file: Path, kind: str) -> ConfigSource:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"Cannot read the config file {file}: {os_reason(exc)}.") from None
-    yaml_lines: dict[tuple[PathPart, ...], int] = {}
+    lines: dict[tuple[PathPart, ...], int] = {}
     try:
         if kind == "json":
             data = json.loads(text)
@@ -63,16 +69,18 @@ def _structured(file: Path, kind: str) -> ConfigSource:
             data = tomllib.loads(text)
         else:
             try:
-                import yaml
+                import yaml  # noqa: F401  (only to say what to install)
             except ImportError:  # pragma: no cover - depends on the environment
                 raise SourceError("Reading YAML needs PyYAML: pip install 'kvconfig[yaml]'.") from None
-            data = yaml.safe_load(text)
-            yaml_lines = _yaml_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+            data, lines = load_yaml(text, file)
     except SourceError:
         raise
+    except RecursionError:
+        raise SourceError(f"{file}: the {kind.upper()} document is nested too deeply to read.") from None
     except Exception as exc:
         # ``from None``: the parser's own exception may quote the document, values included.
         raise SourceError(f"{file} is not valid {kind.upper()}: {_parse_error(exc)}") from None
+    check_depth(data, file, kind)
     if data is None:
         data = {}
     if not isinstance(data, Mapping | list):
@@ -83,12 +91,14 @@ def _structured(file: Path, kind: str) -> ConfigSource:
         key = path_key(path)
         settings[key] = value
         paths[key] = path
-    if kind == "yaml":
-        origins = {
-            key: f"{file}:{yaml_lines[path]}" if path in yaml_lines else str(file) for key, path in paths.items()
-        }
-    else:
-        origins = _locate_all(file, text.splitlines(), settings, paths, kind)
+    if kind == "json":
+        lines = json_lines(text)
+    elif kind == "toml":
+        lines = toml_lines(text)
+    origins = {}
+    for key, path in paths.items():
+        line = lines.get(path) if kind == "yaml" else line_of(path, lines)
+        origins[key] = f"{file}:{line}" if line is not None else str(file)
     return ConfigSource(settings, origins, kind, file, data, paths, text)
 
 
@@ -107,50 +117,3 @@ def _parse_error(exc: Exception) -> str:
         # PyYAML's problems may name the character it stopped at, but not the text around it.
         return f"{problem} at line {mark.line + 1}, column {mark.column + 1}."
     return type(exc).__name__
-
-
-def _yaml_lines(node: Any, path: tuple[PathPart, ...] = ()) -> dict[tuple[PathPart, ...], int]:
-    """Line of every scalar in a composed YAML document, by path."""
-    import yaml
-
-    lines: dict[tuple[PathPart, ...], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            lines.update(_yaml_lines(value_node, (*path, str(key_node.value))))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.update(_yaml_lines(item, (*path, index)))
-    elif isinstance(node, yaml.ScalarNode):
-        lines[path] = node.start_mark.line + 1
-    return lines
-
-
-def _locate_all(
-    file: Path, lines: list[str], settings: dict[str, Any], paths: dict[str, tuple[PathPart, ...]], kind: str
-) -> dict[str, str]:
-    """Origins for JSON and TOML (whose parsers keep no positions): each value is looked for from where the previous
-    one was found, so repeated values (the same reference twice) get their own lines."""
-    origins: dict[str, str] = {}
-    cursor = 0
-    for key, value in settings.items():
-        if isinstance(value, str) and value:
-            needles = [value, json.dumps(value)[1:-1]]
-        else:
-            last = next((part for part in reversed(paths[key]) if isinstance(part, str)), None)
-            needles = [f'"{last}"', f"{last} ="] if last else []
-        found = _find_line(lines, needles, cursor)
-        if found is None:
-            found = _find_line(lines, needles, 0)
-        if found is None:
-            origins[key] = str(file)
-        else:
-            origins[key] = f"{file}:{found + 1}"
-            cursor = found
-    return origins
-
-
-def _find_line(lines: list[str], needles: list[str], start: int) -> int | None:
-    for number in range(start, len(lines)):
-        if any(needle and needle in lines[number] for needle in needles):
-            return number
-    return None
