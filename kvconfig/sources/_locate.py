@@ -16,42 +16,39 @@ __all__ = ["json_lines", "line_of", "toml_lines"]
 
 Path_ = tuple[PathPart, ...]
 
-# A JSON string, a structural character, or a bare literal (number, true, false, null).
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+# A string (a key when ':' follows), an opening or closing bracket, or a bare literal (number, true, false,
+# null). Commas and colons are skipped: in valid JSON, a string followed by ':' is always a key.
+_JSON_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_JSON_TOKEN = re.compile(rf'{_JSON_STRING}(\s*:)?|[{{}}\[\]]|[^\s{{}}\[\],:"]+')
 
 
 def json_lines(text: str) -> dict[Path_, int]:
     """Line of every value of a JSON document (already known to be valid), by path."""
     lines: dict[Path_, int] = {}
     path: list[PathPart] = []  # the path of the container being read, then the current key or index
-    kinds: list[str] = []  # "{" or "[" per open container
-    expect_key = False
+    in_array: list[bool] = []  # per open container
     line, last = 1, 0
+    count = text.count
     for match in _JSON_TOKEN.finditer(text):
-        start = match.start()
-        line += text.count("\n", last, start)
-        last = start
-        token = match.group()
-        char = token[0]
-        if char in ",:":
-            expect_key = char == "," and bool(kinds) and kinds[-1] == "{"
+        if match.group(1) is not None:  # a key: it names the next value
+            key = match.group().rstrip()[:-1].rstrip()
+            path[-1] = json.loads(key) if "\\" in key else key[1:-1]
             continue
-        if char in "}]":
-            kinds.pop()
+        start = match.start()
+        char = text[start]
+        if char == "}" or char == "]":
+            in_array.pop()
             path.pop()
             continue
-        if expect_key:  # a key of an object: it names the next value
-            path[-1] = json.loads(token) if "\\" in token else token[1:-1]
-            expect_key = False
-            continue
-        if kinds and kinds[-1] == "[":
+        if in_array and in_array[-1]:
             index = path[-1]
             path[-1] = index + 1 if isinstance(index, int) else 0
+        line += count("\n", last, start)
+        last = start
         lines[tuple(path)] = line
-        if char in "{[":
-            kinds.append(char)
-            path.append("" if char == "{" else -1)
-            expect_key = char == "{"
+        if char == "{" or char == "[":
+            in_array.append(char == "[")
+            path.append(-1 if char == "[" else "")
     return lines
 
 
