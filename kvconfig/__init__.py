@@ -6,22 +6,6 @@
 
 from __future__ import annotations
 
-from kvconfig._cache import CachedSecret, SecretCache
-from kvconfig._progress import FetchProgress
-from kvconfig._reference import (
-    KeyVaultReference,
-    find_references,
-    is_reference,
-    is_trusted_host,
-    parse_appconfig_reference,
-    parse_reference,
-)
-from kvconfig._report import format_status_summary, format_status_table
-from kvconfig._resolver import ExpiryWarning, SecretResolver
-from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
-from kvconfig._sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
-from kvconfig._startup import merge_sources, resolve_environ
-from kvconfig._status import ReferenceStatus
 from kvconfig.errors import (
     FakeVaultNotImplementedError,
     KvConfigError,
@@ -30,6 +14,30 @@ from kvconfig.errors import (
     ResolutionFailure,
     UntrustedVaultError,
 )
+from kvconfig.references import (
+    KeyVaultReference,
+    find_references,
+    is_reference,
+    is_trusted_host,
+    parse_appconfig_reference,
+    parse_reference,
+)
+from kvconfig.resolve import (
+    CachedSecret,
+    ExpiryWarning,
+    FetchProgress,
+    ReferenceStatus,
+    RefreshEvent,
+    ResolutionReport,
+    ResolvedSettings,
+    SecretCache,
+    SecretResolver,
+    format_status_summary,
+    format_status_table,
+    merge_sources,
+    resolve_environ,
+)
+from kvconfig.sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
 
 __version__ = "0.1.0"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from kvconfig._status import ReferenceStatus
 from kvconfig.cli._common import embedded_hint, fail, load, open_resolver, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.errors import KvConfigError
+from kvconfig.resolve import ReferenceStatus
 
 __all__ = ["check"]
 

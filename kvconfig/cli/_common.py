@@ -20,12 +20,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from kvconfig._progress import FetchProgress
-from kvconfig._reference import _cloud_suffix, _trusted_entries
-from kvconfig._resolver import ExpiryWarning, SecretResolver
-from kvconfig._sources import ConfigSource, SourceError, dotenv_quote, from_environ, from_file
-from kvconfig._startup import merge_sources
 from kvconfig.errors import KvConfigError
+from kvconfig.references import cloud_vault_suffix, trusted_entries
+from kvconfig.resolve import ExpiryWarning, FetchProgress, SecretResolver, merge_sources
+from kvconfig.sources import ConfigSource, SourceError, dotenv_quote, from_environ, from_file
 
 __all__ = [
     "MASK",
@@ -77,7 +75,7 @@ def require_reveal(output: Path | None, reveal: bool) -> None:
 
 def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     try:
-        _cloud_suffix(value)
+        cloud_vault_suffix(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return value
@@ -85,7 +83,7 @@ def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 
 def _valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     try:
-        _trusted_entries(value)
+        trusted_entries(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return value
@@ -115,6 +113,13 @@ def source_options(func: F) -> F:
                 multiple=True,
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="A JSON, YAML or TOML config file (repeatable; nested keys become a.b[0].c).",
+            ),
+            click.option(
+                "--interpolate/--no-interpolate",
+                default=True,
+                show_default=True,
+                help="Expand ${VAR} in .env files as python-dotenv does; --no-interpolate keeps $ as written and reads "
+                "files of thousands of lines in linear time.",
             ),
             click.option(
                 "--env/--no-env",
@@ -249,8 +254,9 @@ def load(params: dict[str, Any], *, default_env: bool) -> Loaded:
         use_env = default_env or not (params["env_files"] or params["config_files"])
     if use_env:
         sources.append(from_environ())
-    sources.extend(from_file(path) for path in params["env_files"])
-    sources.extend(from_file(path) for path in params["config_files"])
+    interpolate = params.get("interpolate", True)
+    sources.extend(from_file(path, interpolate=interpolate) for path in params["env_files"])
+    sources.extend(from_file(path, interpolate=interpolate) for path in params["config_files"])
     settings, origins = merge_sources(sources)
     from_env = {key for key, origin in origins.items() if origin == "environment"}
     return Loaded(settings, origins, bool(use_env), len(sources[0].settings) if use_env else 0, from_env)

@@ -24,9 +24,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from kvconfig._reference import KeyVaultReference
-from kvconfig._report import format_status_summary, format_status_table
-from kvconfig._status import ReferenceStatus
+from kvconfig.references import KeyVaultReference
+from kvconfig.resolve import ReferenceStatus, format_status_summary, format_status_table
 
 __all__ = ["PROGRESS_DELAY", "ProgressLine", "print_status_summary", "print_status_table", "stderr_console"]
 

@@ -12,9 +12,6 @@ from typing import Any
 import click
 
 from kvconfig._private_files import write_private
-from kvconfig._reference import find_references
-from kvconfig._resolver import SecretResolver
-from kvconfig._sources import SourceError, file_kind, from_file
 from kvconfig.cli._common import (
     MASK,
     embedded_hint,
@@ -27,6 +24,9 @@ from kvconfig.cli._common import (
 )
 from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.errors import KvConfigError
+from kvconfig.references import find_references
+from kvconfig.resolve import SecretResolver
+from kvconfig.sources import SourceError, file_kind, from_file
 
 __all__ = ["inject"]
 
@@ -40,6 +40,12 @@ __all__ = ["inject"]
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The file to render: JSON, YAML, TOML, .env, or any text with embedded references.",
+)
+@click.option(
+    "--interpolate/--no-interpolate",
+    default=True,
+    show_default=True,
+    help="Expand ${VAR} in a .env template as python-dotenv does; --no-interpolate keeps $ as written.",
 )
 @click.option("--reveal", is_flag=True, help="Print or write the values in clear (masked by default).")
 @click.option(
@@ -68,7 +74,7 @@ def inject(template: Path, reveal: bool, output: Path | None, **params: Any) -> 
 
 def _inject_settings(template: Path, resolver: SecretResolver, params: dict[str, Any], reveal: bool) -> str:
     """A structured file (``.env``, JSON, YAML, TOML): each setting that held a reference gets its value."""
-    source = from_file(template)
+    source = from_file(template, interpolate=params["interpolate"])
     embedded_hint(source.settings, params["embedded"])
     resolved: dict[str, Any] = dict(resolver.resolve(source.settings, origins=source.origins))
     if not reveal:

@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 
-from kvconfig._reference import find_references
-from kvconfig._resolver import SecretResolver
 from kvconfig.cli._common import (
     embedded_hint,
     env_name,
@@ -26,6 +24,8 @@ from kvconfig.cli._common import (
 from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.cli._mask import pump, secret_forms
 from kvconfig.errors import KvConfigError
+from kvconfig.references import find_references
+from kvconfig.resolve import SecretResolver
 
 __all__ = ["run"]
 

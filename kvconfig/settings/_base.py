@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from typing_extensions import Self
 
-from kvconfig._resolver import SecretResolver
+from kvconfig.resolve import SecretResolver
 from kvconfig.settings._common import Build, building, current_build, secret_key
 from kvconfig.settings._references import KeyVaultReferences
 from kvconfig.settings._secrets import KeyVaultSecretsSource

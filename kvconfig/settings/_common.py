@@ -12,10 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from kvconfig._reference import KeyVaultReference, find_references
-from kvconfig._resolver import SecretResolver
-from kvconfig._results import ResolvedSettings
 from kvconfig.errors import KvConfigError, ResolutionError, ResolutionFailure
+from kvconfig.references import KeyVaultReference, find_references
+from kvconfig.resolve import ResolvedSettings, SecretResolver
 
 __all__ = ["HARD_FAILURES", "Build", "current_build", "hide_inputs_in_errors", "resolve_with_fallback", "secret_key"]
 

@@ -16,8 +16,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
 
-from kvconfig._paths import assign, leaves, path_key
-from kvconfig._resolver import SecretResolver
+from kvconfig.resolve import SecretResolver
 from kvconfig.settings._common import (
     Build,
     current_build,
@@ -28,6 +27,7 @@ from kvconfig.settings._common import (
     references_in,
     resolve_with_fallback,
 )
+from kvconfig.sources import assign, leaves, path_key
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings

@@ -18,8 +18,8 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 from pydantic_settings import AzureKeyVaultSettingsSource
 
-from kvconfig._reference import is_trusted_host
-from kvconfig._resolver import SecretResolver
+from kvconfig.references import is_trusted_host
+from kvconfig.resolve import SecretResolver
 from kvconfig.settings._common import current_build, hide_inputs_in_errors, resolve_with_fallback
 from kvconfig.settings._references import ResolverFactory
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from kvconfig import SecretResolver
-from kvconfig._loop import LoopThread
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
+from kvconfig.resolve._loop import LoopThread
 
 from .conftest import OTHER_VAULT, VAULT, ref
 

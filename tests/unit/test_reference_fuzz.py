@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kvconfig._reference import (
+from kvconfig.errors import ReferenceSyntaxError, UntrustedVaultError
+from kvconfig.references import (
     CLOUD_VAULT_SUFFIXES,
     TRUSTED_VAULT_SUFFIXES,
     KeyVaultReference,
@@ -19,7 +20,6 @@ from kvconfig._reference import (
     parse_appconfig_reference,
     parse_reference,
 )
-from kvconfig.errors import ReferenceSyntaxError, UntrustedVaultError
 
 FUZZ = settings(max_examples=250, deadline=None)
 GRAMMAR_ERRORS = (ReferenceSyntaxError, UntrustedVaultError)

@@ -11,7 +11,7 @@ import pytest
 from dotenv import dotenv_values
 
 from kvconfig import SourceError, from_dotenv, from_environ, from_file, from_mapping
-from kvconfig._sources import dotenv_quote
+from kvconfig.sources import dotenv_quote
 
 if sys.version_info >= (3, 11):
     import tomllib

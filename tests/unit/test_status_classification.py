@@ -17,7 +17,7 @@ from azure.core.exceptions import (
 from azure.identity import CredentialUnavailableError
 
 from kvconfig import parse_reference
-from kvconfig._status import classify
+from kvconfig.resolve._status import classify
 
 LATEST = parse_reference("@Microsoft.KeyVault(VaultName=contoso;SecretName=db)")
 PINNED = parse_reference(

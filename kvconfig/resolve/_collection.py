@@ -11,14 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kvconfig._reference import (
+from kvconfig.errors import ReferenceSyntaxError, ResolutionFailure, UntrustedVaultError
+from kvconfig.references import (
     KeyVaultReference,
     find_references,
     is_reference,
     parse_appconfig_reference,
     parse_reference,
 )
-from kvconfig.errors import ReferenceSyntaxError, ResolutionFailure, UntrustedVaultError
 
 __all__ = ["Entry", "ReferenceCollector", "written_reference"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kvconfig._status import ReferenceStatus
+from kvconfig.resolve._status import ReferenceStatus
 
 __all__ = ["format_status_summary", "format_status_table"]
 

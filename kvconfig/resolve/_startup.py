@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-from kvconfig._resolver import SecretResolver
-from kvconfig._results import ResolvedSettings
-from kvconfig._sources import ConfigSource, from_dotenv, from_environ
+from kvconfig.resolve._results import ResolvedSettings
+from kvconfig.resolve._secret_resolver import SecretResolver
+from kvconfig.sources import ConfigSource, from_dotenv, from_environ
 
 __all__ = ["merge_sources", "resolve_environ"]
 

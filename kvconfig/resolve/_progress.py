@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from kvconfig._reference import KeyVaultReference
+from kvconfig.references import KeyVaultReference
 
 __all__ = ["FetchProgress"]
 

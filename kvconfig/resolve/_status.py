@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kvconfig._cache import CachedSecret
-from kvconfig._reference import KeyVaultReference
 from kvconfig.errors import KvConfigError, as_written
+from kvconfig.references import KeyVaultReference
+from kvconfig.resolve._cache import CachedSecret
 
 __all__ = ["UNREACHABLE", "ReferenceStatus", "classify", "validity"]
 

@@ -3,12 +3,8 @@
 References are collected, deduplicated by (vault, name, version), fetched concurrently under a bound with one SDK
 client per vault and one shared credential, and cached by version. Every failure is collected and reported at once.
 The sync facade runs the async core on a private event loop thread (see ``_loop.py``), so it also works where an
-event loop is already running.
-
-Start-up cost: the first request to a vault meets Key Vault's 401 challenge and a token request. Fanning out at once
-would make every request of the first wave do both (one token request each), so the first request to a vault goes
-alone until the credential has handed out a token for it; the rest follow right after, on the cached challenge and
-token. That costs no extra round trip and asks the credential once per vault.
+event loop is already running. The SDK clients, the credential and fetching one secret live in ``_clients.py``;
+this module decides what to fetch, puts values in place, refreshes and reports.
 """
 
 from __future__ import annotations
@@ -21,101 +17,27 @@ import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from kvconfig._cache import CachedSecret, SecretCache
-from kvconfig._collect import Entry, ReferenceCollector, written_reference
-from kvconfig._credentials import as_async_credential, vault_credential
-from kvconfig._loop import Closer, LoopThread
-from kvconfig._progress import FetchProgress
-from kvconfig._reference import KeyVaultReference, _cloud_suffix, _trusted_entries
-from kvconfig._results import RefreshEvent, ResolutionReport, ResolvedSettings
-from kvconfig._status import UNREACHABLE, ReferenceStatus, classify, validity
 from kvconfig.errors import ResolutionError, ResolutionFailure
+from kvconfig.references import KeyVaultReference, cloud_vault_suffix, trusted_entries
+from kvconfig.resolve._cache import CachedSecret, SecretCache
+from kvconfig.resolve._clients import Fetched, Key, VaultClients
+from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
+from kvconfig.resolve._loop import Closer, LoopThread
+from kvconfig.resolve._progress import FetchProgress
+from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSettings
+from kvconfig.resolve._status import UNREACHABLE, ReferenceStatus, validity
 
-if TYPE_CHECKING:
-    from azure.keyvault.secrets.aio import SecretClient
-
-__all__ = [
-    "ExpiryWarning",
-    "RefreshEvent",
-    "ResolutionReport",
-    "ResolvedSettings",
-    "SecretResolver",
-]
+__all__ = ["ExpiryWarning", "SecretResolver"]
 
 logger = logging.getLogger("kvconfig")
 
 OnFailure = Literal["raise", "keep", "omit"]
-Key = tuple[str, str, str | None]
 
 
 class ExpiryWarning(UserWarning):
     """A resolved secret is expired or not yet valid (a failure instead when the resolver is strict)."""
-
-
-class _Fetched:
-    """Result of fetching one unique reference: a secret or a failure status (and the exception behind it)."""
-
-    __slots__ = ("detail", "error", "secret", "stale", "status")
-
-    def __init__(
-        self,
-        secret: CachedSecret | None = None,
-        status: str = "OK",
-        detail: str = "",
-        stale: bool = False,
-        error: BaseException | None = None,
-    ) -> None:
-        self.secret = secret
-        self.status = status
-        self.detail = detail
-        self.stale = stale
-        self.error = error
-
-
-class _Gate:
-    """Holds back a vault's other requests while its first one meets the challenge; records an auth failure."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.failure: _Fetched | None = None
-
-
-class _Vault:
-    """One vault: its SDK client and whether requests may fan out to it yet."""
-
-    client: SecretClient
-
-    def __init__(self) -> None:
-        self.open = False
-        self.gate: _Gate | None = None
-
-    def token_issued(self) -> None:
-        self.open = True
-        if self.gate is not None:
-            self.gate.event.set()
-
-
-class _Opened:
-    """What a resolver opens on its loop: one SDK client per vault and the credential it made.
-
-    Kept apart from the resolver so that a resolver nobody closed still has them closed (and its loop thread
-    stopped) when it is garbage collected or the interpreter exits: the finalizer must not hold the resolver.
-    """
-
-    def __init__(self) -> None:
-        self.vaults: dict[str, _Vault] = {}
-        self.credential: Any = None
-        self.owns_credential = False
-
-    async def aclose(self) -> None:
-        vaults, self.vaults = list(self.vaults.values()), {}
-        for vault in vaults:
-            await vault.client.close()
-        if self.owns_credential and self.credential is not None:
-            await self.credential.close()
-        self.credential = None
 
 
 class SecretResolver:
@@ -173,16 +95,14 @@ class SecretResolver:
             trusted_hosts = (trusted_hosts,)  # one host, not one host per character
         # Checked here rather than at the first resolve: both are programming errors, and a bad one would otherwise
         # surface as a ValueError out of resolve().
-        _cloud_suffix(cloud)
-        _trusted_entries(trusted_hosts)
+        cloud_vault_suffix(cloud)
+        trusted_entries(trusted_hosts)
         options = dict(client_options or {})
         if options.get("logging_enable"):
             raise ValueError(
                 "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
                 "values; kvconfig refuses it."
             )
-        self._credential_arg = credential
-        self._transport = transport
         self.cloud = cloud
         self.trusted_hosts = tuple(trusted_hosts)
         self.concurrency = concurrency
@@ -190,15 +110,19 @@ class SecretResolver:
         self.strict = strict
         self.embedded = embedded
         self.timeout = timeout
-        self._client_options = options
         self._clock = clock
         self._progress = progress
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
         self._loop = LoopThread()
-        self._opened = _Opened()
-        self._finalizer = weakref.finalize(self, _close_unclosed, self._loop, self._opened.aclose)
-        self._semaphore: asyncio.Semaphore | None = None
-        self._inflight: dict[Key, asyncio.Future[_Fetched]] = {}
+        self._clients = VaultClients(
+            credential,
+            transport=transport,
+            client_options=options,
+            concurrency=concurrency,
+            timeout=timeout,
+            cache=self.cache,
+        )
+        self._finalizer = weakref.finalize(self, _close_unclosed, self._loop, self._clients.aclose)
         self._tracked: dict[str, Entry] = {}
         self._collector = ReferenceCollector(cloud=cloud, trusted_hosts=self.trusted_hosts, embedded=embedded)
         self._values: dict[str, Any] = {}
@@ -355,7 +279,7 @@ class SecretResolver:
             return
         self._closed = True
         self._finalizer.detach()
-        self._loop.close(self._opened.aclose)
+        self._loop.close(self._clients.aclose)
 
     async def aclose(self) -> None:
         """The async twin of :meth:`close`."""
@@ -363,7 +287,7 @@ class SecretResolver:
             return
         self._closed = True
         self._finalizer.detach()
-        await self._loop.aclose(self._opened.aclose)
+        await self._loop.aclose(self._clients.aclose)
 
     def __enter__(self) -> SecretResolver:
         return self
@@ -504,7 +428,7 @@ class SecretResolver:
         return ResolvedSettings(self._values), notes
 
     def _assemble(
-        self, settings: Mapping[str, Any], entries: list[Entry], fetched: Mapping[Key, _Fetched]
+        self, settings: Mapping[str, Any], entries: list[Entry], fetched: Mapping[Key, Fetched]
     ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str]]:
         result = ResolvedSettings(settings)
         failures: list[ResolutionFailure] = []
@@ -542,19 +466,19 @@ class SecretResolver:
 
     async def _fetch_all(
         self, entries: list[Entry], *, use_cache: bool, only_latest: bool = False
-    ) -> dict[Key, _Fetched]:
+    ) -> dict[Key, Fetched]:
         unique: dict[Key, KeyVaultReference] = {}
         for entry in entries:
             for _start, _end, ref in entry.refs:
                 unique.setdefault(ref.key, ref)
-        results: dict[Key, _Fetched] = {}
-        pending: dict[Key, Awaitable[_Fetched]] = {}
+        results: dict[Key, Fetched] = {}
+        pending: dict[Key, Awaitable[Fetched]] = {}
         for key, ref in unique.items():
             cached = self._cached(ref) if use_cache or (only_latest and ref.version) else None
             if cached is not None:
-                results[key] = _Fetched(cached)
+                results[key] = Fetched(cached)
             else:
-                pending[key] = self._fetch_shared(ref)
+                pending[key] = self._clients.fetch_shared(ref)
         if pending:
             logger.debug("Fetching %d Key Vault secret(s) (%d from cache)", len(pending), len(results))
             if self._progress is not None:
@@ -567,12 +491,12 @@ class SecretResolver:
                 if item.status in UNREACHABLE:
                     last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
                     if last is not None:
-                        results[key] = _Fetched(last, stale=True)
+                        results[key] = Fetched(last, stale=True)
         return results
 
     def _observed(
-        self, pending: dict[Key, Awaitable[_Fetched]], unique: Mapping[Key, KeyVaultReference]
-    ) -> dict[Key, Awaitable[_Fetched]]:
+        self, pending: dict[Key, Awaitable[Fetched]], unique: Mapping[Key, KeyVaultReference]
+    ) -> dict[Key, Awaitable[Fetched]]:
         """``pending`` reporting to the progress observer; an observer that fails is logged, never fatal."""
         progress = self._progress
         assert progress is not None
@@ -581,7 +505,7 @@ class SecretResolver:
         except Exception:
             logger.exception("A kvconfig progress observer failed")
 
-        async def reported(awaitable: Awaitable[_Fetched], ref: KeyVaultReference) -> _Fetched:
+        async def reported(awaitable: Awaitable[Fetched], ref: KeyVaultReference) -> Fetched:
             outcome = await awaitable
             try:
                 progress.fetched(ref, outcome.status)
@@ -595,89 +519,6 @@ class SecretResolver:
         if ref.version:
             return self.cache.get_version(ref.vault_url, ref.name, ref.version)
         return self.cache.get_latest(ref.vault_url, ref.name)
-
-    def _fetch_shared(self, ref: KeyVaultReference) -> asyncio.Future[_Fetched]:
-        """One request per reference even when several resolves want it at the same time."""
-        future = self._inflight.get(ref.key)
-        if future is None:
-            future = asyncio.ensure_future(self._fetch(ref))
-            self._inflight[ref.key] = future
-            future.add_done_callback(lambda _: self._inflight.pop(ref.key, None))
-        return future
-
-    async def _fetch(self, ref: KeyVaultReference) -> _Fetched:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
-        pilot: _Gate | None = None
-        try:
-            vault = self._vault_for(ref.vault_url)
-            if not vault.open:
-                gate = vault.gate
-                if gate is None:
-                    pilot = vault.gate = _Gate()
-                else:
-                    await gate.event.wait()
-                    if gate.failure is not None:
-                        return gate.failure
-            async with self._semaphore:
-                secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self.timeout)
-        except Exception as exc:  # every failure becomes a status; nothing escapes unreported
-            status, detail = classify(exc, ref)
-            logger.debug("Key Vault reference %s failed: %s", ref, status)
-            failed = _Fetched(status=status, detail=detail, error=exc)
-            if pilot is not None and status == "AccessToKeyVaultDenied":
-                # The credential or the vault turned the first request away: the others would only repeat it.
-                pilot.failure = _Fetched(status=status, detail=detail)
-            return failed
-        finally:
-            if pilot is not None:
-                if pilot.failure is None:
-                    vault.open = True
-                else:
-                    vault.gate = None  # the next resolve tries again
-                pilot.event.set()
-        props = secret.properties
-        cached = CachedSecret(
-            vault_url=ref.vault_url,
-            name=ref.name,
-            version=props.version or "",
-            value=secret.value or "",
-            enabled=bool(props.enabled) if props.enabled is not None else True,
-            not_before=props.not_before,
-            expires_on=props.expires_on,
-            content_type=props.content_type,
-        )
-        self.cache.put(cached, latest=ref.version is None)
-        return _Fetched(cached)
-
-    def _vault_for(self, vault_url: str) -> _Vault:
-        vault = self._opened.vaults.get(vault_url)
-        if vault is None:
-            from azure.keyvault.secrets.aio import SecretClient
-
-            options = dict(self._client_options)
-            if self._transport is not None:
-                options["transport"] = self._transport() if callable(self._transport) else self._transport
-            vault = _Vault()
-            vault.client = SecretClient(
-                vault_url, vault_credential(self._get_credential(), vault.token_issued), **options
-            )
-            self._opened.vaults[vault_url] = vault
-        return vault
-
-    def _get_credential(self) -> Any:
-        opened = self._opened
-        if opened.credential is None:
-            credential = self._credential_arg
-            if credential is None:
-                from azure.identity.aio import DefaultAzureCredential
-
-                credential = DefaultAzureCredential()
-                opened.owns_credential = True
-            else:
-                credential = as_async_credential(credential)
-            opened.credential = credential
-        return opened.credential
 
     def _publish(self, result: Mapping[str, Any]) -> None:
         # Replaced, not updated in place: ``values`` is read from other threads while the loop thread writes.

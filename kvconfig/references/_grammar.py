@@ -1,4 +1,4 @@
-"""Key Vault reference grammar: parsing, validation and the trusted vault hosts.
+"""Key Vault reference grammar: parsing and validation (the trusted vault hosts are in ``_hosts.py``).
 
 This module owns the text forms that point at a Key Vault secret, as specified in ``docs/references.md`` (rules
 R1, R2, ... are cited in comments below):
@@ -21,52 +21,28 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from kvconfig.errors import ReferenceSyntaxError, UntrustedVaultError
+from kvconfig.references._hosts import (
+    CloudName,
+    TrustedEntry,
+    canonical_host,
+    cloud_vault_suffix,
+    is_trusted,
+    trusted_entries,
+)
+from kvconfig.references._hosts import Problem as _Problem
 
 __all__ = [
     "APPCONFIG_KEYVAULT_CONTENT_TYPE",
-    "CLOUD_VAULT_SUFFIXES",
-    "TRUSTED_VAULT_SUFFIXES",
-    "CloudName",
     "KeyVaultReference",
     "find_references",
     "is_reference",
-    "is_trusted_host",
     "parse_appconfig_reference",
     "parse_reference",
 ]
 
-CloudName = Literal["public", "china", "usgov", "germany"]
-
-#: Cloud name -> DNS suffix of its vaults; ``VaultName=`` references are built on the suffix of the chosen cloud.
-CLOUD_VAULT_SUFFIXES: dict[str, str] = {
-    "public": "vault.azure.net",
-    "china": "vault.azure.cn",
-    "usgov": "vault.usgovcloudapi.net",
-    "germany": "vault.microsoftazure.de",
-}
-
-#: Host suffixes that are Key Vault vaults in the Azure clouds, so receive a token without being listed.
-#: Managed HSM (``.managedhsm.azure.net``) is deliberately absent: an HSM holds keys only, never secrets, so a
-#: secret reference pointing there is a mistake or an attack, and not sending it a token costs nothing.
-TRUSTED_VAULT_SUFFIXES: tuple[str, ...] = (
-    ".vault.azure.net",
-    ".vault.azure.cn",
-    ".vault.usgovcloudapi.net",
-    ".vault.microsoftazure.de",
-)
-
 APPCONFIG_KEYVAULT_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json"
-
-# The Azure CLI's cloud names (`az cloud list`), accepted as aliases so users can pass the name they already have.
-_CLOUD_ALIASES = {
-    "azurecloud": "public",
-    "azurechinacloud": "china",
-    "azureusgovernment": "usgov",
-    "azuregermancloud": "germany",
-}
 
 _PREFIX = "@microsoft.keyvault("
 # re.ASCII matters: with Unicode case folding, the Kelvin sign and the long s would match "k" and "s".
@@ -75,18 +51,12 @@ _SECRET_NAME_RE = re.compile(r"[0-9A-Za-z-]{1,127}")
 _VAULT_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]")
 _VERSION_RE = re.compile(r"[0-9A-Fa-f]{32}")
 _CANONICAL_VERSION_RE = re.compile(r"[0-9a-f]{32}")
-_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_PORT_RE = re.compile(r"[0-9]{1,5}")
 
 # Canonical spelling of each key, looked up by its lower-cased form (R4: key names are case-insensitive).
 _KEYS = {key.lower(): key for key in ("SecretUri", "VaultName", "SecretName", "SecretVersion")}
 _KEY_LIST = "SecretUri, VaultName, SecretName, SecretVersion"
 _URI_SHAPE = "https://<vault-host>/secrets/<name>[/<version>]"
 _SHOWN_LIMIT = 200
-
-
-class _Problem(Exception):
-    """What is wrong with a reference, before we know how to locate it; turned into ReferenceSyntaxError."""
 
 
 def _quote(text: str) -> str:
@@ -121,7 +91,7 @@ class KeyVaultReference:
             if not self.vault_url.startswith("https://"):
                 raise _Problem("vault_url must start with https://")
             host = self.vault_url[len("https://") :]
-            if _canonical_host(host) != host:
+            if canonical_host(host) != host:
                 raise _Problem("vault_url must be https:// plus a lower-case host[:port], without :443 or a path")
             _check_secret_name(self.name)
             if self.version is not None and not _CANONICAL_VERSION_RE.fullmatch(self.version):
@@ -173,12 +143,16 @@ def parse_reference(
     well formed but names a host that must not receive a token.
     """
     return _parse_reference(
-        text, setting=setting, origin=origin, cloud_suffix=_cloud_suffix(cloud), trusted=_trusted_entries(trusted_hosts)
+        text,
+        setting=setting,
+        origin=origin,
+        cloud_suffix=cloud_vault_suffix(cloud),
+        trusted=trusted_entries(trusted_hosts),
     )
 
 
 def _parse_reference(
-    text: str, *, setting: str | None, origin: str | None, cloud_suffix: str, trusted: tuple[_TrustedEntry, ...]
+    text: str, *, setting: str | None, origin: str | None, cloud_suffix: str, trusted: tuple[TrustedEntry, ...]
 ) -> KeyVaultReference:
     stripped = text.strip()  # R3
     if not stripped:
@@ -209,7 +183,7 @@ def _parse_reference(
     except _Problem as problem:
         raise _syntax_error(str(problem), shown, setting=setting, origin=origin) from None
     # Checked for VaultName= references too: a mutated CLOUD_VAULT_SUFFIXES must not become a way around it.
-    if not _is_trusted(host, trusted):
+    if not is_trusted(host, trusted):
         raise UntrustedVaultError(host, setting=setting, origin=origin)
     return KeyVaultReference(f"https://{host}", name, version)
 
@@ -228,8 +202,8 @@ def find_references(
     ``Server=x;Password=@Microsoft.KeyVault(VaultName=v;SecretName=s);Timeout=3`` yields one reference. Malformed or
     untrusted references raise as in :func:`parse_reference`; text without references yields ``[]``.
     """
-    cloud_suffix = _cloud_suffix(cloud)
-    trusted = _trusted_entries(trusted_hosts)  # once: a generator must serve every reference
+    cloud_suffix = cloud_vault_suffix(cloud)
+    trusted = trusted_entries(trusted_hosts)  # once: a generator must serve every reference
     found: list[tuple[int, int, KeyVaultReference]] = []
     position = 0
     while (match := _PREFIX_RE.search(text, position)) is not None:
@@ -270,7 +244,7 @@ def parse_appconfig_reference(
     media_type = content_type.split(";", 1)[0].strip()
     if not (media_type.isascii() and media_type.lower() == APPCONFIG_KEYVAULT_CONTENT_TYPE):
         return None
-    trusted = _trusted_entries(trusted_hosts)
+    trusted = trusted_entries(trusted_hosts)
     try:
         document = json.loads(value, object_pairs_hook=_reject_duplicate_members)
     except _Problem as problem:
@@ -293,20 +267,9 @@ def parse_appconfig_reference(
         host, name, version = _parse_secret_uri(uri.strip(), label="uri")
     except _Problem as problem:
         raise _syntax_error(str(problem), uri, setting=setting, origin=origin) from None
-    if not _is_trusted(host, trusted):
+    if not is_trusted(host, trusted):
         raise UntrustedVaultError(host, setting=setting, origin=origin)
     return KeyVaultReference(f"https://{host}", name, version)
-
-
-def is_trusted_host(host: str, trusted_hosts: Iterable[str] = ()) -> bool:
-    """Whether a vault at ``host`` (``name[:port]``) may receive a token.
-
-    True for one DNS label followed by a suffix in :data:`TRUSTED_VAULT_SUFFIXES` on the default port, or for a
-    host that equals an entry of ``trusted_hosts`` or lies under an entry that starts with ``.`` (or ``*.``).
-    Case-insensitive; ``:443`` is the same as no port. A malformed ``host`` is never trusted; a malformed entry of
-    ``trusted_hosts`` raises ``ValueError``.
-    """
-    return _is_trusted(host, _trusted_entries(trusted_hosts))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -398,29 +361,9 @@ def _parse_secret_uri(uri: str, *, label: str) -> tuple[str, str, str | None]:
     if "@" in netloc:
         # https://myvault.vault.azure.net@evil.com/... connects to evil.com: never accept userinfo.
         raise _Problem(f"{label} must not contain user information ('user@' before the host)")
-    host = _canonical_host(netloc, label=label)
+    host = canonical_host(netloc, label=label)
     name, version = _parse_secret_path(slash + path, label=label)
     return host, name, version
-
-
-def _canonical_host(netloc: str, *, label: str = "vault host") -> str:
-    """Validate ``host[:port]`` and return it lower-cased, with a ``:443`` port dropped and the port normalised."""
-    if not netloc:
-        raise _Problem(f"{label} has no host")
-    if not netloc.isascii():
-        raise _Problem(f"{label} host must be ASCII")
-    if netloc.startswith("["):
-        raise _Problem(f"{label} must name a host, not an IPv6 address")
-    host, colon, port_text = netloc.lower().partition(":")
-    if colon:
-        if not _PORT_RE.fullmatch(port_text) or not 0 < int(port_text) < 65536:
-            raise _Problem(f"{label} has an invalid port {port_text!r}")
-        port = int(port_text)
-    else:
-        port = 443
-    if len(host) > 253 or not all(_DNS_LABEL_RE.fullmatch(part) for part in host.split(".")):
-        raise _Problem(f"{label} has an invalid host name {host!r}")
-    return host if port == 443 else f"{host}:{port}"
 
 
 def _parse_secret_path(path: str, *, label: str) -> tuple[str, str | None]:
@@ -474,15 +417,6 @@ def _check_version(version: str) -> str:
     return version.lower()
 
 
-def _cloud_suffix(cloud: str) -> str:
-    key = cloud.lower()
-    key = _CLOUD_ALIASES.get(key, key)
-    try:
-        return CLOUD_VAULT_SUFFIXES[key]
-    except KeyError:
-        raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(CLOUD_VAULT_SUFFIXES)}") from None
-
-
 def _reject_duplicate_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
     document: dict[str, object] = {}
     for member, value in pairs:
@@ -490,47 +424,3 @@ def _reject_duplicate_members(pairs: list[tuple[str, object]]) -> dict[str, obje
             raise _Problem(f"the App Configuration Key Vault reference has a duplicate {member!r} member")
         document[member] = value
     return document
-
-
-# (host or suffix, is_suffix); hosts and suffixes keep a ":port" only when it is not 443, like canonical hosts.
-_TrustedEntry = tuple[str, bool]
-
-
-def _trusted_entries(trusted_hosts: Iterable[str]) -> tuple[_TrustedEntry, ...]:
-    if isinstance(trusted_hosts, str):
-        trusted_hosts = (trusted_hosts,)  # a lone string would otherwise be trusted character by character
-    entries: list[_TrustedEntry] = []
-    for entry in trusted_hosts:
-        text = entry.strip()
-        is_suffix = text.startswith((".", "*."))
-        try:
-            host = _canonical_host(text[text.index(".") + 1 :] if is_suffix else text)
-        except _Problem:
-            raise ValueError(
-                f"trusted_hosts entry {entry!r} must be a host such as 'myvault.localhost:8443' or a suffix such as "
-                "'.localhost:8443' (no scheme, path or user information)"
-            ) from None
-        entries.append((f".{host}" if is_suffix else host, is_suffix))
-    return tuple(entries)
-
-
-def _is_trusted(host: str, trusted: tuple[_TrustedEntry, ...]) -> bool:
-    try:
-        host = _canonical_host(host)
-    except _Problem:
-        return False
-    for suffix in TRUSTED_VAULT_SUFFIXES:
-        # Exactly one label before the suffix: "a.b.vault.azure.net" is no vault, and "vault.azure.net" is the
-        # service itself. A port makes endswith() fail, so only the default port is trusted here.
-        if host.endswith(suffix) and "." not in host[: -len(suffix)] and len(host) > len(suffix):
-            return True
-    for entry, is_suffix in trusted:
-        if is_suffix:
-            # ".localhost:8443" covers "x.localhost:8443": compare the names and the ports separately.
-            entry_name, _, entry_port = entry.partition(":")
-            name, _, port = host.partition(":")
-            if port == entry_port and name.endswith(entry_name) and len(name) > len(entry_name):
-                return True
-        elif host == entry:
-            return True
-    return False
