@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from azure.core.exceptions import (
     ServiceRequestError,
@@ -23,10 +23,18 @@ from kvconfig.fake._faults import ConnectionFault
 from kvconfig.fake._router import NOT_IMPLEMENTED_HEADER, Outcome
 from kvconfig.fake._wire import FakeRequest, FakeResponse
 
-if TYPE_CHECKING:
-    from kvconfig.fake._service import FakeKeyVault
+__all__ = ["FakeAsyncTransport", "FakeService", "FakeTransport", "to_fake_request"]
 
-__all__ = ["FakeAsyncTransport", "FakeTransport", "to_fake_request"]
+
+class FakeService(Protocol):
+    """What the transports need of a fake service (FakeKeyVault, FakeAppConfiguration): the router's answer to a
+    request, a latency to spend per request, and what the SDK's own waits do to the fake's time."""
+
+    latency: float
+
+    def dispatch(self, request: FakeRequest) -> Outcome: ...
+
+    def pass_time(self, seconds: float) -> None: ...
 
 
 def to_fake_request(request: Any) -> FakeRequest:
@@ -132,7 +140,7 @@ class FakeTransport(HttpTransport):  # type: ignore[type-arg]
     poller intervals) cost no wall time: they move the fake's clock when it is a ManualClock.
     """
 
-    def __init__(self, fake: FakeKeyVault) -> None:
+    def __init__(self, fake: FakeService) -> None:
         self._fake = fake
 
     def send(self, request: Any, **kwargs: Any) -> _FakeHttpResponse:
@@ -169,7 +177,7 @@ class FakeTransport(HttpTransport):  # type: ignore[type-arg]
 class FakeAsyncTransport(AsyncHttpTransport):  # type: ignore[type-arg]
     """Async azure-core transport over a :class:`~kvconfig.fake.FakeKeyVault` (latency via ``asyncio.sleep``)."""
 
-    def __init__(self, fake: FakeKeyVault) -> None:
+    def __init__(self, fake: FakeService) -> None:
         self._fake = fake
 
     async def send(self, request: Any, **kwargs: Any) -> _FakeAsyncHttpResponse:
