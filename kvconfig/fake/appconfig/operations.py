@@ -10,10 +10,11 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from kvconfig.fake._wire import FakeRequest
@@ -48,6 +49,7 @@ KV_TYPE = "application/vnd.microsoft.appconfig.kv+json; charset=utf-8"
 KVSET_TYPE = "application/vnd.microsoft.appconfig.kvset+json; charset=utf-8"
 KEYSET_TYPE = "application/vnd.microsoft.appconfig.keyset+json; charset=utf-8"
 LABELSET_TYPE = "application/vnd.microsoft.appconfig.labelset+json; charset=utf-8"
+T = TypeVar("T")
 _ACCEPTED_BODY_TYPES = ("application/vnd.microsoft.appconfig.kv+json", "application/json")
 
 
@@ -196,21 +198,23 @@ def _tags_filter(call: Call) -> list[tuple[str, str]]:
 def _paged(
     call: Call,
     path: str,
-    rows: list[object],
-    positions: list[object],
+    rows: Sequence[T],
+    position_of: Callable[[T], object],
+    to_wire: Callable[[T], object],
     content_type: str,
 ) -> Reply:
-    """One page of ``rows`` (``positions`` are their continuation keys), with ETag, Link and conditional answers."""
+    """One page of ``rows``, with ETag, Link and conditional answers; ``position_of`` gives each row's continuation
+    key and ``to_wire`` its JSON (only the rows of the page are rendered)."""
     after = _decode_after(call)
     start = 0
     if after is not None:
-        start = next((index + 1 for index, position in enumerate(positions) if position == after), len(rows))
-    page = rows[start : start + PAGE_SIZE]
+        start = next((index + 1 for index, row in enumerate(rows) if position_of(row) == after), len(rows))
+    page = [to_wire(row) for row in rows[start : start + PAGE_SIZE]]
     more = start + PAGE_SIZE < len(rows)
     headers: dict[str, str] = {}
     body: dict[str, object] = {"items": page}
     if more:
-        link = _next_link(call, path, _encode_after(positions[start + PAGE_SIZE - 1]))
+        link = _next_link(call, path, _encode_after(position_of(rows[start + PAGE_SIZE - 1])))
         headers["Link"] = f'<{link}>; rel="next"'
         body["@nextLink"] = link
     digest = hashlib.sha256(json.dumps(page, sort_keys=True).encode()).digest()
@@ -223,6 +227,10 @@ def _paged(
     if if_match is not None and not _etag_matches(if_match, etag):
         raise AppConfigError.precondition_failed()
     return Reply(200, None if call.head else body, content_type, headers)
+
+
+def _slot(item: KeyValue) -> object:
+    return [item.key, item.label]
 
 
 def _select_items(call: Call, source: Iterable[KeyValue]) -> list[KeyValue]:
@@ -251,9 +259,7 @@ def get_key_values(call: Call) -> Reply:
     """Get Key-Values: GET|HEAD /kv?key=&label=&$select=&After= (also ``snapshot=``, see snapshots)."""
     fields = _select(call)
     items = _select_items(call, _current(call))
-    rows: list[object] = [item.to_wire(fields) for item in items]
-    positions: list[object] = [[item.key, item.label] for item in items]
-    return _paged(call, "/kv", rows, positions, KVSET_TYPE)
+    return _paged(call, "/kv", items, _slot, lambda item: item.to_wire(fields), KVSET_TYPE)
 
 
 check_key_values = get_key_values
@@ -379,8 +385,7 @@ def get_keys(call: Call) -> Reply:
     """List Keys: GET|HEAD /keys?name=&After=."""
     names = _filter(call, "name", null_allowed=False)
     keys = sorted({item.key for item in _current(call) if names.matches(item.key)})
-    rows: list[object] = [{"name": key} for key in keys]
-    return _paged(call, "/keys", rows, list(keys), KEYSET_TYPE)
+    return _paged(call, "/keys", keys, lambda key: key, lambda key: {"name": key}, KEYSET_TYPE)
 
 
 def get_labels(call: Call) -> Reply:
@@ -388,8 +393,7 @@ def get_labels(call: Call) -> Reply:
     names = _filter(call, "name", null_allowed=True)
     found = {item.label for item in _current(call) if names.matches(item.label)}
     labels = sorted(found, key=lambda label: (label is not None, label or ""))
-    rows: list[object] = [{"name": label} for label in labels]
-    return _paged(call, "/labels", rows, [[label] for label in labels], LABELSET_TYPE)
+    return _paged(call, "/labels", labels, lambda label: [label], lambda label: {"name": label}, LABELSET_TYPE)
 
 
 def get_revisions(call: Call) -> Reply:
@@ -403,13 +407,8 @@ def get_revisions(call: Call) -> Reply:
         if not revision.deleted and (when is None or revision.item.last_modified <= when)
     ]
     chosen = {id(item) for item in _select_items(call, (item for _, item in numbered))}
-    rows: list[object] = []
-    positions: list[object] = []
-    for index, item in reversed(numbered):
-        if id(item) in chosen:
-            rows.append(item.to_wire(fields))
-            positions.append(index)
-    return _paged(call, "/revisions", rows, positions, KVSET_TYPE)
+    rows = [(index, item) for index, item in reversed(numbered) if id(item) in chosen]
+    return _paged(call, "/revisions", rows, lambda row: row[0], lambda row: row[1].to_wire(fields), KVSET_TYPE)
 
 
 Operation = Callable[[Call], Reply]
