@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kvconfig.fake import FakeKeyVault, ManualClock, SeedError
+from pytest_kvconfig._appconfig import APPCONFIG_MARKER_HELP, fake_appconfig
 from pytest_kvconfig._options import KEYVAULT, KEYVAULT_SECRETS, KeyVaultOptions, read_markers
 from pytest_kvconfig._references import KeyVaultEnv, KeyVaultReferenceFactory
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from kvconfig import SecretResolver
 
 __all__ = [
+    "fake_appconfig",
     "fake_keyvault",
     "keyvault_clock",
     "keyvault_env",
@@ -42,6 +44,7 @@ _OPTIONS = pytest.StashKey[KeyVaultOptions]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", APPCONFIG_MARKER_HELP)
     config.addinivalue_line(
         "markers",
         f"{KEYVAULT}(seed=None, *, secrets=None, keys=None, certificates=None, identity=None, clock=None, "

@@ -124,3 +124,15 @@ def test_django_app_check_reports_a_bad_reference_when_deferred() -> None:
     assert "kvconfig.E001" in result.stderr
     assert "SecretNotFound" in result.stderr
     assert_no_secrets(result.stdout + result.stderr)
+
+
+def test_appconfig_app_loads_the_fake_store_with_references_into_the_fake_vault() -> None:
+    pytest.importorskip("azure.appconfiguration.provider")
+    result = run("examples/appconfig_app.py")
+
+    assert result.returncode == 0, result.stderr
+    assert "greeting = hello from production" in result.stdout
+    assert "db:password = <28 characters from Key Vault>" in result.stdout
+    assert "api-key = <14 characters from Key Vault>" in result.stdout
+    assert "5 settings loaded from https://contoso-config.azconfig.io" in result.stdout
+    assert_no_secrets(result.stdout + result.stderr)

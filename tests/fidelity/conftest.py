@@ -15,6 +15,7 @@ from azure.keyvault.secrets import ApiVersion, SecretClient
 
 from kvconfig.fake import FakeKeyVault
 
+from .appconfig_support import store  # noqa: F401  (App Configuration fidelity fixture)
 from .cert_support import certs, certs_clock, certs_versions  # noqa: F401  (certificate fidelity fixtures)
 from .support import FAKE_VAULT_URL, LIVE_VAULT_URL, Backend, VaultUnderTest
 

@@ -11,17 +11,29 @@ from kvconfig.fake.core.router import Outcome
 from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest
 
-__all__ = ["ServedService"]
+__all__ = ["Dispatcher", "ServedService"]
 
 
-class ServedService(Protocol):
+class Dispatcher(Protocol):
+    """What the azure-core transports need of a fake service (``FakeKeyVault``, ``FakeAppConfiguration``)."""
+
+    @property
+    def latency(self) -> float: ...
+
+    def dispatch(self, request: FakeRequest) -> Outcome:
+        """Serve one request: the router's answer (a response or a connection fault, and any injected delay)."""
+        ...
+
+    def pass_time(self, seconds: float) -> None:
+        """What a client's wait does on the fake (moves a ManualClock; never sleeps for real)."""
+        ...
+
+
+class ServedService(Dispatcher, Protocol):
     """What the transports, the ASGI app, the emulator, its token endpoints and ``patch()`` use.
 
     ``FakeKeyVault`` is one; adapters are handed it under this narrow type, so they never import the face.
     """
-
-    @property
-    def latency(self) -> float: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -39,11 +51,3 @@ class ServedService(Protocol):
     def vaults(self) -> list[Vault]: ...
 
     def add_domains(self, *domains: VaultDomain) -> None: ...
-
-    def dispatch(self, request: FakeRequest) -> Outcome:
-        """Serve one request: the router's answer (a response or a connection fault, and any injected delay)."""
-        ...
-
-    def pass_time(self, seconds: float) -> None:
-        """What a client's wait does on the fake (moves a ManualClock; never sleeps for real)."""
-        ...

@@ -21,9 +21,7 @@ from azure.core.utils import CaseInsensitiveDict
 from kvconfig.errors import FakeVaultNotImplementedError
 from kvconfig.fake.core.router import NOT_IMPLEMENTED_HEADER, Outcome
 from kvconfig.fake.core.wire import ConnectionFault, FakeRequest, FakeResponse
-from kvconfig.fake.serve.host import ServedService
-
-__all__ = ["FakeAsyncTransport", "FakeTransport", "to_fake_request"]
+from kvconfig.fake.serve.host import Dispatcher
 
 
 def to_fake_request(request: Any) -> FakeRequest:
@@ -129,7 +127,7 @@ class FakeTransport(HttpTransport):  # type: ignore[type-arg]
     poller intervals) cost no wall time: they move the fake's clock when it is a ManualClock.
     """
 
-    def __init__(self, fake: ServedService) -> None:
+    def __init__(self, fake: Dispatcher) -> None:
         self._fake = fake
 
     def send(self, request: Any, **kwargs: Any) -> _FakeHttpResponse:
@@ -166,7 +164,7 @@ class FakeTransport(HttpTransport):  # type: ignore[type-arg]
 class FakeAsyncTransport(AsyncHttpTransport):  # type: ignore[type-arg]
     """Async azure-core transport over a :class:`~kvconfig.fake.FakeKeyVault` (latency via ``asyncio.sleep``)."""
 
-    def __init__(self, fake: ServedService) -> None:
+    def __init__(self, fake: Dispatcher) -> None:
         self._fake = fake
 
     async def send(self, request: Any, **kwargs: Any) -> _FakeAsyncHttpResponse:

@@ -1,0 +1,146 @@
+"""``load()`` of the official App Configuration provider on a store of N key-values, M of them Key Vault references,
+with a fixed latency per request on both fakes (App Configuration and Key Vault), side by side in one run.
+
+Contenders, interleaved round by round (median of ``--rounds``):
+
+1. ``provider``: ``azure.appconfiguration.provider.load`` resolving references itself (``keyvault_credential`` and
+   ``keyvault_client_configs`` with the fake vault's transport): one ``get_secret`` after another;
+2. ``kvconfig``: ``kvconfig.appconfig.load``, the same provider with kvconfig's resolver as its ``secret_resolver``
+   (a fresh ``SecretResolver`` per round: no kvconfig cache carried between rounds).
+
+Also measured, as the bound of any speedup: ``floor``, the same ``load()`` of a store of N plain key-values (no
+reference at all): listing and the SDK's own work on N settings, which both contenders pay.
+
+Every round starts cold: the Key Vault SDK's process-wide challenge cache is cleared, so both pay the 401 challenge.
+Both list the store the same way (pages of 100 key-values); the difference is how the references are resolved.
+
+    python benchmarks/bench_appconfig.py [--settings 500] [--references 50] [--latency 0.020] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Mapping
+
+from azure.appconfiguration.provider import load as provider_load
+from azure.keyvault.secrets._shared import http_challenge_cache
+
+from kvconfig import SecretResolver
+from kvconfig.appconfig import load as kvconfig_load
+from kvconfig.fake import FakeKeyVault
+from kvconfig.fake.appconfig import FakeAppConfiguration
+
+STORE = "benchstore"
+PLAIN_STORE = "benchplain"
+VAULT = "benchvault"
+VAULT_URL = f"https://{VAULT}.vault.azure.net"
+
+
+def arrange(settings: int, references: int, latency: float) -> tuple[FakeKeyVault, FakeAppConfiguration]:
+    keyvault = FakeKeyVault(latency=latency)
+    appconfig = FakeAppConfiguration(keyvault=keyvault, latency=latency)
+    for index in range(references):
+        keyvault.set_secret(VAULT, f"secret-{index}", f"value-{index}")
+        appconfig.set_secret_reference(STORE, f"app:secret:{index:04d}", f"{VAULT_URL}/secrets/secret-{index}")
+    for index in range(settings - references):
+        appconfig.set(STORE, f"app:plain:{index:04d}", f"plain-{index}")
+    for index in range(settings):
+        appconfig.set(PLAIN_STORE, f"app:secret:{index:04d}", f"value-{index}")
+    return keyvault, appconfig
+
+
+def _check(config: Mapping[str, object], settings: int) -> None:
+    values = dict(config)
+    assert len(values) == settings, len(values)
+    assert values["app:secret:0000"] == "value-0"
+
+
+def run_provider(keyvault: FakeKeyVault, appconfig: FakeAppConfiguration, settings: int) -> float:
+    http_challenge_cache.clear()
+    started = time.perf_counter()
+    config = provider_load(
+        connection_string=appconfig.connection_string(STORE),
+        transport=appconfig.transport(),
+        replica_discovery_enabled=False,
+        keyvault_credential=keyvault.credential(),
+        keyvault_client_configs={f"{VAULT_URL}/": {"transport": keyvault.transport()}},
+    )
+    elapsed = time.perf_counter() - started
+    _check(config, settings)
+    config.close()
+    return elapsed
+
+
+def run_floor(appconfig: FakeAppConfiguration, settings: int) -> float:
+    started = time.perf_counter()
+    config = provider_load(
+        connection_string=appconfig.connection_string(PLAIN_STORE),
+        transport=appconfig.transport(),
+        replica_discovery_enabled=False,
+    )
+    elapsed = time.perf_counter() - started
+    _check(config, settings)
+    config.close()
+    return elapsed
+
+
+def run_kvconfig(keyvault: FakeKeyVault, appconfig: FakeAppConfiguration, settings: int) -> float:
+    http_challenge_cache.clear()
+    with SecretResolver(keyvault.async_credential(), transport=keyvault.async_transport) as resolver:
+        started = time.perf_counter()
+        config = kvconfig_load(
+            connection_string=appconfig.connection_string(STORE),
+            transport=appconfig.transport(),
+            replica_discovery_enabled=False,
+            resolver=resolver,
+        )
+        elapsed = time.perf_counter() - started
+        _check(config, settings)
+        config.close()
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--settings", type=int, default=500)
+    parser.add_argument("--references", type=int, default=50)
+    parser.add_argument("--latency", type=float, default=0.020)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    if not 0 < args.references <= args.settings:
+        parser.error("--references must be between 1 and --settings.")
+    keyvault, appconfig = arrange(args.settings, args.references, args.latency)
+    print(
+        f"python {platform.python_version()} on {platform.machine()}; {args.settings} key-values, "
+        f"{args.references} Key Vault references, {args.latency * 1000:.0f} ms per request, {args.rounds} rounds"
+    )
+    provider_runs: list[float] = []
+    kvconfig_runs: list[float] = []
+    floor_runs: list[float] = []
+    for _ in range(args.rounds):
+        floor_runs.append(run_floor(appconfig, args.settings))
+        before = dict(keyvault.operation_counts)
+        provider_runs.append(run_provider(keyvault, appconfig, args.settings))
+        provider_gets = keyvault.operation_counts["GetSecret"] - before.get("GetSecret", 0)
+        before = dict(keyvault.operation_counts)
+        kvconfig_runs.append(run_kvconfig(keyvault, appconfig, args.settings))
+        kvconfig_gets = keyvault.operation_counts["GetSecret"] - before.get("GetSecret", 0)
+    provider_s = statistics.median(provider_runs)
+    kvconfig_s = statistics.median(kvconfig_runs)
+    print(f"provider rounds: {' '.join(f'{t:.3f}' for t in provider_runs)} ({provider_gets} GetSecret each)")
+    print(f"kvconfig rounds: {' '.join(f'{t:.3f}' for t in kvconfig_runs)} ({kvconfig_gets} GetSecret each)")
+    floor_s = statistics.median(floor_runs)
+    print(
+        f"floor (the same load without references): {floor_s:.3f} s, so no resolver can exceed "
+        f"{provider_s / floor_s:.1f}x here"
+    )
+    print(f"appconfig: provider_s={provider_s:.3f} kvconfig_s={kvconfig_s:.3f} speedup={provider_s / kvconfig_s:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""``FakeAppConfiguration``: a fake Azure App Configuration service, holding stores, served to the official clients
+(``azure-appconfiguration``, ``azure-appconfiguration-provider``) through the same azure-core transports as the fake
+Key Vault."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kvconfig.fake.appconfig.router import dispatch
+from kvconfig.fake.appconfig.seed import dump_appconfig_seed, load_appconfig_seed
+from kvconfig.fake.appconfig.state import ROLES, KeyValue, Role, Store
+from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
+from kvconfig.fake.core.clock import Clock, SystemClock
+from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.router import Outcome
+from kvconfig.fake.core.wire import FakeRequest, FakeResponse
+from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
+
+__all__ = ["KEYVAULT_REF_CONTENT_TYPE", "STORE_SUFFIXES", "FakeAppConfiguration"]
+
+# The host families of App Configuration stores: public cloud (both domains), Azure US Government, Azure China.
+STORE_SUFFIXES = ("azconfig.io", "appconfig.azure.com", "azconfig.azure.us", "azconfig.azure.cn")
+KEYVAULT_REF_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json;charset=utf-8"
+
+
+def _valid_store_name(name: str) -> bool:
+    # The service's rule: 5-50 characters, letters, digits and hyphens.
+    return 5 <= len(name) <= 50 and all(char.isascii() and (char.isalnum() or char == "-") for char in name)
+
+
+class FakeAppConfiguration:
+    """An in-memory, REST-faithful fake of the Azure App Configuration data plane.
+
+    Any ``https://<name>.azconfig.io`` host (and the other clouds' suffixes) is a store, created on first use unless
+    ``strict=True``. Pass ``keyvault=`` a :class:`~kvconfig.fake.FakeKeyVault` to share its clock and token authority,
+    so one ``fake.credential()`` reaches both services.
+
+    >>> appconfig = FakeAppConfiguration()
+    >>> client = AzureAppConfigurationClient.from_connection_string(
+    ...     appconfig.connection_string("mystore"), transport=appconfig.transport())
+    """
+
+    def __init__(
+        self,
+        *,
+        keyvault: ServedService | None = None,
+        latency: float = 0.0,
+        clock: Clock | None = None,
+        strict: bool = False,
+    ) -> None:
+        if latency < 0:
+            raise ValueError("latency must not be negative.")
+        self.latency = float(latency)
+        self.clock: Clock = clock or (keyvault.clock if keyvault is not None else SystemClock())
+        self.tokens: TokenAuthority = keyvault.tokens if keyvault is not None else TokenAuthority(self.clock)
+        self.strict = strict
+        self.operation_counts: Counter[str] = Counter()
+        self._stores: dict[str, Store] = {}
+        self._lock = threading.Lock()
+
+    # -- stores ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _host_for(name: str) -> str:
+        text = name.strip().lower()
+        if "://" in text:
+            text = text.split("://", 1)[1]
+        text = text.split("/", 1)[0].removesuffix(":443")
+        if "." not in text:
+            if not _valid_store_name(text):
+                raise ValueError(f"{name!r} is not a valid store name: use 5-50 letters, digits and hyphens.")
+            text = f"{text}.azconfig.io"
+        return text
+
+    def store(self, name: str) -> Store:
+        """The store with this name (``mystore``) or endpoint, created if needed (even in strict mode)."""
+        host = self._host_for(name)
+        with self._lock:
+            found = self._stores.get(host)
+            if found is None:
+                found = self._stores[host] = Store(host.split(".", 1)[0], host)
+            return found
+
+    @property
+    def stores(self) -> list[Store]:
+        with self._lock:
+            return list(self._stores.values())
+
+    def locate_store(self, host: str) -> Store | None:
+        """The store serving ``host``, made on first use unless strict; None when the host is no store's."""
+        name, _, suffix = host.partition(".")
+        if suffix not in STORE_SUFFIXES or not _valid_store_name(name):
+            return None
+        with self._lock:
+            found = self._stores.get(host)
+        if found is None and not self.strict:
+            return self.store(host)
+        return found
+
+    def endpoint(self, name: str) -> str:
+        return self.store(name).endpoint
+
+    def connection_string(self, name: str, *, read_only: bool = False) -> str:
+        """A connection string with the store's read-write (or read-only) access key."""
+        return self.store(name).connection_string(read_only=read_only)
+
+    def assign_role(self, name: str, identity: str | Identity, role: Role) -> None:
+        """Give an identity a data-plane role; from the first assignment on, the store checks every token caller."""
+        if role not in ROLES:
+            raise ValueError(f"{role!r} is not an App Configuration data role: use one of {', '.join(ROLES)}.")
+        store = self.store(name)
+        with store.lock:
+            store.roles[Identity.of(identity).object_id] = role
+
+    # -- credentials and transports -------------------------------------------------------------------------------
+
+    def credential(self, identity: str | Identity | None = None, *, lifetime: float = 3600.0) -> FakeCredential:
+        """A sync token credential whose tokens (for ``https://azconfig.io/.default``) name ``identity``."""
+        return FakeCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def async_credential(
+        self, identity: str | Identity | None = None, *, lifetime: float = 3600.0
+    ) -> FakeAsyncCredential:
+        return FakeAsyncCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+
+    def transport(self) -> FakeTransport:
+        """An azure-core ``HttpTransport`` serving this fake in-process."""
+        return FakeTransport(self)
+
+    def async_transport(self) -> FakeAsyncTransport:
+        """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
+        return FakeAsyncTransport(self)
+
+    def dispatch(self, request: FakeRequest) -> Outcome:
+        """Serve one request (the surface the transports use)."""
+        return dispatch(self, request)
+
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> FakeResponse:
+        """Serve one request given as plain values (connection faults raise ``ConnectionFault``)."""
+        outcome = self.dispatch(FakeRequest(method, url, dict(headers or {}), body))
+        if outcome.fault is not None:
+            raise outcome.fault
+        assert outcome.response is not None
+        return outcome.response
+
+    def pass_time(self, seconds: float) -> None:
+        """What the SDK's waits (retry back-off) do on the fake: nothing, as on the fake Key Vault's system clock."""
+        advance = getattr(self.clock, "advance", None)
+        if callable(advance) and seconds > 0:
+            advance(seconds)
+
+    def record(self, operation: str) -> None:
+        self.operation_counts[operation] += 1
+
+    # -- arranging state without HTTP ------------------------------------------------------------------------------
+
+    def set(
+        self,
+        name: str,
+        key: str,
+        value: str | None,
+        *,
+        label: str | None = None,
+        content_type: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> KeyValue:
+        """Add or replace a key-value directly (for arranging tests)."""
+        store = self.store(name)
+        with store.lock:
+            return store.put(
+                key, label, value=value, content_type=content_type, tags=dict(tags or {}), now=self.clock.now()
+            )
+
+    def set_secret_reference(self, name: str, key: str, secret_uri: str, *, label: str | None = None) -> KeyValue:
+        """Add a Key Vault reference (the content type and ``{"uri": ...}`` value the portal writes)."""
+        return self.set(name, key, json.dumps({"uri": secret_uri}), label=label, content_type=KEYVAULT_REF_CONTENT_TYPE)
+
+    def get(self, name: str, key: str, *, label: str | None = None) -> KeyValue:
+        """A key-value as stored (KeyError when absent)."""
+        store = self.store(name)
+        with store.lock:
+            return store.items[(key, label)]
+
+    def seed(self, data: Mapping[str, Any]) -> None:
+        """Load stores from ``{"mystore": [{"key": ..., "value": ..., "label": ..., "content_type": ..., "tags": {}}
+        | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file)."""
+        load_appconfig_seed(self, data)
+
+    def dump(self) -> dict[str, Any]:
+        """Every store as a seed mapping (values included: this is test data)."""
+        return dump_appconfig_seed(self)
+
+    def __iter__(self) -> Iterator[Store]:
+        return iter(self.stores)
+
+    def __repr__(self) -> str:
+        return f"FakeAppConfiguration(stores={len(self._stores)}, latency={self.latency})"

@@ -1,0 +1,202 @@
+"""State of the fake App Configuration service, without HTTP: stores, their key-values, revisions and access keys."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Literal
+
+__all__ = [
+    "MAX_REVISIONS",
+    "AccessKey",
+    "KeyValue",
+    "Revision",
+    "Store",
+    "iso_time",
+]
+
+# Revisions the fake keeps per store (the service keeps 7 or 30 days of them); older ones are forgotten.
+MAX_REVISIONS = 10_000
+
+Role = Literal["App Configuration Data Reader", "App Configuration Data Owner"]
+ROLES: tuple[Role, ...] = ("App Configuration Data Reader", "App Configuration Data Owner")
+
+
+def iso_time(epoch: float) -> str:
+    """The service's timestamp format in bodies: ``2026-12-06T04:23:23+00:00``."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One key-value as the service stores it (``label=None`` is the null label)."""
+
+    key: str
+    label: str | None
+    value: str | None
+    content_type: str | None
+    tags: tuple[tuple[str, str], ...]
+    etag: str
+    last_modified: float
+    locked: bool = False
+
+    def to_wire(self, fields: frozenset[str] | None = None) -> dict[str, object]:
+        body: dict[str, object] = {
+            "etag": self.etag,
+            "key": self.key,
+            "label": self.label,
+            "content_type": self.content_type,
+            "value": self.value,
+            "tags": dict(self.tags),
+            "locked": self.locked,
+            "last_modified": iso_time(self.last_modified),
+        }
+        if fields is None:
+            return body
+        return {name: item for name, item in body.items() if name in fields}
+
+    def __repr__(self) -> str:
+        # Values can be secrets (or references to them): never show them.
+        return f"KeyValue(key={self.key!r}, label={self.label!r}, etag={self.etag!r})"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A change: the key-value as it became, or a deletion (``deleted=True``, the last state kept for its key)."""
+
+    item: KeyValue
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """One of a store's access keys: ``Id`` and ``Secret`` of a connection string."""
+
+    id: str
+    secret: str = field(repr=False)
+    read_only: bool = False
+
+    @property
+    def secret_bytes(self) -> bytes:
+        return base64.b64decode(self.secret)
+
+
+def _new_access_key(read_only: bool) -> AccessKey:
+    return AccessKey(
+        id=f"{'ro' if read_only else 'rw'}-{secrets.token_hex(4)}-s0:{secrets.token_urlsafe(9)}",
+        secret=base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+        read_only=read_only,
+    )
+
+
+def new_etag() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode("ascii").rstrip("=")
+
+
+class Store:
+    """One App Configuration store: ``https://<name>.azconfig.io``.
+
+    Every write happens under the store's lock, bumps the sync-token sequence number and appends a revision.
+    """
+
+    def __init__(self, name: str, host: str) -> None:
+        self.name = name
+        self.host = host
+        self.lock = threading.RLock()
+        self.items: dict[tuple[str, str | None], KeyValue] = {}
+        self.history: deque[Revision] = deque(maxlen=MAX_REVISIONS)
+        self.access_keys: list[AccessKey] = [_new_access_key(False), _new_access_key(True)]
+        self.sync_token_id = f"{hashlib.sha256(host.encode()).hexdigest()[:8]}"
+        self.sequence = 0
+        self.roles: dict[str, Role] = {}  # object id -> role
+        self.enforce_access = False
+        self.local_auth = True
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://{self.host}"
+
+    def connection_string(self, *, read_only: bool = False) -> str:
+        key = next(k for k in self.access_keys if k.read_only == read_only)
+        return f"Endpoint={self.endpoint};Id={key.id};Secret={key.secret}"
+
+    def access_key(self, key_id: str) -> AccessKey | None:
+        return next((key for key in self.access_keys if key.id == key_id), None)
+
+    @property
+    def sync_token(self) -> str:
+        value = base64.b64encode(f"{self.host}:{self.sequence}".encode()).decode("ascii")
+        return f"{self.sync_token_id}={value};sn={self.sequence}"
+
+    # -- writes (callers hold the lock) ------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        label: str | None,
+        *,
+        value: str | None,
+        content_type: str | None,
+        tags: dict[str, str] | None,
+        now: float,
+    ) -> KeyValue:
+        previous = self.items.get((key, label))
+        item = KeyValue(
+            key=key,
+            label=label,
+            value=value,
+            content_type=content_type,
+            tags=tuple(sorted((tags or {}).items())),
+            etag=new_etag(),
+            last_modified=now,
+            locked=previous.locked if previous is not None else False,
+        )
+        return self._record(item)
+
+    def set_locked(self, item: KeyValue, locked: bool, *, now: float) -> KeyValue:
+        return self._record(replace(item, locked=locked, etag=new_etag(), last_modified=now))
+
+    def delete(self, item: KeyValue, *, now: float) -> KeyValue:
+        del self.items[(item.key, item.label)]
+        self.sequence += 1
+        self.history.append(Revision(replace(item, last_modified=now), deleted=True))
+        return item
+
+    def _record(self, item: KeyValue) -> KeyValue:
+        self.items[(item.key, item.label)] = item
+        self.sequence += 1
+        self.history.append(Revision(item))
+        return item
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+
+    def as_of(self, when: float) -> dict[tuple[str, str | None], KeyValue]:
+        """The key-values as they were at ``when`` (from the revisions this fake still keeps)."""
+        state: dict[tuple[str, str | None], KeyValue] = {}
+        for revision in self.history:
+            if revision.item.last_modified > when:
+                break
+            slot = (revision.item.key, revision.item.label)
+            if revision.deleted:
+                state.pop(slot, None)
+            else:
+                state[slot] = revision.item
+        return state
+
+    def sorted_items(self, source: dict[tuple[str, str | None], KeyValue] | None = None) -> list[KeyValue]:
+        chosen = self.items if source is None else source
+        return [chosen[slot] for slot in sorted(chosen, key=sort_key)]
+
+    def __repr__(self) -> str:
+        return f"Store({self.host!r}, {len(self.items)} key-values)"
+
+
+def sort_key(slot: tuple[str, str | None]) -> tuple[str, int, str]:
+    """Key, then label with the null label first: the order the service lists in."""
+    key, label = slot
+    return (key, 0 if label is None else 1, label or "")
