@@ -35,6 +35,8 @@ from kvconfig.errors import ResolutionError, ResolutionFailure
 if TYPE_CHECKING:
     from azure.keyvault.secrets.aio import SecretClient
 
+    from kvconfig.fleet import Fleet
+
 __all__ = [
     "ExpiryWarning",
     "RefreshEvent",
@@ -107,11 +109,14 @@ class _Opened:
         self.vaults: dict[str, _Vault] = {}
         self.credential: Any = None
         self.owns_credential = False
+        self.fleet: Fleet | None = None
 
     async def aclose(self) -> None:
         vaults, self.vaults = list(self.vaults.values()), {}
         for vault in vaults:
             await vault.client.close()
+        if self.fleet is not None:
+            await self.fleet.aclose()
         if self.owns_credential and self.credential is not None:
             await self.credential.close()
         self.credential = None
@@ -139,6 +144,8 @@ class SecretResolver:
         ``logging_enable`` is refused: the SDK's network trace logs response bodies, which hold secret values.
     :keyword clock: wall clock (epoch seconds) for expiry checks; injectable for tests.
     :keyword monotonic: the clock of the cache's TTL; injectable for tests.
+    :keyword fleet: a :class:`kvconfig.fleet.Fleet` (one per resolver): a start-up deadline under throttling, a
+        per-vault budget, a shared sealed cache on Redis. See docs/fleet.md.
     """
 
     def __init__(
@@ -158,6 +165,7 @@ class SecretResolver:
         client_options: Mapping[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        fleet: Fleet | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1.")
@@ -199,6 +207,10 @@ class SecretResolver:
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
         self._closed = False
+        # kvconfig.fleet (issue #16): the resolver hands the fleet its vault reads and new-version notices.
+        self.fleet = self._opened.fleet = fleet
+        if fleet is not None:
+            fleet.bind(self._on_fleet_invalidation)
 
     # -- public API ------------------------------------------------------------------------------------------------
 
@@ -328,8 +340,13 @@ class SecretResolver:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def invalidate(self, vault_url: str | None = None, name: str | None = None) -> None:
-        """Make the next resolve read the latest version of these secrets again (e.g. on a new-version event)."""
+        """Make the next resolve read the latest version of these secrets again (e.g. on a new-version event).
+
+        With a fleet that shares a cache, one secret's invalidation also reaches the other replicas.
+        """
         self.cache.invalidate(vault_url.rstrip("/").lower() if vault_url else None, name)
+        if self.fleet is not None and vault_url and name and not self._closed:
+            self._loop.submit(self.fleet.publish_invalidation(vault_url.rstrip("/").lower(), name))
 
     @property
     def values(self) -> ResolvedSettings:
@@ -589,7 +606,10 @@ class SecretResolver:
                     if gate.failure is not None:
                         return gate.failure
             async with self._semaphore:
-                secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self.timeout)
+                if self.fleet is None:
+                    cached = await self._read(vault, ref)
+                else:
+                    cached = await self.fleet.fetch(ref, lambda: self._read(vault, ref))
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
             status, detail = classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
@@ -605,8 +625,13 @@ class SecretResolver:
                 else:
                     vault.gate = None  # the next resolve tries again
                 pilot.event.set()
+        self.cache.put(cached, latest=ref.version is None)
+        return _Fetched(cached)
+
+    async def _read(self, vault: _Vault, ref: KeyVaultReference) -> CachedSecret:
+        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self.timeout)
         props = secret.properties
-        cached = CachedSecret(
+        return CachedSecret(
             vault_url=ref.vault_url,
             name=ref.name,
             version=props.version or "",
@@ -616,8 +641,18 @@ class SecretResolver:
             expires_on=props.expires_on,
             content_type=props.content_type,
         )
-        self.cache.put(cached, latest=ref.version is None)
-        return _Fetched(cached)
+
+    async def _on_fleet_invalidation(self, vault_url: str, name: str) -> None:
+        """Another replica announced a new version: drop ours and refresh, if the settings use that secret."""
+        vault_url = vault_url.rstrip("/").lower()
+        self.cache.invalidate(vault_url, name)
+        used = any(
+            ref.vault_url == vault_url and ref.name.lower() == name.lower() and ref.version is None
+            for entry in self._tracked.values()
+            for _start, _end, ref in entry.refs
+        )
+        if used:
+            await self._refresh()
 
     def _vault_for(self, vault_url: str) -> _Vault:
         vault = self._opened.vaults.get(vault_url)
@@ -627,6 +662,8 @@ class SecretResolver:
             options = dict(self._client_options)
             if self._transport is not None:
                 options["transport"] = self._transport() if callable(self._transport) else self._transport
+            if self.fleet is not None:
+                options["per_retry_policies"] = [*options.get("per_retry_policies", ()), *self.fleet.client_policies()]
             vault = _Vault()
             vault.client = SecretClient(
                 vault_url, vault_credential(self._get_credential(), vault.token_issued), **options
