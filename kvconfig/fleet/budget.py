@@ -112,6 +112,14 @@ class VaultBudget:
                 return True
             return False
 
+    def refund(self, vault: str) -> None:
+        """Give back a token taken with :meth:`try_acquire` and not used."""
+        host = _host(vault)
+        with self._lock:
+            bucket = self._refill(host, self._clock())
+            bucket.tokens = min(self.burst, bucket.tokens + 1)
+            self.granted -= 1
+
     async def acquire(self, vault: str) -> None:
         """Take one token for ``vault`` (a URL or host), waiting until the bucket has one.
 

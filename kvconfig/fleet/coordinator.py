@@ -99,16 +99,24 @@ class Fleet:
             self.channel.start(self._on_invalidate)
         self.progress.enter()
         ok = False
+        # A budget token this read already holds (taken to decide whether to lead a fetch through Redis).
+        held = [0]
+
+        def may_fetch() -> bool:
+            if self.budget is None or held[0]:
+                return True
+            if self.budget.try_acquire(ref.vault_url):
+                held[0] = 1
+                return True
+            return False
+
+        async def from_vault() -> CachedSecret:
+            if self.startup is not None:
+                return await self.progress.call(lambda: self._attempt(ref, read, held))
+            return await self._attempt(ref, read, held)
+
         try:
-
-            async def from_vault() -> CachedSecret:
-                if self.startup is not None:
-                    return await self.progress.call(lambda: self._attempt(ref, read))
-                return await self._attempt(ref, read)
-
             if self.shared is not None:
-                budget = self.budget
-                may_fetch = (lambda: budget.available(ref.vault_url) >= 1) if budget is not None else (lambda: True)
                 result = await self.shared.get_or_fetch(ref, from_vault, may_fetch=may_fetch)
             else:
                 result = await from_vault()
@@ -116,11 +124,16 @@ class Fleet:
             return result
         finally:
             self.progress.leave(ok)
+            if held[0] and self.budget is not None:
+                self.budget.refund(ref.vault_url)
 
-    async def _attempt(self, ref: KeyVaultReference, read: Read) -> CachedSecret:
+    async def _attempt(self, ref: KeyVaultReference, read: Read, held: list[int]) -> CachedSecret:
         if self.budget is None:
             return await read()
-        await self.budget.acquire(ref.vault_url)
+        if held[0]:
+            held[0] = 0
+        else:
+            await self.budget.acquire(ref.vault_url)
         token = _prepaid.set([1])
         try:
             return await read()

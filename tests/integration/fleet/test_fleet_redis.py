@@ -230,7 +230,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     return condition()
 
 
-class socket_closed_port:  # noqa: N801  (a context manager named for what it gives)
+class socket_closed_port:
     """A loopback port nobody listens on, for as long as the block runs."""
 
     def __enter__(self) -> int:
