@@ -94,6 +94,10 @@ def run(replicas: int, refs: int, *, shared: bool, latency: float) -> dict[str, 
                 AsyncAzureKeyWrapper(crypto),
                 clock=clock.monotonic,
                 wait=DEADLINE,
+                # fakeredis expires keys on the real clock, and the simulation spends real CPU time between a lease
+                # and its release (thousands of replicas share two cores): a real-time lease sized for 10 ms reads
+                # would expire mid-simulation and let a second replica lead the same fetch.
+                lease=600.0,
             )
         fleet = Fleet(
             startup=StartupPolicy(deadline=DEADLINE), budget=budget, shared=tier, listen=False, clock=clock.monotonic
