@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kvconfig.references import KeyVaultReference
 from kvconfig.resolve._cache import CachedSecret, SecretCache
 from kvconfig.resolve._credentials import as_async_credential, vault_credential
+from kvconfig.resolve._shared import SharedTier
 from kvconfig.resolve._status import classify
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class VaultClients:
         concurrency: int,
         timeout: float,
         cache: SecretCache,
+        shared: SharedTier | None = None,
     ) -> None:
         self._credential_arg = credential
         self._transport = transport
@@ -97,6 +99,7 @@ class VaultClients:
         self._concurrency = concurrency
         self._timeout = timeout
         self._cache = cache
+        self._shared = shared
         self._vaults: dict[str, _Vault] = {}
         self._credential: Any = None
         self._owns_credential = False
@@ -108,6 +111,8 @@ class VaultClients:
         vaults, self._vaults = list(self._vaults.values()), {}
         for vault in vaults:
             await vault.client.close()
+        if self._shared is not None:
+            await self._shared.aclose()
         if self._owns_credential and self._credential is not None:
             await self._credential.close()
         self._credential = None
@@ -136,7 +141,10 @@ class VaultClients:
                     if gate.failure is not None:
                         return gate.failure
             async with self._semaphore:
-                secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self._timeout)
+                if self._shared is None:
+                    cached = await self._read(vault, ref)
+                else:
+                    cached = await self._shared.fetch(ref, lambda: self._read(vault, ref))
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
             status, detail = classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
@@ -152,8 +160,13 @@ class VaultClients:
                 else:
                     vault.gate = None  # the next resolve tries again
                 pilot.event.set()
+        self._cache.put(cached, latest=ref.version is None)
+        return Fetched(cached)
+
+    async def _read(self, vault: _Vault, ref: KeyVaultReference) -> CachedSecret:
+        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self._timeout)
         props = secret.properties
-        cached = CachedSecret(
+        return CachedSecret(
             vault_url=ref.vault_url,
             name=ref.name,
             version=props.version or "",
@@ -163,8 +176,6 @@ class VaultClients:
             expires_on=props.expires_on,
             content_type=props.content_type,
         )
-        self._cache.put(cached, latest=ref.version is None)
-        return Fetched(cached)
 
     def _vault_for(self, vault_url: str) -> _Vault:
         vault = self._vaults.get(vault_url)
@@ -174,6 +185,11 @@ class VaultClients:
             options = dict(self._client_options)
             if self._transport is not None:
                 options["transport"] = self._transport() if callable(self._transport) else self._transport
+            if self._shared is not None:
+                options["per_retry_policies"] = [
+                    *options.get("per_retry_policies", ()),
+                    *self._shared.client_policies(),
+                ]
             vault = _Vault()
             vault.client = SecretClient(
                 vault_url, vault_credential(self._get_credential(), vault.token_issued), **options

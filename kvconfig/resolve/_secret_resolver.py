@@ -25,8 +25,9 @@ from kvconfig.resolve._cache import CachedSecret, SecretCache
 from kvconfig.resolve._clients import Fetched, Key, VaultClients
 from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
 from kvconfig.resolve._loop import Closer, LoopThread
-from kvconfig.resolve._progress import FetchProgress
+from kvconfig.resolve._progress import FetchProgress, observed
 from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSettings
+from kvconfig.resolve._shared import SharedTier
 from kvconfig.resolve._status import UNREACHABLE, ReferenceStatus, validity
 
 __all__ = ["ExpiryWarning", "SecretResolver"]
@@ -64,6 +65,8 @@ class SecretResolver:
     :keyword monotonic: the clock of the cache's TTL; injectable for tests.
     :keyword progress: a :class:`~kvconfig.FetchProgress` told which references are fetched and when each
         is done (names and statuses only); called on the resolver's loop thread. The CLI draws its progress line so.
+    :keyword fleet: a :class:`kvconfig.fleet.Fleet` (one per resolver): a start-up deadline under throttling, a
+        per-vault budget, a shared sealed cache on Redis. See docs/fleet.md.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class SecretResolver:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         progress: FetchProgress | None = None,
+        fleet: SharedTier | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1.")
@@ -121,6 +125,7 @@ class SecretResolver:
             concurrency=concurrency,
             timeout=timeout,
             cache=self.cache,
+            shared=fleet,
         )
         self._finalizer = weakref.finalize(self, _close_unclosed, self._loop, self._clients.aclose)
         self._tracked: dict[str, Entry] = {}
@@ -128,6 +133,10 @@ class SecretResolver:
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
         self._closed = False
+        # kvconfig.fleet (docs/fleet.md): the fleet gets the vault reads and announces other replicas' new versions.
+        self.fleet = fleet
+        if fleet is not None:
+            fleet.bind(self._on_fleet_invalidation)
 
     # -- public API ------------------------------------------------------------------------------------------------
 
@@ -257,8 +266,25 @@ class SecretResolver:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def invalidate(self, vault_url: str | None = None, name: str | None = None) -> None:
-        """Make the next resolve read the latest version of these secrets again (e.g. on a new-version event)."""
+        """Make the next resolve read the latest version of these secrets again (e.g. on a new-version event).
+
+        With a fleet that shares a cache, one secret's invalidation also reaches the other replicas.
+        """
         self.cache.invalidate(vault_url.rstrip("/").lower() if vault_url else None, name)
+        if self.fleet is not None and vault_url and name and not self._closed:
+            self._loop.submit(self.fleet.publish_invalidation(vault_url.rstrip("/").lower(), name))
+
+    async def _on_fleet_invalidation(self, vault_url: str, name: str) -> None:
+        """Another replica announced a new version: drop ours and refresh, if the settings use that secret."""
+        vault_url = vault_url.rstrip("/").lower()
+        self.cache.invalidate(vault_url, name)
+        used = any(
+            ref.vault_url == vault_url and ref.name.lower() == name.lower() and ref.version is None
+            for entry in self._tracked.values()
+            for _start, _end, ref in entry.refs
+        )
+        if used:
+            await self._refresh()
 
     @property
     def values(self) -> ResolvedSettings:
@@ -482,7 +508,7 @@ class SecretResolver:
         if pending:
             logger.debug("Fetching %d Key Vault secret(s) (%d from cache)", len(pending), len(results))
             if self._progress is not None:
-                pending = self._observed(pending, unique)
+                pending = observed(self._progress, pending, unique)
             outcomes = await asyncio.gather(*pending.values())
             results.update(zip(pending, outcomes, strict=True))
         if only_latest:
@@ -493,27 +519,6 @@ class SecretResolver:
                     if last is not None:
                         results[key] = Fetched(last, stale=True)
         return results
-
-    def _observed(
-        self, pending: dict[Key, Awaitable[Fetched]], unique: Mapping[Key, KeyVaultReference]
-    ) -> dict[Key, Awaitable[Fetched]]:
-        """``pending`` reporting to the progress observer; an observer that fails is logged, never fatal."""
-        progress = self._progress
-        assert progress is not None
-        try:
-            progress.fetching([unique[key] for key in pending])
-        except Exception:
-            logger.exception("A kvconfig progress observer failed")
-
-        async def reported(awaitable: Awaitable[Fetched], ref: KeyVaultReference) -> Fetched:
-            outcome = await awaitable
-            try:
-                progress.fetched(ref, outcome.status)
-            except Exception:
-                logger.exception("A kvconfig progress observer failed")
-            return outcome
-
-        return {key: reported(awaitable, unique[key]) for key, awaitable in pending.items()}
 
     def _cached(self, ref: KeyVaultReference) -> CachedSecret | None:
         if ref.version:

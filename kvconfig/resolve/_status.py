@@ -77,6 +77,8 @@ def classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
     )
 
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        if getattr(exc, "deadline", None) is not None:  # kvconfig.fleet: still throttled at the start-up deadline
+            return "FetchTimedOut", str(exc)
         return "FetchTimedOut", "no answer within the resolver's timeout"
     if isinstance(exc, ResourceNotFoundError):
         if ref.version:

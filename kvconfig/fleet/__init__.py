@@ -1,0 +1,19 @@
+"""kvconfig.fleet: resolving as one of many replicas.
+
+* :class:`Fleet`: pass to ``SecretResolver(fleet=...)``; composes the parts below.
+* :class:`StartupPolicy`: keep reading through throttling (429) until a start-up deadline, with jittered waits.
+* :class:`VaultBudget`: a client-side token bucket per vault, shared by the process.
+* :class:`RedisSharedCache`: a cache tier shared by the replicas on Redis, holding only sealed values, with
+  single-flight leases and an invalidation channel (``pip install "kvconfig[redis]"``).
+
+See docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+from kvconfig.fleet.budget import BudgetPolicy, VaultBudget
+from kvconfig.fleet.coordinator import Fleet
+from kvconfig.fleet.redis_cache import RedisSharedCache
+from kvconfig.fleet.startup import StartupPolicy, ThrottledPastDeadline
+
+__all__ = ["BudgetPolicy", "Fleet", "RedisSharedCache", "StartupPolicy", "ThrottledPastDeadline", "VaultBudget"]

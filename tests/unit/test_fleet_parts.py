@@ -1,0 +1,78 @@
+"""kvconfig.fleet's pure parts: the token bucket's arithmetic, sealing's bindings, invalidation message bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from kvconfig.crypto import LocalKeyWrapper, generate_key
+from kvconfig.fleet import StartupPolicy, VaultBudget
+from kvconfig.fleet.invalidation import parse_invalidation
+from kvconfig.fleet.sealing import SealedFormatError, new_data_key, open_data_key
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_budget_grants_a_burst_then_one_token_per_interval() -> None:
+    clock = Clock()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    budget = VaultBudget(2.0, burst=2, clock=clock, sleep=sleep)
+    for _ in range(4):
+        asyncio.run(budget.acquire("https://a.vault.azure.net/secrets/x"))
+    assert waits == [0.5, 1.0]  # two from the burst, then queued half a second apart
+    assert budget.try_acquire("a.vault.azure.net") is False
+    clock.t = 10.0
+    assert budget.try_acquire("A.VAULT.AZURE.NET") is True  # one bucket per host, case-insensitive
+    assert budget.try_acquire("https://b.vault.azure.net") is True  # another vault, another bucket
+
+
+def test_budget_share_leaves_room_for_the_burst() -> None:
+    budget = VaultBudget.share_of(1000, burst=1)
+    assert budget.rate == pytest.approx(0.4, rel=1e-2)
+    assert VaultBudget.share_of(1000, burst=2).rate == pytest.approx(0.3, rel=1e-2)
+    with pytest.raises(ValueError, match="burst"):
+        VaultBudget.share_of(1000, burst=5)
+
+
+def test_startup_policy_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="deadline"):
+        StartupPolicy(deadline=0)
+
+
+def test_sealed_values_open_only_under_their_own_binding() -> None:
+    wrapper = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
+    data_key, record = asyncio.run(new_data_key(wrapper))
+    assert b"wrapped" in record
+    blob = data_key.seal("ns", "value", ("v.vault.azure.net", "db", "1"), b"hunter2")
+    assert b"hunter2" not in blob
+    reopened = asyncio.run(open_data_key(record, wrapper))
+    assert reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), blob) == b"hunter2"
+    for parts in (("v.vault.azure.net", "db", "2"), ("v.vault.azure.net", "other", "1")):
+        with pytest.raises(SealedFormatError):
+            reopened.open("ns", "value", parts, blob)
+    tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(SealedFormatError):
+        reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), tampered)
+    with pytest.raises(SealedFormatError):
+        asyncio.run(open_data_key(b"{" * 20_000, wrapper))
+
+
+def test_invalidation_messages_are_bounded_and_checked() -> None:
+    good = {"vault": "https://v.vault.azure.net", "name": "db", "from": "r1", "id": "m1"}
+    assert parse_invalidation(json.dumps(good).encode()) == ("https://v.vault.azure.net", "db", "r1", "m1")
+    assert parse_invalidation(json.dumps({**good, "vault": "http://evil"}).encode()) is None
+    assert parse_invalidation(json.dumps({**good, "name": 3}).encode()) is None
+    assert parse_invalidation(b"x" * 5000) is None
+    assert parse_invalidation(b"not json") is None
