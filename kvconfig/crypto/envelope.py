@@ -11,6 +11,12 @@ The header records the key id **with its version**, the wrap algorithm, the wrap
 Chunk ``i`` uses nonce ``base_nonce XOR i`` (as a 96-bit big-endian integer) and associated data
 ``SHA-256(magic..header) | i (uint64 BE) | final (1 byte: 1 for the last chunk, else 0)``, so changing the header,
 reordering, dropping or appending chunks, or cutting the envelope at a chunk boundary is detected.
+
+Nothing in the header is authenticated until chunk 0 opens, so the header never chooses how the data key is
+unwrapped: the unwrapper uses its own configured algorithm (RSA1_5 is refused outright), and every failure to unwrap
+the data key or to open chunk 0 raises the same :class:`EnvelopeIntegrityError` with the same message, so no error
+tells a good padding from a bad one. An envelope proves integrity, not who sealed it: anyone with the public key can
+seal one.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from .errors import (
     EnvelopeError,
     EnvelopeFormatError,
     EnvelopeIntegrityError,
+    EnvelopeKeyError,
     KeyOperationError,
 )
 
@@ -175,10 +182,28 @@ def _split(blob: bytes) -> tuple[EnvelopeHeader, int]:
 
 def _check_sealed_length(index: int, length: int) -> None:
     if length < _TAG_BYTES:
+        if index == 0:
+            raise _unopenable()
         raise EnvelopeIntegrityError(f"The envelope is truncated: chunk {index} is shorter than its tag.")
 
 
+# The one error for every way the data key can fail to unwrap or chunk 0 can fail to open (no padding oracle).
+_UNOPENABLE: Final = (
+    "The envelope could not be opened: its data key did not unwrap and authenticate under this key "
+    "(the wrong key or key version, or a tampered or truncated envelope)."
+)
+# Header-only decisions: they depend on nothing secret, so they may say exactly what is wrong.
+_REFUSED_WRAPS: Final = frozenset({"RSA1_5"})
+_PASSED_THROUGH: Final = (EnvelopeKeyError, EnvelopeFormatError, KeyOperationError)
+
+
+def _unopenable() -> EnvelopeIntegrityError:
+    return EnvelopeIntegrityError(_UNOPENABLE)
+
+
 def _authentication_failed(index: int) -> EnvelopeIntegrityError:
+    if index == 0:
+        return _unopenable()
     return EnvelopeIntegrityError(
         f"Chunk {index} of the envelope failed authentication: the envelope was tampered with, truncated "
         "or reordered, or the data key was unwrapped with the wrong key."
@@ -218,7 +243,8 @@ class _ChunkCipher:
         try:
             return self._aead.decrypt(nonce, sealed, aad)
         except InvalidTag:
-            raise _authentication_failed(index) from None
+            pass
+        raise _authentication_failed(index)  # outside the handler, like every other failure to open
 
     def open_into(self, index: int, sealed: memoryview, final: bool, out: memoryview) -> None:
         """Open ``sealed`` into ``out``, which is exactly ``len(sealed) - 16`` bytes long.
@@ -232,8 +258,10 @@ class _ChunkCipher:
         nonce, aad = self._nonce_and_aad(index, final)
         try:
             self._aead.decrypt_into(nonce, sealed, aad, out)
+            return
         except InvalidTag:
-            raise _authentication_failed(index) from None
+            pass
+        raise _authentication_failed(index)  # outside the handler, like every other failure to open
 
 
 def _new_header(wrapped_key: bytes, key_id: str, algorithm: str, chunk_size: int, nonce: bytes) -> EnvelopeHeader:
@@ -261,38 +289,51 @@ def _filled_bytes(size: int, fill: Callable[[memoryview], None]) -> bytes:
     return buffer.getvalue()
 
 
-def _check_data_key(data_key: bytes) -> bytes:
-    if len(data_key) != _DATA_KEY_BYTES:
-        raise EnvelopeIntegrityError("The unwrapped data key has the wrong length: wrong key or tampered envelope.")
+def _refuse_header_algorithm(header: EnvelopeHeader) -> None:
+    if header.wrap_algorithm in _REFUSED_WRAPS:
+        raise EnvelopeFormatError(
+            f"The envelope's data key is wrapped with {header.wrap_algorithm}, which kvconfig refuses to unwrap "
+            "(PKCS#1 v1.5 padding is a padding oracle); nothing was unwrapped. Re-seal the data with RSA-OAEP-256."
+        )
+
+
+def _check_data_key(data_key: object) -> bytes:
+    if not isinstance(data_key, (bytes, bytearray, memoryview)) or len(data_key) != _DATA_KEY_BYTES:
+        raise _unopenable()
     return bytes(data_key)
 
 
-def _integrity_error_from(exc: CryptoError) -> CryptoError:
-    if isinstance(exc, (EnvelopeError, KeyOperationError)):
+def _unwrap_error(exc: Exception) -> Exception:
+    """What an unwrapper's failure becomes: header-only and configuration errors as they are, the rest as one."""
+    if isinstance(exc, _PASSED_THROUGH):
         return exc
-    return EnvelopeIntegrityError(
-        f"The data key could not be unwrapped ({type(exc).__name__}): the wrong key, or a tampered envelope."
-    )
+    return _unopenable()
 
 
 def _unwrap(unwrapper: KeyUnwrapper, header: EnvelopeHeader) -> bytes:
+    _refuse_header_algorithm(header)
     try:
-        return _check_data_key(unwrapper.unwrap_key(header.key_id, header.wrap_algorithm, header.wrapped_key))
-    except CryptoError as exc:
-        error = _integrity_error_from(exc)
+        data_key: object = unwrapper.unwrap_key(header.key_id, header.wrap_algorithm, header.wrapped_key)
+    except (CryptoError, ValueError) as exc:
+        error = _unwrap_error(exc)
         if error is exc:
             raise
-        raise error from exc
+    else:
+        return _check_data_key(data_key)
+    raise error  # outside the handler: no cause or context that would tell one failure from another
 
 
 async def _unwrap_async(unwrapper: AsyncKeyUnwrapper, header: EnvelopeHeader) -> bytes:
+    _refuse_header_algorithm(header)
     try:
-        return _check_data_key(await unwrapper.unwrap_key(header.key_id, header.wrap_algorithm, header.wrapped_key))
-    except CryptoError as exc:
-        error = _integrity_error_from(exc)
+        data_key: object = await unwrapper.unwrap_key(header.key_id, header.wrap_algorithm, header.wrapped_key)
+    except (CryptoError, ValueError) as exc:
+        error = _unwrap_error(exc)
         if error is exc:
             raise
-        raise error from exc
+    else:
+        return _check_data_key(data_key)
+    raise error  # outside the handler: no cause or context that would tell one failure from another
 
 
 def _seal(data_key: bytes, header: EnvelopeHeader, data: bytes) -> bytes:
