@@ -8,14 +8,17 @@ recorded in an envelope. Adapters: :class:`LocalKeyWrapper` (a local JWK), :clas
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, Union
 from urllib.parse import urlsplit
+
+from kvconfig.references import is_trusted_host
 
 from ._algorithms import supported_algorithms
 from ._client import LocalCryptoClient
 from ._jwk import KeyMaterial
-from .errors import EnvelopeKeyError, InvalidKeyError, UnsupportedAlgorithmError
+from ._key_ids import host_of, trusted_key_id
+from .errors import DecryptionError, EnvelopeKeyError, InvalidKeyError, UnsupportedAlgorithmError
 
 if TYPE_CHECKING:
     from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
@@ -34,7 +37,12 @@ __all__ = [
 
 
 class KeyUnwrapper(Protocol):
-    """Unwraps a data key for the key id and algorithm an envelope records."""
+    """Unwraps a data key for the key id and algorithm an envelope records.
+
+    The envelope's header is not authenticated when this is called: an unwrapper must unwrap only with the
+    algorithm it was configured with (refusing any other ``algorithm``) and must not reach out to a key id it does
+    not already trust. kvconfig's adapters do both.
+    """
 
     def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes: ...
 
@@ -81,6 +89,28 @@ def _default_wrap_algorithm(material: KeyMaterial) -> str:
     raise UnsupportedAlgorithmError(f"A {material.kty} key cannot wrap keys; use an RSA or oct key.")
 
 
+# PKCS#1 v1.5 encryption padding (RFC 8017, 7.2) lets whoever can tell a good padding from a bad one decrypt
+# (Bleichenbacher's attack); an envelope is opened by code that answers with errors, so it is never used.
+_REFUSED_WRAPS = frozenset({"RSA1_5"})
+
+
+def _configured_algorithm(name: str) -> str:
+    if name in _REFUSED_WRAPS:
+        raise UnsupportedAlgorithmError(
+            f"{name} cannot wrap envelope data keys: unwrapping PKCS#1 v1.5 padding is a padding oracle. "
+            "Use RSA-OAEP-256 (the default)."
+        )
+    return name
+
+
+def _check_unwrap_arguments(configured: str, algorithm: object, wrapped: object) -> None:
+    """The header's algorithm only has to agree with the wrapper's; it never chooses the unwrap."""
+    if not isinstance(wrapped, (bytes, bytearray, memoryview)):
+        raise DecryptionError(f"The wrapped key must be bytes, not {type(wrapped).__name__}.")
+    if str(getattr(algorithm, "value", algorithm)) != configured:
+        raise DecryptionError(f"This wrapper unwraps with {configured} only.")
+
+
 class LocalKeyWrapper:
     """Wraps data keys with a local key: RSA-OAEP-256 for RSA keys, A128KW/A192KW/A256KW for oct keys by size.
 
@@ -94,7 +124,7 @@ class LocalKeyWrapper:
         resolved_id = key_id if key_id is not None else client.key_id
         if not resolved_id:
             raise InvalidKeyError("LocalKeyWrapper needs a key_id: the key has no 'kid', so pass key_id=...")
-        name = (
+        name = _configured_algorithm(
             _default_wrap_algorithm(client.key_material)
             if algorithm is None
             else str(getattr(algorithm, "value", algorithm))
@@ -124,7 +154,8 @@ class LocalKeyWrapper:
     def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
         if key_id != self._key_id:
             raise EnvelopeKeyError(f"The data key was wrapped by key {key_id!r}; this wrapper holds {self._key_id!r}.")
-        return self._client.unwrap_key(algorithm, wrapped)
+        _check_unwrap_arguments(self._algorithm, algorithm, wrapped)
+        return self._client.unwrap_key(self._algorithm, wrapped)
 
 
 class KeyRing:
@@ -155,7 +186,7 @@ class KeyRing:
         return self._current.wrap_key(key)
 
     def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
-        unwrapper = self._by_id.get(key_id)
+        unwrapper = self._by_id.get(key_id) if isinstance(key_id, str) else None
         if unwrapper is None:
             raise EnvelopeKeyError(f"No key in this key ring has id {key_id!r}; it holds {sorted(self._by_id)}.")
         return unwrapper.unwrap_key(key_id, algorithm, wrapped)
@@ -194,8 +225,8 @@ AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable[
 
 
 class _AzureWrapperBase:
-    def __init__(self, algorithm: str) -> None:
-        self._algorithm = str(getattr(algorithm, "value", algorithm))
+    def __init__(self, algorithm: str, trusted_hosts: Iterable[str]) -> None:
+        self._algorithm = _configured_algorithm(str(getattr(algorithm, "value", algorithm)))
         if self._algorithm in _SDK_LOCAL_AES_WRAPS:
             raise UnsupportedAlgorithmError(
                 f"{self._algorithm} cannot seal envelopes through the Azure SDK: the SDK computes it locally and, for "
@@ -205,6 +236,9 @@ class _AzureWrapperBase:
             )
         self._sdk_algorithm = _wrap_algorithm(self._algorithm)
         self._wrapped_by: str | None = None
+        trusted = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)
+        is_trusted_host("", trusted)  # a malformed entry fails here (ValueError), not when an envelope arrives
+        self._trusted_hosts = trusted
 
     @property
     def algorithm(self) -> str:
@@ -212,6 +246,36 @@ class _AzureWrapperBase:
 
     def _current_key_id(self, client_key_id: str | None) -> str:
         return _require_versioned(self._wrapped_by or client_key_id)
+
+    def _known_client(self, key_id: object, client_key_id: str | None) -> bool:
+        """Whether ``key_id`` is the wrapper's own client's key (no new client, no new host)."""
+        return isinstance(key_id, str) and key_id in (self._wrapped_by, client_key_id)
+
+    def _checked_key_id(self, key_id: object, client_key_id: str | None, *, has_factory: bool) -> str:
+        """The key id a client may be made for: trusted host, versioned shape; raises EnvelopeKeyError otherwise."""
+        if not has_factory:
+            raise EnvelopeKeyError(
+                f"The data key was wrapped by key {key_id!r:.200}, not this client's key; "
+                "pass client_factory= to open envelopes sealed under other keys or versions."
+            )
+        own = [host for host in (host_of(client_key_id), host_of(self._wrapped_by)) if host]
+        return trusted_key_id(key_id, trusted_hosts=self._trusted_hosts, own_hosts=own)
+
+
+def _unwrap_failed(exc: Exception) -> DecryptionError | None:
+    """The service's (or the SDK's local) answer to a wrapped key it cannot unwrap, as one DecryptionError.
+
+    A 400 from the vault, or a ValueError from the SDK's local crypto, depends on the wrapped bytes (bad padding,
+    wrong length): its text would tell an attacker which. Failures that do not depend on them (401, 403, 404,
+    throttling, the network) stay the SDK's own errors.
+    """
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(exc, HttpResponseError) and exc.status_code == 400:
+        return DecryptionError("The key vault could not unwrap the data key.")
+    if isinstance(exc, ValueError):
+        return DecryptionError("The data key could not be unwrapped.")
+    return None
 
 
 class AzureKeyWrapper(_AzureWrapperBase):
@@ -222,6 +286,12 @@ class AzureKeyWrapper(_AzureWrapperBase):
     The envelope records the client's **versioned** key id as the SDK reports it after the wrap. To open envelopes
     sealed under other key ids (older versions, other keys), pass ``client_factory``: it gets a key id and returns a
     ``CryptographyClient`` for it (typically ``lambda kid: CryptographyClient(kid, credential)``).
+
+    The envelope's header is not authenticated when it is opened, so the wrapper unwraps only with ``algorithm``
+    (RSA1_5 is refused) and gives ``client_factory`` only versioned key ids on a trusted host: a Key Vault or
+    Managed HSM host of the Azure clouds, the host of ``client``'s own key, or one ``trusted_hosts`` lists
+    (``"myvault.localhost:8443"``, or ``".localhost:8443"`` for every host under it). Any other key id is an
+    :class:`EnvelopeKeyError` before a client exists.
     """
 
     def __init__(
@@ -230,8 +300,9 @@ class AzureKeyWrapper(_AzureWrapperBase):
         *,
         algorithm: str = "RSA-OAEP-256",
         client_factory: SyncClientFactory | None = None,
+        trusted_hosts: Iterable[str] = (),
     ) -> None:
-        super().__init__(algorithm)
+        super().__init__(algorithm, trusted_hosts)
         self._client = client
         self._factory = client_factory
         self._clients: dict[str, CryptographyClient] = {}
@@ -249,25 +320,30 @@ class AzureKeyWrapper(_AzureWrapperBase):
         return result.encrypted_key
 
     def _client_for(self, key_id: str) -> CryptographyClient:
-        if key_id in (self._wrapped_by, self._client.key_id):
+        if self._known_client(key_id, self._client.key_id):
             return self._client
-        if self._factory is None:
-            raise EnvelopeKeyError(
-                f"The data key was wrapped by key {key_id!r}, not this client's key; "
-                "pass client_factory= to open envelopes sealed under other keys or versions."
-            )
-        if key_id not in self._clients:
-            self._clients[key_id] = self._factory(key_id)
-        return self._clients[key_id]
+        checked = self._checked_key_id(key_id, self._client.key_id, has_factory=self._factory is not None)
+        if self._factory is not None and checked not in self._clients:
+            self._clients[checked] = self._factory(checked)
+        return self._clients[checked]
 
     def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
-        return self._client_for(key_id).unwrap_key(_wrap_algorithm(algorithm), wrapped).key
+        _check_unwrap_arguments(self._algorithm, algorithm, wrapped)
+        client = self._client_for(key_id)
+        try:
+            return client.unwrap_key(self._sdk_algorithm, bytes(wrapped)).key
+        except Exception as exc:
+            failure = _unwrap_failed(exc)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 class AsyncAzureKeyWrapper(_AzureWrapperBase):
     """The asynchronous twin of :class:`AzureKeyWrapper`, for ``azure.keyvault.keys.crypto.aio.CryptographyClient``.
 
-    ``client_factory`` may return a client or an awaitable of one.
+    ``client_factory`` may return a client or an awaitable of one; it is only given key ids on trusted hosts, as for
+    :class:`AzureKeyWrapper`.
     """
 
     def __init__(
@@ -276,8 +352,9 @@ class AsyncAzureKeyWrapper(_AzureWrapperBase):
         *,
         algorithm: str = "RSA-OAEP-256",
         client_factory: AsyncClientFactory | None = None,
+        trusted_hosts: Iterable[str] = (),
     ) -> None:
-        super().__init__(algorithm)
+        super().__init__(algorithm, trusted_hosts)
         self._client = client
         self._factory = client_factory
         self._clients: dict[str, AsyncCryptographyClient] = {}
@@ -295,18 +372,21 @@ class AsyncAzureKeyWrapper(_AzureWrapperBase):
         return result.encrypted_key
 
     async def _client_for(self, key_id: str) -> AsyncCryptographyClient:
-        if key_id in (self._wrapped_by, self._client.key_id):
+        if self._known_client(key_id, self._client.key_id):
             return self._client
-        if self._factory is None:
-            raise EnvelopeKeyError(
-                f"The data key was wrapped by key {key_id!r}, not this client's key; "
-                "pass client_factory= to open envelopes sealed under other keys or versions."
-            )
-        if key_id not in self._clients:
-            made = self._factory(key_id)
-            self._clients[key_id] = await made if isinstance(made, Awaitable) else made
-        return self._clients[key_id]
+        checked = self._checked_key_id(key_id, self._client.key_id, has_factory=self._factory is not None)
+        if self._factory is not None and checked not in self._clients:
+            made = self._factory(checked)
+            self._clients[checked] = await made if isinstance(made, Awaitable) else made
+        return self._clients[checked]
 
     async def unwrap_key(self, key_id: str, algorithm: str, wrapped: bytes) -> bytes:
+        _check_unwrap_arguments(self._algorithm, algorithm, wrapped)
         client = await self._client_for(key_id)
-        return (await client.unwrap_key(_wrap_algorithm(algorithm), wrapped)).key
+        try:
+            return (await client.unwrap_key(self._sdk_algorithm, bytes(wrapped))).key
+        except Exception as exc:
+            failure = _unwrap_failed(exc)
+            if failure is None:
+                raise
+            raise failure from None

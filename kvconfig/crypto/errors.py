@@ -13,8 +13,10 @@ Every class derives from :class:`CryptoError` (itself a :class:`kvconfig.errors.
     ├── DecryptionError                              decryption or unwrapping failed (tag mismatch, bad padding, ...)
     └── EnvelopeError                                an envelope could not be opened
         ├── EnvelopeFormatError (also ValueError)    not an envelope: bad magic, unknown version, truncated header
-        ├── EnvelopeKeyError                         no key to unwrap the data key for the recorded key id
-        └── EnvelopeIntegrityError                   tampered, truncated or reordered data, or the wrong key
+        ├── EnvelopeKeyError                         no key to unwrap the data key for the recorded key id, or a key id
+        │                                            that is malformed or not on a trusted host (nothing was sent)
+        └── EnvelopeIntegrityError                   tampered, truncated or reordered data, or the wrong key (one error
+                                                     for every unwrap or chunk-0 failure: no padding oracle)
 
 A server (the fake Key Vault) can map the families to the service's answers without reading messages:
 ``UnsupportedAlgorithmError``, ``InvalidKeyError`` and ``InvalidInputError`` are request errors (400 BadParameter),
@@ -84,7 +86,7 @@ class EnvelopeFormatError(EnvelopeError, ValueError):
 
 
 class EnvelopeKeyError(EnvelopeError):
-    """The unwrapper has no key for the key id recorded in the envelope."""
+    """The unwrapper has no key for the key id recorded in the envelope, or may not reach it (untrusted host)."""
 
 
 class EnvelopeIntegrityError(EnvelopeError):

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kvconfig.fake import FakeKeyVault
-
 if TYPE_CHECKING:
+    from kvconfig.fake import FakeKeyVault
     from kvconfig.fake.appconfig import FakeAppConfiguration
 
 __all__ = ["APPCONFIG", "APPCONFIG_MARKER_HELP", "fake_appconfig"]

@@ -1,4 +1,7 @@
-"""What the ``keyvault`` and ``keyvault_secrets`` markers ask for, read from a test's markers (closest last)."""
+"""What the ``keyvault`` and ``keyvault_secrets`` markers ask for, read from a test's markers (closest last).
+
+Imported when pytest starts, so kvconfig.fake (and the Azure SDK behind it) is imported only when a marker is read.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kvconfig.fake import Identity, ManualClock
+if TYPE_CHECKING:
+    from kvconfig.fake import Identity, ManualClock
 
 __all__ = ["DEFAULT_VAULT", "KEYVAULT", "KEYVAULT_SECRETS", "KeyVaultOptions", "read_markers"]
 
@@ -126,12 +130,16 @@ def _per_vault(marker: str, kind: str, data: object) -> Mapping[str, Any]:
 
 
 def _identity(marker: str, identity: object) -> str | Identity | None:
+    from kvconfig.fake import Identity
+
     if identity is not None and not isinstance(identity, (str, Identity)):
         raise _fail(marker, f"identity= must be a name or an Identity, not {type(identity).__name__}.")
     return identity
 
 
 def _clock(clock: object) -> ManualClock | None:
+    from kvconfig.fake import ManualClock
+
     if clock is None:
         return None
     if isinstance(clock, ManualClock):

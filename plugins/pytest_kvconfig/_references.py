@@ -4,11 +4,12 @@ App Service reference to it (and put that in an environment variable)."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
-from kvconfig.fake import FakeKeyVault
+if TYPE_CHECKING:
+    from kvconfig.fake import FakeKeyVault
 
 __all__ = ["KeyVaultEnv", "KeyVaultReferenceFactory"]
 

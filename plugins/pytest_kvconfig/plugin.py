@@ -12,7 +12,9 @@ chooses the identity of the patched credentials, a ManualClock, strict mode, lat
 helper fixtures. ``@pytest.mark.keyvault_secrets({vault: {name: value}}, identity=)`` is the secrets-only form.
 Markers on the module, class and function all apply, closest last. The user guide is docs/pytest.md.
 
-No web framework is imported here: the fixtures compose with whatever the test imports.
+No web framework is imported here: the fixtures compose with whatever the test imports. pytest loads this module at
+every start in every project that has kvconfig installed, so it imports neither kvconfig nor the Azure SDK itself:
+they are imported when a fixture first runs (``tests/plugins/pytest_plugin/test_plugin_startup.py`` pins it).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kvconfig.fake import FakeKeyVault, ManualClock, SeedError
 from pytest_kvconfig._appconfig import APPCONFIG_MARKER_HELP, fake_appconfig
 from pytest_kvconfig._options import KEYVAULT, KEYVAULT_SECRETS, KeyVaultOptions, read_markers
-from pytest_kvconfig._references import KeyVaultEnv, KeyVaultReferenceFactory
 
 if TYPE_CHECKING:
     from kvconfig import SecretResolver
+    from kvconfig.fake import FakeKeyVault, ManualClock
+    from pytest_kvconfig._references import KeyVaultEnv, KeyVaultReferenceFactory
 
 __all__ = [
     "fake_appconfig",
@@ -63,6 +65,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def fake_keyvault(request: pytest.FixtureRequest) -> Iterator[FakeKeyVault]:
     """A fresh FakeKeyVault, seeded by the test's markers and patched in for the test (SDK clients and
     azure-identity credentials built by the code under test reach it); the patch is undone afterwards."""
+    from kvconfig.fake import FakeKeyVault, ManualClock, SeedError
+
     options = read_markers(request.node)
     clock = options.clock
     if clock is None and "keyvault_clock" in request.fixturenames:
@@ -82,6 +86,8 @@ def fake_keyvault(request: pytest.FixtureRequest) -> Iterator[FakeKeyVault]:
 def keyvault_clock(fake_keyvault: FakeKeyVault) -> ManualClock:
     """The fake's ManualClock (asking for this fixture gives the fake one): ``keyvault_clock.advance(days=31)``;
     ``fake_keyvault.advance(...)`` also lets time act at once (expiry, purge, certificate renewal)."""
+    from kvconfig.fake import ManualClock
+
     clock = fake_keyvault.clock
     assert isinstance(clock, ManualClock)
     return clock
@@ -109,6 +115,8 @@ def keyvault_resolver(fake_keyvault: FakeKeyVault, request: pytest.FixtureReques
 def keyvault_reference(fake_keyvault: FakeKeyVault, request: pytest.FixtureRequest) -> KeyVaultReferenceFactory:
     """``keyvault_reference("db-password", "s3cret", vault="myvault")`` sets the secret and returns
     ``@Microsoft.KeyVault(SecretUri=https://myvault.vault.azure.net/secrets/db-password)``."""
+    from pytest_kvconfig._references import KeyVaultReferenceFactory
+
     return KeyVaultReferenceFactory(fake_keyvault, request.node.stash[_OPTIONS].vault)
 
 
@@ -116,4 +124,6 @@ def keyvault_reference(fake_keyvault: FakeKeyVault, request: pytest.FixtureReque
 def keyvault_env(keyvault_reference: KeyVaultReferenceFactory, monkeypatch: pytest.MonkeyPatch) -> KeyVaultEnv:
     """``keyvault_env("APP_DB_PASSWORD", "s3cret")`` sets the secret ``app-db-password`` and the environment variable
     to its reference (undone after the test); returns the reference."""
+    from pytest_kvconfig._references import KeyVaultEnv
+
     return KeyVaultEnv(keyvault_reference, monkeypatch)

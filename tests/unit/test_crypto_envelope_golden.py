@@ -23,7 +23,7 @@ from kvconfig.crypto import (
     key_from_jwk,
     read_envelope_header,
 )
-from kvconfig.crypto import envelope as envelope_module
+from kvconfig.crypto import _sealing as sealing_module
 from kvconfig.crypto._jwk import b64url_encode
 from kvconfig.crypto.envelope import EnvelopeHeader
 
@@ -46,9 +46,9 @@ def golden_plaintext(size: int) -> bytes:
 @pytest.fixture(params=[True, False], ids=["encrypt_into", "without_encrypt_into"])
 def aead_into(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Both code paths: writing chunks in place, and the copy used with cryptography releases that cannot."""
-    if request.param and not envelope_module._AEAD_INTO:
+    if request.param and not sealing_module._AEAD_INTO:
         pytest.skip("this cryptography release has no AESGCM.encrypt_into")
-    monkeypatch.setattr(envelope_module, "_AEAD_INTO", request.param)
+    monkeypatch.setattr(sealing_module, "_AEAD_INTO", request.param)
     return bool(request.param)
 
 
@@ -68,7 +68,7 @@ def test_envelope_written_by_the_first_implementation_still_opens(aead_into: boo
 def test_sealing_with_the_same_inputs_reproduces_the_golden_bytes(aead_into: bool, size: int) -> None:
     wrapper = golden_wrapper()
     header = EnvelopeHeader(KEY_ID, "A256KW", wrapper.wrap_key(DATA_KEY), CHUNK, NONCE)
-    sealed = envelope_module._seal(DATA_KEY, header, golden_plaintext(size))
+    sealed = sealing_module.seal(DATA_KEY, header, golden_plaintext(size))
     assert type(sealed) is bytes
     assert sealed == (DATA / f"envelope-v1-a256kw-{size}.kvce").read_bytes()
 
