@@ -188,7 +188,18 @@ def installed_closure(names: set[str]) -> set[str]:
 
 @functools.cache
 def _module_distributions() -> dict[str, list[str]]:
-    return dict(metadata.packages_distributions())
+    # Python 3.10's packages_distributions() reads only top_level.txt, which most modern wheels no longer ship; the
+    # top-level names in each distribution's RECORD (what 3.11 falls back to) fill the gaps.
+    found: dict[str, list[str]] = {key: list(value) for key, value in metadata.packages_distributions().items()}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        for file in dist.files or ():
+            top = file.parts[0] if len(file.parts) > 1 else file.name.removesuffix(".py")
+            if top.isidentifier() and not top.endswith((".dist-info", ".egg-info")):
+                owners = found.setdefault(top, [])
+                if name not in owners:
+                    owners.append(name)
+    return found
 
 
 def distributions_of(module: str) -> set[str]:
