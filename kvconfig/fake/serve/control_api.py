@@ -215,19 +215,20 @@ class ControlApi:
         body = _body(request)
         if set(body) not in ({"advance"}, {"set"}):
             raise _Refused(400, "BadParameter", 'Give exactly one of {"advance": seconds} or {"set": time}.')
+        if "advance" in body:
+            seconds = _number(body["advance"], "advance")
+            if not 0 <= seconds <= _MAX_ADVANCE:
+                raise _Refused(400, "BadParameter", "advance must be 0 to 200 years of seconds (time only moves on).")
+        else:
+            when = _instant(body["set"])
         with self._lock:
             clock = self.fake.clock
             if not isinstance(clock, (ManualClock, OffsetClock)):
                 clock = self.fake.clock = OffsetClock()
             if "advance" in body:
-                seconds = _number(body["advance"], "advance")
-                if not 0 <= seconds <= _MAX_ADVANCE:
-                    raise _Refused(
-                        400, "BadParameter", "advance must be 0 to 200 years of seconds (time only moves on)."
-                    )
                 clock.advance(seconds)
             else:
-                clock.set(_instant(body["set"]))
+                clock.set(when)
         self.fake.tick()
         return 200, self._clock_state()
 
