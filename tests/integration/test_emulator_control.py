@@ -47,9 +47,7 @@ def _trust(server: EmulatorServer) -> ssl.SSLContext:
 
 
 def _secrets(fake: FakeKeyVault, server: EmulatorServer, **options: object) -> SecretClient:
-    return SecretClient(
-        server.url_for("myvault"), fake.credential(), connection_verify=str(server.ca_path), **options
-    )
+    return SecretClient(server.url_for("myvault"), fake.credential(), connection_verify=str(server.ca_path), **options)
 
 
 def test_health_names_the_vault_shape_and_the_clock(control: httpx.Client, server: EmulatorServer) -> None:
@@ -101,7 +99,8 @@ def test_an_injected_fault_fails_the_sdk_call_until_cleared(
     client.set_secret("db", "v")
     added = control.post("/faults", json={"status": 503, "retry_after": 1, "times": None, "operation": "GetSecret"})
     assert added.status_code == 201
-    assert added.json()["id"] and added.json()["times"] is None
+    assert added.json()["id"]
+    assert added.json()["times"] is None
 
     with pytest.raises(HttpResponseError) as failed:
         client.get_secret("db")
@@ -190,7 +189,8 @@ def test_inventory_lists_metadata_and_reveals_values_only_when_asked(
     ]
     detail = control.get("/vaults/myvault")
     assert detail.status_code == 200
-    assert "first" not in detail.text and "second" not in detail.text
+    assert "first" not in detail.text
+    assert "second" not in detail.text
     secrets = {item["name"]: item for item in detail.json()["secrets"]}
     assert len(secrets["db"]["versions"]) == 2
     assert [item["name"] for item in detail.json()["deleted"]["secrets"]] == ["gone"]

@@ -191,7 +191,11 @@ class EmulatorServer:
 
         Raises ``DataFolderError``/``SnapshotError`` (``ValueError``) when the folder cannot be used or read."""
         if self.data_dir is not None and self.durable is None:
-            self.durable = open_data_dir(self.fake, self.data_dir, port=self.port)
+            try:
+                self.durable = open_data_dir(self.fake, self.data_dir, port=self.port)
+            except BaseException:
+                self._close()  # the bound socket and a temporary CA go with the failed start
+                raise
         return self.durable
 
     def _save(self) -> None:
