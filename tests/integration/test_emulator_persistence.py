@@ -126,9 +126,11 @@ def test_a_snapshot_naming_anything_but_state_is_refused(tmp_path: Path) -> None
     data = tmp_path / "data"
     FakeKeyVault().serve(data_dir=data).stop()
     evil = b"cos\nsystem\n(S'echo pwned'\ntR."  # pickle for os.system("echo pwned")
-    with sqlite3.connect(data / "state.sqlite3") as db:
+    db = sqlite3.connect(data / "state.sqlite3")
+    with db:
         db.execute("INSERT INTO vaults (host, state) VALUES ('evil.localhost:*', ?)", (evil,))
-    with pytest.raises(SnapshotError, match="may not name os.system"):
+    db.close()
+    with pytest.raises(SnapshotError, match=r"may not name os\.system"):
         FakeKeyVault().serve(data_dir=data)
 
 
