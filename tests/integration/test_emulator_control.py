@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.keyvault.keys import KeyClient
 from azure.keyvault.secrets import SecretClient
+from click.testing import CliRunner
 
+from kvconfig.cli import cli
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.emulator import EmulatorServer
 from tests.integration.emulator_support import resolve_localhost_subdomains
@@ -253,3 +256,12 @@ async def test_a_peer_beyond_loopback_gets_in_with_the_configured_token_only() -
             assert wrong.status_code == 403
             right = await remote.get("/vaults", headers={"Authorization": "Bearer s3cret-control-token-0123"})
             assert right.status_code == 200
+
+
+def test_fake_serve_refuses_a_control_token_file_that_holds_no_usable_token(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("short\n")
+    result = CliRunner().invoke(cli, ["fake", "serve", "--port", "0", "--control-token-file", str(token_file)])
+    assert result.exit_code != 0
+    assert "must hold one token of 16 to 4096 characters" in result.output
+    assert "Traceback" not in result.output
