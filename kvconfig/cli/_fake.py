@@ -100,6 +100,18 @@ class FakeCommandError(click.ClickException):
     help="uvicorn's log level.",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (method, path, status; never bodies).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the vaults here (mode 0700) and start from them: every acknowledged write survives a restart, even "
+    "kill -9. The CA lives in DATA_DIR/tls unless --cert-dir is given; --seed applies only to a new folder.",
+)
+@click.option(
+    "--control-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding a token that lets peers beyond loopback use the control API (/_kvconfig/...) with "
+    "'Authorization: Bearer <token>'. Without it, only loopback peers may.",
+)
 def serve(
     port: int,
     host: str,
@@ -113,6 +125,8 @@ def serve(
     dump_on_exit: Path | None,
     log_level: str,
     access_log: bool,
+    data_dir: Path | None,
+    control_token_file: Path | None,
 ) -> None:
     """Serve the fake Key Vault at https://<vault>.localhost:PORT until Ctrl-C.
 
@@ -144,12 +158,17 @@ def serve(
             raise FakeCommandError(f"{target} is a symbolic link; kvconfig does not write through links.")
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
     fake = FakeKeyVault(latency=latency, strict=strict)
+    control_token = _read_control_token(control_token_file) if control_token_file is not None else None
+    if cert_dir is None and data_dir is None:
+        cert_dir = default_cert_dir()
     try:
         server = EmulatorServer(
             fake,
             host=host,
             port=port,
-            cert_dir=cert_dir or default_cert_dir(),
+            cert_dir=cert_dir,
+            data_dir=data_dir,
+            control_token=control_token,
             log_level=log_level,
             access_log=access_log,
             tunnel_port=tunnel_port,
@@ -162,10 +181,20 @@ def serve(
     except OSError as exc:
         server.stop()
         raise FakeCommandError(f"Cannot listen on {host}: {exc.strerror or exc}.") from exc
+    try:
+        durable = server.restore()
+    except ValueError as exc:  # DataFolderError, SnapshotError: a folder that cannot be used or read
+        server.stop()
+        raise FakeCommandError(str(exc)) from exc
+    if durable is not None and durable.restored_vaults:
+        click.echo(f"Restored {durable.restored_vaults} vault(s) from {data_dir}.", err=True)
+        seed_file = None  # the folder's state wins: seeding again would add versions at every restart
     if seed_file is not None:
         try:
             fake.seed(loopback_seed(seed_file, bound))
-        except SeedError as exc:
+            if durable is not None:
+                durable.save()
+        except (SeedError, RuntimeError) as exc:  # RuntimeError: PersistenceError, the seed could not be saved
             server.stop()
             raise FakeCommandError(str(exc)) from exc
 
@@ -195,6 +224,20 @@ def serve(
                 raise FakeCommandError(f"Cannot write {dump_on_exit}: {exc.strerror or exc}.") from exc
             click.echo(f"Wrote the fake's contents to {dump_on_exit} (mode 0600).", err=True)
     click.echo("kvconfig fake Key Vault stopped.", err=True)
+
+
+def _read_control_token(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(4097)
+    except OSError as exc:
+        raise FakeCommandError(f"Cannot read the control token file {path}: {exc.strerror or exc}.") from exc
+    token = raw.decode("utf-8", "replace").strip()
+    if len(raw) > 4096 or len(token) < 16 or any(char.isspace() for char in token):
+        raise FakeCommandError(
+            f"The control token file {path} must hold one token of 16 to 4096 characters without spaces."
+        )
+    return token
 
 
 def _is_loopback_host(host: str) -> bool:

@@ -351,14 +351,22 @@ class FakeKeyVault:
         port: int = 0,
         cert_dir: str | Path | None = None,
         tunnel_port: int | None = None,
+        data_dir: str | Path | None = None,
+        control_token: str | None = None,
     ) -> EmulatorServer:
         """Start the loopback HTTPS emulator on a background thread (needs the ``serve`` extra: uvicorn).
 
         ``port=0`` picks a free port. Vaults are ``server.url_for("myvault")`` (``https://myvault.localhost:<port>``);
         clients trust ``server.ca_path``. Use it as a context manager to stop it. ``tunnel_port`` (``0``: any)
         also serves a ``CONNECT`` proxy (``server.proxy_url``) for clients that cannot resolve ``*.localhost``.
+        ``data_dir`` restores the fake from that folder and saves every acknowledged write there (docs/emulator.md);
+        ``control_token`` lets non-loopback peers use the control API (``/_kvconfig/...``).
         """
-        return EmulatorServer(self, host=host, port=port, cert_dir=cert_dir, tunnel_port=tunnel_port).start()
+        server = EmulatorServer(
+            self, host=host, port=port, cert_dir=cert_dir, tunnel_port=tunnel_port, data_dir=data_dir
+        )
+        server.control.set_token(control_token)
+        return server.start()
 
     def patch(self, identity: str | Identity | None = None) -> FakePatch:
         """Route SDK clients and azure-identity credentials built by the code under test to this fake.

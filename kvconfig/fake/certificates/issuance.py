@@ -43,10 +43,12 @@ from kvconfig.fake.core.routing import ServiceHost
 from kvconfig.fake.core.state import Attributes, Vault
 
 __all__ = [
+    "adopt_certificate_authority",
     "certificate_authority_of",
     "certificate_tick",
     "complete_operation",
     "ensure_certificate_hook",
+    "existing_certificate_authority",
     "start_issuance",
     "store_version",
 ]
@@ -60,6 +62,16 @@ def certificate_authority_of(service: ServiceHost) -> FakeCertificateAuthority:
     if found is None:
         found = _AUTHORITIES.setdefault(service, FakeCertificateAuthority())
     return found
+
+
+def existing_certificate_authority(service: ServiceHost) -> FakeCertificateAuthority | None:
+    """The service's fake CA if one was made (for saving it), never making one."""
+    return _AUTHORITIES.get(service)
+
+
+def adopt_certificate_authority(service: ServiceHost, authority: FakeCertificateAuthority) -> None:
+    """Make ``authority`` (a saved one, restored) the service's fake CA."""
+    _AUTHORITIES[service] = authority
 
 
 def ensure_certificate_hook(service: ServiceHost) -> None:

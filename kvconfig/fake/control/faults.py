@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -120,3 +120,8 @@ class FaultSet:
 
     def __len__(self) -> int:
         return len(self._faults)
+
+    def __iter__(self) -> Iterator[Fault]:
+        """The faults in order (a copy: adding or removing while iterating is safe)."""
+        with self._lock:
+            return iter(list(self._faults))

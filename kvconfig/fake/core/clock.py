@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "OffsetClock", "SystemClock"]
 
 
 @runtime_checkable
@@ -62,3 +62,36 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock({self.datetime().isoformat()})"
+
+
+class OffsetClock:
+    """The wall clock shifted by an offset that only moves when told to: what the emulator's control API moves, so a
+    served fake keeps ticking in real time after its clock was set forward (or back)."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self._offset = float(offset)
+        self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> float:
+        """Seconds ahead of the wall clock (negative: behind)."""
+        with self._lock:
+            return self._offset
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``."""
+        if seconds < 0:
+            raise ValueError("advance() only moves forward; use set() to go back explicitly.")
+        with self._lock:
+            self._offset += seconds
+
+    def set(self, when: float) -> None:
+        """Jump to an absolute time (seconds since the epoch); the clock ticks on from there."""
+        with self._lock:
+            self._offset = float(when) - time.time()
+
+    def __repr__(self) -> str:
+        return f"OffsetClock(offset={self.offset:+.0f}s)"

@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
+from kvconfig.fake.persist import PersistenceError
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
 if TYPE_CHECKING:
     from kvconfig.fake.core.wire import ConnectionFault
+    from kvconfig.fake.serve.control_api import ControlApi
 
 __all__ = ["FakeKeyVaultApp", "asgi_app"]
 
@@ -52,11 +54,17 @@ class FakeKeyVaultApp:
     """An ASGI 3 application over a :class:`~kvconfig.fake.FakeKeyVault`."""
 
     def __init__(
-        self, fake: ServedService, *, timeout_hold: float = 60.0, max_body_bytes: int = MAX_BODY_BYTES
+        self,
+        fake: ServedService,
+        *,
+        timeout_hold: float = 60.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        control: ControlApi | None = None,
     ) -> None:
         self.fake = fake
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
+        self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
 
     def __repr__(self) -> str:
         return f"FakeKeyVaultApp({self.fake!r})"
@@ -79,12 +87,21 @@ class FakeKeyVaultApp:
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
         if match_domain(host, self.fake.domains) is None:
-            response = serve_identity(self.fake, request) or _not_found(request)
+            client = scope.get("client")
+            peer = str(client[0]) if client else None
+            try:
+                response = await asyncio.to_thread(self._serve_own_host, request, peer)
+            except PersistenceError as exc:
+                response = _not_saved(exc)
             await _respond(send, response)
             return
         # On a worker thread: an operation may take a while (certificate and RSA key generation) and must not stall
         # the event loop that serves every other connection. The router is thread-safe.
-        outcome = await asyncio.to_thread(self.fake.dispatch, request)
+        try:
+            outcome = await asyncio.to_thread(self.fake.dispatch, request)
+        except PersistenceError as exc:  # the write happened in memory but is not durable: never acknowledge it
+            await _respond(send, _not_saved(exc))
+            return
         wait = self.fake.latency + outcome.delay
         if wait > 0:
             await asyncio.sleep(wait)
@@ -93,6 +110,13 @@ class FakeKeyVaultApp:
             return
         assert outcome.response is not None
         await _respond(send, outcome.response)
+
+    def _serve_own_host(self, request: FakeRequest, peer: str | None) -> FakeResponse:
+        """The emulator's own host: the control API, the token endpoints, or 404."""
+        found = self.control.handle(request, peer) if self.control is not None else None
+        if found is None:
+            found = serve_identity(self.fake, request)
+        return found if found is not None else _not_found(request)
 
     def _ensure_loopback_domain(self, request: FakeRequest) -> None:
         _, hostname, _, port = request.parts
@@ -151,6 +175,14 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _not_saved(exc: PersistenceError) -> FakeResponse:
+    return json_response(
+        503,
+        {"error": {"code": "StateNotSaved", "message": f"{exc} The request was not acknowledged; retry it."}},
+        {"Retry-After": "1"},
+    )
 
 
 def _too_large(limit: int) -> FakeResponse:

@@ -18,12 +18,13 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kvconfig.fake.core.clouds import loopback_domains
 from kvconfig.fake.core.seeding import SeedError
+from kvconfig.fake.persist import DurableState, PersistedService, open_data_dir
 from kvconfig.fake.serve.asgi import MAX_BODY_BYTES, FakeKeyVaultApp
-from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.control_api import ControlApi, ControlledService
 from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
 from kvconfig.fake.serve.tunnel import LoopbackTunnel
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     import uvicorn
 
 
-__all__ = ["EmulatorServer", "loopback_seed", "require_uvicorn", "unloopback_dump"]
+__all__ = ["EmulatedService", "EmulatorServer", "loopback_seed", "require_uvicorn", "unloopback_dump"]
 
 INSTALL_HINT = "The loopback HTTPS emulator needs uvicorn: pip install 'kvconfig[serve]'."
 _START_TIMEOUT = 10.0
@@ -47,6 +48,10 @@ def require_uvicorn() -> None:
         raise ModuleNotFoundError(INSTALL_HINT, name="uvicorn") from exc
 
 
+class EmulatedService(ControlledService, PersistedService, Protocol):
+    """What the emulator serves, drives through its control API and keeps in its data folder (``FakeKeyVault``)."""
+
+
 class EmulatorServer:
     """The emulator for one fake: listening on ``host:port`` (``port=0``: any free port) once :meth:`start` or
     :meth:`run` is called.
@@ -57,13 +62,17 @@ class EmulatorServer:
     ``tunnel_port`` (``0``: any free port) also serves an HTTP ``CONNECT`` proxy that reaches the vaults by name, for
     clients whose resolver does not know ``*.localhost`` (``HTTPS_PROXY=server.proxy_url``; see ``tunnel.py``).
     Request bodies over ``max_body_bytes`` get 413 without being buffered. ``cert_dir`` holds the CA (default: a
-    temporary directory removed on :meth:`stop`); ``log_config`` is uvicorn's
+    temporary directory removed on :meth:`stop`, or ``<data_dir>/tls``); ``log_config`` is uvicorn's
     (``None`` leaves the process's logging alone, the right choice in-process).
+
+    ``data_dir`` keeps the fake's state across restarts (``persist/``: restored before serving, every acknowledged
+    write committed before its response). The control API (``control_api.py``) answers loopback peers, and others
+    presenting ``control_token``.
     """
 
     def __init__(
         self,
-        fake: ServedService,
+        fake: EmulatedService,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -74,16 +83,25 @@ class EmulatorServer:
         timeout_hold: float = 60.0,
         tunnel_port: int | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        data_dir: str | Path | None = None,
+        control_token: str | None = None,
     ) -> None:
         self.fake = fake
         self.host = host
         self._requested_port = port
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        # -- state that survives (persist/) and the control API -------------------------------------------------
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.durable: DurableState | None = None
+        self.control = ControlApi(fake, control_token=control_token, on_change=self._save, persistent=bool(data_dir))
+        if cert_dir is None and self.data_dir is not None:
+            cert_dir = self.data_dir / "tls"
+        # ---------------------------------------------------------------------------------------------------------
         if cert_dir is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
             cert_dir = self._scratch.name
         self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
-        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes)
+        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes, control=self.control)
         self._log_level = log_level
         self._log_config = log_config
         self._access_log = access_log
@@ -168,6 +186,23 @@ class EmulatorServer:
             self.fake.add_domains(*loopback_domains(int(sock.getsockname()[1])))
         return self._socket
 
+    def restore(self) -> DurableState | None:
+        """Open the data folder (once): restore the fake from it and keep it saved. ``None`` without ``data_dir``.
+
+        Raises ``DataFolderError``/``SnapshotError`` (``ValueError``) when the folder cannot be used or read."""
+        if self.data_dir is not None and self.durable is None:
+            try:
+                self.durable = open_data_dir(self.fake, self.data_dir, port=self.port)
+            except BaseException:
+                self._close()  # the bound socket and a temporary CA go with the failed start
+                raise
+        return self.durable
+
+    def _save(self) -> None:
+        if self.durable is not None:
+            self.durable.save_service()
+            self.durable.save()
+
     def _tunnel_bind(self) -> socket.socket:
         if self._tunnel_socket is None:
             assert self._tunnel_port is not None
@@ -188,6 +223,7 @@ class EmulatorServer:
         if self._thread is not None:
             return self
         self._refuse_if_stopped()
+        self.restore()
         server = self._make_server()
         sockets = [self.bind()]
 
@@ -214,6 +250,7 @@ class EmulatorServer:
     def run(self, *, on_started: Callable[[EmulatorServer], None] | None = None) -> None:
         """Serve in the foreground until interrupted (Ctrl-C, SIGTERM): what ``kvconfig fake serve`` does."""
         self._refuse_if_stopped()
+        self.restore()
         server = self._make_server()
         sockets = [self.bind()]
 
@@ -263,6 +300,9 @@ class EmulatorServer:
             )
 
     def _close(self) -> None:
+        if self.durable is not None:
+            self.durable.close()
+            self.durable = None
         if self._socket is not None:
             self._socket.close()
             self._stopped = True
