@@ -151,10 +151,12 @@ def open_platform_resolver(
     )
 
 
-def _read_app(params: dict[str, Any]) -> ContainerApp:
+def _read_app(params: dict[str, Any], *, choose: bool) -> ContainerApp:
+    """The app, its --container checked first: a wrong (or, to run, a missing) one fails before any vault is read."""
     with _cli_logging():
         app = read_containerapp(params["containerapp"])
-        app.container(params.get("container"))  # a wrong or missing --container fails before any vault is read
+        if choose or params.get("container") is not None:
+            app.container(params.get("container"))
     return app
 
 
@@ -170,7 +172,7 @@ def containerapp_environment(
 ) -> tuple[dict[str, str], list[str]]:
     """The chosen container's environment, and the value of every secret of the app (to mask them)."""
     check_platform_usage(params)
-    app = _read_app(params)
+    app = _read_app(params, choose=True)
     secrets = resolve_containerapp_secrets(app, open_resolver=_opener(params, progress))
     return app.environment(app.container(params.get("container")), secrets), list(secrets.values())
 
@@ -178,4 +180,4 @@ def containerapp_environment(
 def containerapp_statuses(params: dict[str, Any], *, progress: FetchProgress | None = None) -> list[ReferenceStatus]:
     """The status of every ``keyVaultUrl`` secret of the app (``--container``, if given, must exist)."""
     check_platform_usage(params)
-    return check_containerapp(_read_app(params), open_resolver=_opener(params, progress))
+    return check_containerapp(_read_app(params, choose=False), open_resolver=_opener(params, progress))
