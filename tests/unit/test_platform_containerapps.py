@@ -178,5 +178,5 @@ def test_a_definition_without_containers_or_with_several_apps_is_refused(tmp_pat
     with pytest.raises(PlatformError, match="has no containers"):
         read_containerapp(empty)
     two = {"resources": [OVERVIEW_ARM["resources"][0], OVERVIEW_ARM["resources"][0]]}  # type: ignore[index]
-    with pytest.raises(PlatformError, match="holds 2 Microsoft.App/containerApps resources"):
+    with pytest.raises(PlatformError, match=r"holds 2 Microsoft\.App/containerApps resources"):
         read_containerapp(write(tmp_path, "two.json", json.dumps(two)))

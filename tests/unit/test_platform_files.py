@@ -17,7 +17,6 @@ from kvconfig.platforms import (
     from_local_settings,
     parse_identity,
     portal_status,
-    read_containerapp,
 )
 
 UAMI = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-reader"
@@ -158,7 +157,9 @@ def test_an_arm_template_site_gives_its_app_settings_and_key_vault_reference_ide
 
 def test_a_key_vault_reference_identity_the_app_does_not_have_is_unauthorized_client(tmp_path: Path) -> None:
     other = UAMI.replace("app-reader", "someone-else")
-    document = site({"type": "UserAssigned", "userAssignedIdentities": {other: {}}}, UAMI, [{"name": "A", "value": REF}])
+    document = site(
+        {"type": "UserAssigned", "userAssignedIdentities": {other: {}}}, UAMI, [{"name": "A", "value": REF}]
+    )
     path = write(tmp_path, "site.json", json.dumps(document, indent=2))
 
     with pytest.raises(PlatformError) as exc:
@@ -215,7 +216,7 @@ def test_identities_are_system_a_resource_id_or_a_client_id() -> None:
     assert parse_identity(UAMI) == ManagedIdentity("resource_id", UAMI)
     assert parse_identity(UAMI).name == "app-reader"  # type: ignore[union-attr]
     for bad in ("", "user", "/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/z", 3):
-        with pytest.raises(ValueError, match="identity|neither"):
+        with pytest.raises(ValueError, match=r"identity|neither"):
             parse_identity(bad)
 
 
