@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
-from kvconfig.cli._common import embedded_hint, fail, load, open_resolver, resolver_options, source_options
+from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
+from kvconfig.cli._platforms import containerapp_statuses, load_with_platforms, open_platform_resolver, platform_options
 from kvconfig.errors import KvConfigError
+from kvconfig.platforms import portal_status
 from kvconfig.resolve import ReferenceStatus
 
 __all__ = ["check"]
@@ -21,6 +23,7 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 @click.command()
 @source_options
 @resolver_options
+@platform_options
 @click.option(
     "--format",
     "output_format",
@@ -32,10 +35,18 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 def check(output_format: str, **params: Any) -> None:
     """Check every reference: status, version and expiry. Exits 1 if any fails."""
     try:
-        loaded = load(params, default_env=False)
-        embedded_hint(loaded.settings, params["embedded"])
-        with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            statuses = resolver.check(loaded.settings, origins=loaded.origins)
+        if params["containerapp"] is not None:  # every keyVaultUrl secret of the app, each with its identity
+            with ProgressLine(stderr_console()) as progress:
+                statuses = containerapp_statuses(params, progress=progress)
+        else:
+            platform = load_with_platforms(params, default_env=False)
+            loaded = platform.loaded
+            embedded_hint(loaded.settings, params["embedded"])
+            with (
+                ProgressLine(stderr_console()) as progress,
+                open_platform_resolver(params, platform, progress=progress) as resolver,
+            ):
+                statuses = resolver.check(loaded.settings, origins=loaded.origins)
     except KvConfigError as exc:
         fail(exc)
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in _WARN_ONLY)]
@@ -53,6 +64,7 @@ def _status_json(status: ReferenceStatus) -> dict[str, Any]:
         "setting": status.setting,
         "reference": status.reference,
         "status": status.status,
+        "portal_status": portal_status(status.status),  # as App Service's portal shows it (Resolved, ...)
         "version": status.version,
         "expires_on": status.expires_on.isoformat() if status.expires_on else None,
         "not_before": status.not_before.isoformat() if status.not_before else None,

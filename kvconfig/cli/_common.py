@@ -203,9 +203,18 @@ def _cli_logging() -> Iterator[None]:
 
 @contextlib.contextmanager
 def open_resolver(
-    params: dict[str, Any], *, on_failure: str = "raise", progress: FetchProgress | None = None
+    params: dict[str, Any],
+    *,
+    on_failure: str = "raise",
+    progress: FetchProgress | None = None,
+    credential: Callable[[], Any] | None = None,
+    ttl: float | None = None,
 ) -> Iterator[SecretResolver]:
-    """A resolver configured by the command's options (on the embedded fake with ``--fake-vault``), closed after."""
+    """A resolver configured by the command's options (on the embedded fake with ``--fake-vault``), closed after.
+
+    ``credential`` makes the credential (a platform's identity, see ``_platforms``) once the fake is patched in; it
+    is closed after the resolver. ``ttl`` overrides the resolver's default (App Service's 24 hours).
+    """
     with contextlib.ExitStack() as stack:
         seed = params.get("fake_vault")
         if seed is not None:
@@ -221,7 +230,12 @@ def open_resolver(
         # The resolver logs each expiry note and also issues it as an ExpiryWarning: the log line is enough here.
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore", ExpiryWarning)
+        made = credential() if credential is not None else None
+        options: dict[str, Any] = {"ttl": ttl} if ttl is not None else {}
+        if made is not None:
+            stack.callback(made.close)
         resolver = SecretResolver(
+            made,
             cloud=params["cloud"],
             trusted_hosts=params["trusted_hosts"],
             concurrency=params["concurrency"],
@@ -230,6 +244,7 @@ def open_resolver(
             strict=params["strict"],
             on_failure=on_failure,  # type: ignore[arg-type]
             progress=progress,
+            **options,
         )
         stack.callback(resolver.close)
         yield resolver

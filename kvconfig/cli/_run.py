@@ -15,14 +15,18 @@ from kvconfig.cli._common import (
     embedded_hint,
     env_name,
     fail,
-    load,
-    open_resolver,
     reference_settings,
     resolver_options,
     source_options,
 )
 from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.cli._mask import pump, secret_forms
+from kvconfig.cli._platforms import (
+    containerapp_environment,
+    load_with_platforms,
+    open_platform_resolver,
+    platform_options,
+)
 from kvconfig.errors import KvConfigError
 from kvconfig.references import find_references
 from kvconfig.resolve import SecretResolver
@@ -33,6 +37,7 @@ __all__ = ["run"]
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @source_options
 @resolver_options
+@platform_options
 @click.option(
     "--mask/--no-mask",
     default=False,
@@ -41,16 +46,29 @@ __all__ = ["run"]
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run(command: Sequence[str], mask: bool, **params: Any) -> None:
     """Run COMMAND with resolved settings in its environment: kvconfig run --env-file .env -- python app.py"""
+    verbatim: set[str] = set()
     try:
-        loaded = load(params, default_env=True)
-        embedded_hint(loaded.settings, params["embedded"])
-        with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            resolved = resolver.resolve(loaded.settings, origins=loaded.origins)
-            secrets = _secret_values(resolver, loaded.settings, params) if mask else []
+        if params["containerapp"] is not None:  # the container's whole environment, as the platform sets it
+            with ProgressLine(stderr_console()) as progress:
+                resolved, secrets = containerapp_environment(params, progress=progress)
+            verbatim = set(resolved)
+            secrets = secrets if mask else []
+        else:
+            platform = load_with_platforms(params, default_env=True)
+            loaded, verbatim = platform.loaded, platform.verbatim
+            embedded_hint(loaded.settings, params["embedded"])
+            with (
+                ProgressLine(stderr_console()) as progress,
+                open_platform_resolver(params, platform, progress=progress) as resolver,
+            ):
+                resolved = resolver.resolve(loaded.settings, origins=loaded.origins)
+                secrets = _secret_values(resolver, loaded.settings, params) if mask else []
     except KvConfigError as exc:
         fail(exc)
     env = dict(os.environ)
-    env.update({env_name(key): str(value) for key, value in resolved.items() if value is not None})
+    # A platform's names are the platform's (ConnectionStrings:Db); other keys become variable names (a.b -> A__B).
+    names = {key: key if key in verbatim else env_name(key) for key in resolved}
+    env.update({names[key]: str(value) for key, value in resolved.items() if value is not None})
     sys.exit(_run_child(list(command), env, secret_forms(secrets)))
 
 

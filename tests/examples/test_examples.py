@@ -2,6 +2,7 @@
 user would start it; secrets never show in their output."""
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -136,3 +137,83 @@ def test_appconfig_app_loads_the_fake_store_with_references_into_the_fake_vault(
     assert "api-key = <14 characters from Key Vault>" in result.stdout
     assert "5 settings loaded from https://contoso-config.azconfig.io" in result.stdout
     assert_no_secrets(result.stdout + result.stderr)
+
+
+# -- the platforms' own files (issue #14): each run the way its docs page shows ------------------------------------
+
+PLATFORM_SECRETS = (
+    "fn-example-db-secret",
+    "fn-example-api-key",
+    "fn-example-reporting-secret",
+    "ca-example-db-password",
+    "ca-example-stripe-key",
+)
+
+
+def kvconfig(*args: str) -> subprocess.CompletedProcess[str]:
+    result = run("-m", "kvconfig", *args)
+    for secret in PLATFORM_SECRETS:
+        assert secret not in result.stdout + result.stderr
+    return result
+
+
+def test_functions_app_runs_with_its_local_settings_resolved() -> None:
+    result = kvconfig(
+        "run", "--fake-vault", "examples/functions_app/vault.json",
+        "--functions-settings", "examples/functions_app/local.settings.json",
+        "--", sys.executable, "examples/functions_app/function_app.py",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "runtime=python DB_CONNECTION_STRING=69 chars ConnectionStrings:Reporting=57 chars API_KEY=18 chars\n"
+    )
+
+
+def test_container_app_yaml_runs_its_api_container_and_checks_every_secret() -> None:
+    ran = kvconfig(
+        "run", "--fake-vault", "examples/containerapp/vault.json", "--containerapp", "examples/containerapp/app.yaml",
+        "--container", "api", "--", sys.executable, "examples/containerapp/show_env.py",
+    )  # fmt: skip
+    checked = kvconfig(
+        "check", "--fake-vault", "examples/containerapp/vault.json",
+        "--containerapp", "examples/containerapp/app.yaml", "--format", "json",
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        "DB_PASSWORD: 22 chars",
+        "STRIPE_API_KEY: 21 chars",
+        "FEATURE_FLAGS: 11 chars",
+        "APP_MODE: 10 chars",
+    ]
+    assert checked.returncode == 0, checked.stderr
+    rows = json.loads(checked.stdout)
+    assert [(row["setting"], row["status"], row["origin"]) for row in rows] == [
+        ("db-password", "OK", "examples/containerapp/app.yaml:17"),
+        ("stripe-api-key", "OK", "examples/containerapp/app.yaml:20"),
+    ]
+
+
+def test_the_overviews_container_app_example_compiled_to_arm_runs_as_written() -> None:
+    result = kvconfig(
+        "run", "--fake-vault", "examples/containerapp/vault.json", "--containerapp", "examples/containerapp/app.json",
+        "--", sys.executable, "examples/containerapp/show_env.py",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "DB_PASSWORD: 22 chars"
+
+
+def test_app_service_settings_export_checks_with_portal_statuses() -> None:
+    result = kvconfig(
+        "check", "--fake-vault", "examples/containerapp/vault.json",
+        "--appsettings", "examples/appservice/appsettings.json", "--format", "json",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted((row["setting"], row["portal_status"]) for row in rows) == [
+        ("DB_PASSWORD", "Resolved"),
+        ("STRIPE_API_KEY", "Resolved"),
+    ]
