@@ -10,8 +10,9 @@ import click
 
 from kvconfig.cli._common import embedded_hint, fail, load, open_resolver, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
+from kvconfig.cli._cost import cost_options, cost_projection, cost_text
 from kvconfig.errors import KvConfigError
-from kvconfig.resolve import ReferenceStatus
+from kvconfig.resolve import ReferenceStatus, TransactionMeter
 
 __all__ = ["check"]
 
@@ -29,21 +30,30 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
     show_default=True,
     help="A table (coloured on a terminal) or JSON.",
 )
+@cost_options
 def check(output_format: str, **params: Any) -> None:
     """Check every reference: status, version and expiry. Exits 1 if any fails."""
     try:
         loaded = load(params, default_env=False)
         embedded_hint(loaded.settings, params["embedded"])
-        with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            statuses = resolver.check(loaded.settings, origins=loaded.origins)
+        with ProgressLine(stderr_console()) as progress:
+            meter = TransactionMeter(progress)
+            with open_resolver(params, progress=meter) as resolver:
+                statuses = resolver.check(loaded.settings, origins=loaded.origins)
+        cost = cost_projection(meter, params)
     except KvConfigError as exc:
         fail(exc)
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in _WARN_ONLY)]
     if output_format == "json":
-        click.echo(json.dumps([_status_json(status) for status in statuses], indent=2))
+        references = [_status_json(status) for status in statuses]
+        click.echo(
+            json.dumps(references if cost is None else {"references": references, "cost": cost.to_json()}, indent=2)
+        )
     else:
         print_status_table(statuses)
         print_status_summary(statuses, strict=params["strict"], failed=bool(failed))
+        if cost is not None:
+            click.echo(cost_text(cost), nl=False)
     if failed:
         sys.exit(1)
 

@@ -138,6 +138,12 @@ PACKAGES = {
         "KeyVaultEnv",
         "KeyVaultReferenceFactory",
     ],
+    "kvconfig.costs": [
+        "CATEGORIES",
+        "CostProjection",
+        "PriceTable",
+        "project_costs",
+    ],
     "kvconfig.crypto": [
         "AsyncAzureKeyWrapper",
         "AsyncByteReader",
@@ -247,6 +253,7 @@ PACKAGES = {
         "ResolvedSettings",
         "SecretCache",
         "SecretResolver",
+        "TransactionMeter",
         "format_status_summary",
         "format_status_table",
         "merge_sources",
