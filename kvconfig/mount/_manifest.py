@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from kvconfig.mount._spc import SecretObject
 
 __all__ = ["secret_manifests"]
@@ -34,6 +32,8 @@ def secret_manifests(
     secret_objects: tuple[SecretObject, ...], files: Mapping[str, bytes], namespace: str | None = None
 ) -> str:
     """The Secrets as a multi-document YAML text (values base64-encoded, as in any Secret manifest)."""
+    import yaml  # read_spc() has already needed it
+
     documents: list[dict[str, Any]] = []
     for secret in secret_objects:
         metadata: dict[str, Any] = {"name": secret.secret_name}

@@ -7,14 +7,16 @@ line of its parameter and the object (``spc.yaml:21: object 2 (db-password): obj
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from kvconfig.errors import KvConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["MountObject", "SecretObject", "SecretProviderClass", "SpcError", "read_spc"]
 
@@ -91,20 +93,32 @@ class SecretProviderClass:
     origin: str = ""
 
 
-class _NoAliases(yaml.SafeLoader):
-    """YAML without anchors and aliases: a manifest has no use for them, and alias expansion is a memory bomb."""
+@functools.cache
+def _loader() -> Any:
+    """PyYAML's safe loader without anchors and aliases: a manifest has no use for them, and alias expansion is a
+    memory bomb. PyYAML is imported here, so ``kvconfig mount`` says what to install when it is missing."""
+    try:
+        import yaml
+    except ImportError:
+        raise SpcError("kvconfig mount reads YAML: pip install 'kvconfig[yaml,keys,certificates]'.") from None
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.MarkedYAMLError("while reading", None, "aliases are not allowed here", event.start_mark)
-        return super().compose_node(parent, index)
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.MarkedYAMLError("while reading", None, "aliases are not allowed here", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliases
 
 
 def _load(text: str, where: str) -> tuple[Any, yaml.Node | None]:
+    import yaml
+
+    loader = _loader()
     try:
-        node = yaml.compose(text, Loader=_NoAliases)
-        return (yaml.load(text, Loader=_NoAliases) if node is not None else None), node
+        node = yaml.compose(text, Loader=loader)
+        return (yaml.load(text, Loader=loader) if node is not None else None), node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -113,6 +127,8 @@ def _load(text: str, where: str) -> tuple[Any, yaml.Node | None]:
 
 
 def _line_of(node: yaml.Node | None, *path: str) -> int | None:
+    import yaml
+
     for key in path:
         if not isinstance(node, yaml.MappingNode):
             return None
