@@ -10,10 +10,11 @@ import click
 
 from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
+from kvconfig.cli._cost import cost_options, cost_projection, cost_text
 from kvconfig.cli._platforms import containerapp_statuses, load_with_platforms, open_platform_resolver, platform_options
 from kvconfig.errors import KvConfigError
 from kvconfig.platforms import portal_status
-from kvconfig.resolve import ReferenceStatus
+from kvconfig.resolve import ReferenceStatus, TransactionMeter
 
 __all__ = ["check"]
 
@@ -32,29 +33,34 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
     show_default=True,
     help="A table (coloured on a terminal) or JSON.",
 )
+@cost_options
 def check(output_format: str, **params: Any) -> None:
     """Check every reference: status, version and expiry. Exits 1 if any fails."""
     try:
-        if params["containerapp"] is not None:  # every keyVaultUrl secret of the app, each with its identity
-            with ProgressLine(stderr_console()) as progress:
-                statuses = containerapp_statuses(params, progress=progress)
-        else:
-            platform = load_with_platforms(params, default_env=False)
-            loaded = platform.loaded
-            embedded_hint(loaded.settings, params["embedded"])
-            with (
-                ProgressLine(stderr_console()) as progress,
-                open_platform_resolver(params, platform, progress=progress) as resolver,
-            ):
-                statuses = resolver.check(loaded.settings, origins=loaded.origins)
+        with ProgressLine(stderr_console()) as progress:
+            meter = TransactionMeter(progress)
+            if params["containerapp"] is not None:  # every keyVaultUrl secret of the app, each with its identity
+                statuses = containerapp_statuses(params, progress=meter)
+            else:
+                platform = load_with_platforms(params, default_env=False)
+                loaded = platform.loaded
+                embedded_hint(loaded.settings, params["embedded"])
+                with open_platform_resolver(params, platform, progress=meter) as resolver:
+                    statuses = resolver.check(loaded.settings, origins=loaded.origins)
+        cost = cost_projection(meter, params)
     except KvConfigError as exc:
         fail(exc)
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in _WARN_ONLY)]
     if output_format == "json":
-        click.echo(json.dumps([_status_json(status) for status in statuses], indent=2))
+        references = [_status_json(status) for status in statuses]
+        click.echo(
+            json.dumps(references if cost is None else {"references": references, "cost": cost.to_json()}, indent=2)
+        )
     else:
         print_status_table(statuses)
         print_status_summary(statuses, strict=params["strict"], failed=bool(failed))
+        if cost is not None:
+            click.echo(cost_text(cost), nl=False)
     if failed:
         sys.exit(1)
 

@@ -76,8 +76,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 from kvconfig.cli._check import check  # noqa: E402
 from kvconfig.cli._fake import fake_group  # noqa: E402
 from kvconfig.cli._inject import inject  # noqa: E402
+from kvconfig.cli._mount import mount  # noqa: E402
 from kvconfig.cli._resolve import resolve  # noqa: E402
 from kvconfig.cli._run import run  # noqa: E402
 
-for _command in (resolve, run, check, inject, fake_group):
+for _command in (resolve, run, check, inject, mount, fake_group):
     cli.add_command(_command)

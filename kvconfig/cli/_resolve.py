@@ -27,6 +27,7 @@ from kvconfig.cli._common import (
     source_options,
 )
 from kvconfig.cli._console import ProgressLine, stderr_console
+from kvconfig.cli._pipeline import PIPELINE_FORMATS, pipeline_options, resolve_for_pipeline
 from kvconfig.errors import KvConfigError
 
 __all__ = ["resolve"]
@@ -38,11 +39,12 @@ __all__ = ["resolve"]
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["dotenv", "json", "shell"]),
+    type=click.Choice(["dotenv", "json", "shell", *PIPELINE_FORMATS]),
     default="dotenv",
     show_default=True,
-    help="How to print the settings.",
+    help="How to print the settings; github and azure-pipelines hand them to a CI runner (docs/platforms/ci-cd.md).",
 )
+@pipeline_options
 @click.option("--reveal", is_flag=True, help="Print or write secret values in clear (masked by default).")
 @click.option(
     "-o",
@@ -52,6 +54,12 @@ __all__ = ["resolve"]
 )
 def resolve(output_format: str, reveal: bool, output: Path | None, **params: Any) -> None:
     """Resolve every reference and print the settings."""
+    if output_format in PIPELINE_FORMATS:
+        if output is not None:
+            raise click.UsageError(f"--format {output_format} writes where its runner reads; -o is not used with it.")
+        return resolve_for_pipeline(output_format, reveal, params)
+    if params.pop("secrets_filter") is not None or params.pop("vault") is not None:
+        raise click.UsageError("--secrets and --vault are for --format github or azure-pipelines.")
     require_reveal(output, reveal)
     try:
         loaded = load(params, default_env=False)

@@ -13,6 +13,7 @@ from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSe
 from kvconfig.resolve._secret_resolver import ExpiryWarning, SecretResolver
 from kvconfig.resolve._startup import merge_sources, resolve_environ
 from kvconfig.resolve._status import ReferenceStatus
+from kvconfig.resolve._transactions import TransactionMeter
 
 __all__ = [
     "CachedSecret",
@@ -24,6 +25,7 @@ __all__ = [
     "ResolvedSettings",
     "SecretCache",
     "SecretResolver",
+    "TransactionMeter",
     "format_status_summary",
     "format_status_table",
     "merge_sources",

@@ -274,7 +274,7 @@ def test_every_option_of_every_command_has_help_text() -> None:
         if isinstance(param, click.Option) and not (param.help or "").strip()
     ]
 
-    assert len(_walk(cli, "kvconfig")) == 5
+    assert len(_walk(cli, "kvconfig")) == 6
     assert missing == []
 
 

@@ -44,6 +44,8 @@ PROVIDED_BY_THE_HOST = {None: {"pytest"}}
 OTHER_EXTRAS_FEATURES = {
     ("kvconfig.sources._base", "yaml"): "yaml",  # writing YAML output: only for a source read from YAML, which needs it
     ("kvconfig.sources._yaml", "yaml"): "yaml",  # reading YAML: after from_file() said what to install
+    ("kvconfig.mount._spc", "yaml"): "yaml",  # kvconfig mount: _loader() says what to install
+    ("kvconfig.mount._manifest", "yaml"): "yaml",  # reached only after a SecretProviderClass was read
     ("kvconfig.fake.control.events", "httpx"): "httpx",  # the fake's Event Grid webhook delivery
     ("kvconfig.fake.serve.emulator", "uvicorn"): "serve",  # after require_uvicorn() said what to install
     ("kvconfig.fake.serve.uvicorn_server", "uvicorn"): "serve",  # the emulator's server, loaded by the same path
