@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from kvconfig.cli._appconfig import appconfig_options, read_store
 from kvconfig.cli._common import embedded_hint, fail, load, open_resolver, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.errors import KvConfigError
@@ -20,6 +21,7 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 
 @click.command()
 @source_options
+@appconfig_options
 @resolver_options
 @click.option(
     "--format",
@@ -30,12 +32,23 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
     help="A table (coloured on a terminal) or JSON.",
 )
 def check(output_format: str, **params: Any) -> None:
-    """Check every reference: status, version and expiry. Exits 1 if any fails."""
+    """Check every reference: status, version and expiry. Exits 1 if any fails.
+
+    With --appconfig, the Key Vault references of an App Configuration store are checked too.
+    """
+    if params["appconfig"] and params["use_env"] is None:
+        params["use_env"] = False  # a store alone is what was asked for
     try:
         loaded = load(params, default_env=False)
         embedded_hint(loaded.settings, params["embedded"])
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            statuses = resolver.check(loaded.settings, origins=loaded.origins)
+            content_types: dict[str, str | None] = {}
+            store = read_store(params)  # inside the fakes of --fake-vault, when given
+            if store is not None:
+                loaded.settings.update(store.settings)
+                loaded.origins.update(store.origins)
+                content_types = store.content_types
+            statuses = resolver.check(loaded.settings, origins=loaded.origins, content_types=content_types)
     except KvConfigError as exc:
         fail(exc)
     failed = [s for s in statuses if not s.ok and (params["strict"] or s.status not in _WARN_ONLY)]
