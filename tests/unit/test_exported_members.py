@@ -222,6 +222,8 @@ PACKAGES = {
         "resolve_environ",
     ],
     "kvconfig.settings": [
+        "AppConfigurationSource",
+        "AppConfigurationStore",
         "KeyVaultReferences",
         "KeyVaultSecretsSource",
         "KeyVaultSettings",
