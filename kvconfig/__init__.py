@@ -37,7 +37,15 @@ from kvconfig.resolve import (
     merge_sources,
     resolve_environ,
 )
-from kvconfig.sources import ConfigSource, SourceError, from_dotenv, from_environ, from_file, from_mapping
+from kvconfig.sources import (
+    ConfigSource,
+    SourceError,
+    from_appconfig,
+    from_dotenv,
+    from_environ,
+    from_file,
+    from_mapping,
+)
 
 __version__ = "0.1.0"
 
@@ -64,6 +72,7 @@ __all__ = [
     "find_references",
     "format_status_summary",
     "format_status_table",
+    "from_appconfig",
     "from_dotenv",
     "from_environ",
     "from_file",

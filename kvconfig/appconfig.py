@@ -3,10 +3,12 @@ references through kvconfig's :class:`~kvconfig.SecretResolver` instead of one `
 
 The provider accepts a ``secret_resolver`` callback, which it calls once per reference, in turn. Called alone, that
 callback could only fetch one secret at a time. :class:`ProviderSecretResolver` therefore also watches the pages of
-key-values the provider's client receives (an azure-core ``raw_response_hook``): when the provider asks for its first
-secret, every reference of the load is already known, and kvconfig resolves them all at once (trusted hosts only,
-deduplicated, concurrently, cached by version). The callback then answers from those results, and a load with any
-failing reference raises one :class:`~kvconfig.ResolutionError` listing each of them, with its key and label.
+key-values the provider's client receives (an azure-core ``raw_response_hook``): the references of each page start
+resolving in the background as soon as the page arrives, while the provider lists the next ones (trusted hosts only,
+deduplicated, concurrently, cached by version). When the provider asks for its first secret, kvconfig waits for
+those batches (and resolves any reference no page showed). The callback then answers from those results, and a
+load with any failing reference raises one :class:`~kvconfig.ResolutionError` listing each of them, with its key
+and label.
 
 >>> from kvconfig.appconfig import load
 >>> config = load(endpoint="https://mystore.azconfig.io", credential=DefaultAzureCredential())
@@ -15,6 +17,8 @@ failing reference raises one :class:`~kvconfig.ResolutionError` listing each of 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import logging
 import threading
@@ -78,17 +82,29 @@ class ProviderSecretResolver:
     ``resolver`` defaults to ``SecretResolver(credential, transport=transport)`` (closed with this object); a resolver
     you pass stays yours to close. On a refresh, a reference that resolved before and fails now keeps its last good
     value (logged as a warning); a new failing reference raises.
+
+    ``pipeline=True`` (the default) starts resolving each page's references when the page arrives, on a worker
+    thread, so the fetches overlap the listing of later pages; ``False`` resolves everything at the first secret.
     """
 
     def __init__(
-        self, resolver: SecretResolver | None = None, *, credential: Any = None, transport: Any = None
+        self,
+        resolver: SecretResolver | None = None,
+        *,
+        credential: Any = None,
+        transport: Any = None,
+        pipeline: bool = True,
     ) -> None:
         self._owned = resolver is None
         self.resolver = resolver if resolver is not None else SecretResolver(credential, transport=transport)
+        self.pipeline = pipeline
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str | None], _Seen] = {}
         self._values: dict[str, str] = {}  # secret URI -> last good value
         self._user_hook: Callable[[Any], object] | None = None
+        # Batches started while pages arrive: their reports are taken at the provider's next secret request.
+        self._started: list[tuple[concurrent.futures.Future[ResolutionReport], dict[str, _Seen]]] = []
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     # -- the two halves the provider calls ------------------------------------------------------------------------
 
@@ -122,27 +138,50 @@ class ProviderSecretResolver:
     # -- resolving ---------------------------------------------------------------------------------------------------
 
     def resolve(self, source_id: str) -> str:
-        """Resolve everything seen so far at once, then answer for ``source_id``."""
+        """Take the batches started so far, resolve what no batch has yet, then answer for ``source_id``."""
+        started = self._take_started()
+        failures: list[ResolutionFailure] = []
+        cause: BaseException | None = None
+        for future, seen in started:
+            report = future.result()
+            failures += self._absorb(report, seen)
+            cause = cause or report.cause
         batch = self._take_pending()
         if batch:
             settings, origins, content_types, seen = self._request(batch)
-            self._absorb(self.resolver.resolve_report(settings, origins=origins, content_types=content_types), seen)
+            report = self.resolver.resolve_report(settings, origins=origins, content_types=content_types)
+            failures += self._absorb(report, seen)
+            cause = cause or report.cause
+        if failures:
+            raise ResolutionError(failures) from cause
         return self._answer(source_id)
 
     async def resolve_async(self, source_id: str) -> str:
         """The async twin of :meth:`resolve` (for ``azure.appconfiguration.provider.aio.load``)."""
+        started = self._take_started()
+        failures: list[ResolutionFailure] = []
+        cause: BaseException | None = None
+        for future, seen in started:
+            report = await asyncio.wrap_future(future)
+            failures += self._absorb(report, seen)
+            cause = cause or report.cause
         batch = self._take_pending()
         if batch:
             settings, origins, content_types, seen = self._request(batch)
             report = await self.resolver.resolve_report_async(settings, origins=origins, content_types=content_types)
-            self._absorb(report, seen)
+            failures += self._absorb(report, seen)
+            cause = cause or report.cause
+        if failures:
+            raise ResolutionError(failures) from cause
         return await self._answer_async(source_id)
 
     def close(self) -> None:
+        self._stop_workers()
         if self._owned:
             self.resolver.close()
 
     async def aclose(self) -> None:
+        self._stop_workers()
         if self._owned:
             await self.resolver.aclose()
 
@@ -186,6 +225,35 @@ class ProviderSecretResolver:
             for seen in found:
                 if len(self._pending) < MAX_PENDING_REFERENCES:
                     self._pending[(seen.key, seen.label)] = seen
+        if found and self.pipeline:
+            self._start(self._take_pending())
+
+    def _start(self, batch: list[_Seen]) -> None:
+        """Resolve ``batch`` on a worker thread (the resolver's sync API may be called from any thread)."""
+        if not batch:
+            return
+        settings, origins, content_types, seen = self._request(batch)
+        with self._lock:
+            if self._workers is None:
+                self._workers = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="kvconfig-appconfig")
+            future = self._workers.submit(
+                self.resolver.resolve_report, settings, origins=origins, content_types=content_types
+            )
+            self._started.append((future, seen))
+
+    def _take_started(self) -> list[tuple[concurrent.futures.Future[ResolutionReport], dict[str, _Seen]]]:
+        with self._lock:
+            started, self._started = self._started, []
+        return started
+
+    def _stop_workers(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, None
+            started, self._started = self._started, []
+        for future, _seen in started:
+            future.cancel()
+        if workers is not None:
+            workers.shutdown(wait=True, cancel_futures=True)
 
     def _take_pending(self) -> list[_Seen]:
         with self._lock:
@@ -203,7 +271,8 @@ class ProviderSecretResolver:
         content_types: dict[str, str | None] = dict.fromkeys(seen, _CONTENT_TYPE)
         return settings, origins, content_types, seen
 
-    def _absorb(self, report: ResolutionReport, seen: Mapping[str, _Seen]) -> None:
+    def _absorb(self, report: ResolutionReport, seen: Mapping[str, _Seen]) -> list[ResolutionFailure]:
+        """Keep the values of ``report``; return its failures, less those that keep a last good value."""
         failures: list[ResolutionFailure] = []
         with self._lock:
             for name, value in report.values.items():
@@ -221,8 +290,7 @@ class ProviderSecretResolver:
                     )
                     continue
                 failures.append(failure)
-        if failures:
-            raise ResolutionError(failures) from report.cause
+        return failures
 
     def _one_off(self, source_id: str) -> tuple[dict[str, str], dict[str, str | None]]:
         name = source_id
@@ -271,18 +339,20 @@ def load(
     connection_string: str | None = None,
     credential: Any = None,
     resolver: SecretResolver | None = None,
+    pipeline: bool = True,
     **provider_options: Any,
 ) -> AzureAppConfigurationProvider:
     """``azure.appconfiguration.provider.load`` with Key Vault references resolved by kvconfig.
 
     ``resolver`` is the :class:`~kvconfig.SecretResolver` to use (default: one built on ``credential``, which then
-    also serves Key Vault). Other keyword arguments go to the provider unchanged (``selects``, ``refresh_on``,
+    also serves Key Vault). ``pipeline`` starts each page's references resolving as the page arrives (see
+    :class:`ProviderSecretResolver`). Other keyword arguments go to the provider unchanged (``selects``, ``refresh_on``,
     ``trim_prefixes``, ``transport``...). The resolver stays open for the provider's refreshes; close it with the
     provider's configuration when you own it.
     """
     from azure.appconfiguration.provider import load as provider_load
 
-    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential)
+    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential, pipeline=pipeline)
     options = hook.provider_options(**provider_options)
     if connection_string is not None:
         return provider_load(connection_string=connection_string, **options)
@@ -295,12 +365,13 @@ async def load_async(
     connection_string: str | None = None,
     credential: Any = None,
     resolver: SecretResolver | None = None,
+    pipeline: bool = True,
     **provider_options: Any,
 ) -> AsyncAzureAppConfigurationProvider:
     """The aio twin of :func:`load` (``azure.appconfiguration.provider.aio.load``)."""
     from azure.appconfiguration.provider.aio import load as provider_load
 
-    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential)
+    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential, pipeline=pipeline)
     options = hook.provider_options(**provider_options)
     options["secret_resolver"] = _AsyncCallback(hook)
     if connection_string is not None:

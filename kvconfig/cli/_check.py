@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from kvconfig.cli._appconfig import appconfig_options, read_store
 from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.cli._cost import cost_options, cost_projection, cost_text
@@ -23,6 +24,7 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 
 @click.command()
 @source_options
+@appconfig_options
 @resolver_options
 @platform_options
 @click.option(
@@ -35,7 +37,12 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 )
 @cost_options
 def check(output_format: str, **params: Any) -> None:
-    """Check every reference: status, version and expiry. Exits 1 if any fails."""
+    """Check every reference: status, version and expiry. Exits 1 if any fails.
+
+    With --appconfig, the Key Vault references of an App Configuration store are checked too.
+    """
+    if params["appconfig"] and params["use_env"] is None:
+        params["use_env"] = False  # a store alone is what was asked for
     try:
         with ProgressLine(stderr_console()) as progress:
             meter = TransactionMeter(progress)
@@ -46,7 +53,13 @@ def check(output_format: str, **params: Any) -> None:
                 loaded = platform.loaded
                 embedded_hint(loaded.settings, params["embedded"])
                 with open_platform_resolver(params, platform, progress=meter) as resolver:
-                    statuses = resolver.check(loaded.settings, origins=loaded.origins)
+                    content_types: dict[str, str | None] = {}
+                    store = read_store(params)  # inside the fakes of --fake-vault, when given
+                    if store is not None:
+                        loaded.settings.update(store.settings)
+                        loaded.origins.update(store.origins)
+                        content_types = store.content_types
+                    statuses = resolver.check(loaded.settings, origins=loaded.origins, content_types=content_types)
         cost = cost_projection(meter, params)
     except KvConfigError as exc:
         fail(exc)

@@ -23,7 +23,7 @@ import click
 from kvconfig.errors import KvConfigError
 from kvconfig.references import cloud_vault_suffix, trusted_entries
 from kvconfig.resolve import ExpiryWarning, FetchProgress, SecretResolver, merge_sources
-from kvconfig.sources import ConfigSource, SourceError, dotenv_quote, from_environ, from_file
+from kvconfig.sources import ConfigSource, dotenv_quote, from_environ, from_file
 
 __all__ = [
     "MASK",
@@ -218,14 +218,9 @@ def open_resolver(
     with contextlib.ExitStack() as stack:
         seed = params.get("fake_vault")
         if seed is not None:
-            from kvconfig.fake import FakeKeyVault
+            from kvconfig.cli._fake_seed import patched_fakes  # the fakes are imported only when asked for
 
-            fake = FakeKeyVault()
-            try:
-                fake.seed(seed)
-            except (ValueError, OSError) as exc:
-                raise SourceError(f"Cannot use the --fake-vault seed {seed}: {exc}") from None
-            stack.enter_context(fake.patch())
+            stack.enter_context(patched_fakes(seed))
         stack.enter_context(_cli_logging())
         # The resolver logs each expiry note and also issues it as an ExpiryWarning: the log line is enough here.
         stack.enter_context(warnings.catch_warnings())

@@ -1,4 +1,5 @@
-"""Where settings come from: the environment, ``.env`` files (python-dotenv) and JSON, YAML or TOML files.
+"""Where settings come from: the environment, ``.env`` files (python-dotenv), JSON, YAML or TOML files, and Azure App
+Configuration stores (``azure-appconfiguration``, imported when a store is read).
 
 Each reader returns a :class:`ConfigSource`. This wing imports nothing of kvconfig but :mod:`kvconfig.errors`; the
 resolver and the CLI sit above it. Users import the readers from :mod:`kvconfig`; this package's ``__all__`` is what
@@ -7,6 +8,7 @@ the other wings use.
 
 from __future__ import annotations
 
+from kvconfig.sources._appconfig import AppConfigSource, StoreAddress, from_appconfig
 from kvconfig.sources._base import ConfigSource, SourceError
 from kvconfig.sources._dotenv import from_dotenv
 from kvconfig.sources._env import from_environ, from_mapping
@@ -15,12 +17,15 @@ from kvconfig.sources._paths import PathPart, assign, leaves, path_key
 from kvconfig.sources._render import dotenv_quote
 
 __all__ = [
+    "AppConfigSource",
     "ConfigSource",
     "PathPart",
     "SourceError",
+    "StoreAddress",
     "assign",
     "dotenv_quote",
     "file_kind",
+    "from_appconfig",
     "from_dotenv",
     "from_environ",
     "from_file",

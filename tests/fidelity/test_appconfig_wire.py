@@ -86,7 +86,7 @@ def test_unknown_path_is_404_and_wrong_method_is_405(client: AzureAppConfigurati
 
 def test_operation_the_fake_lacks_fails_loudly(client: AzureAppConfigurationClient) -> None:
     with pytest.raises(FakeVaultNotImplementedError):
-        client.send_request(HttpRequest("GET", "/operations?api-version=1.0&snapshot=s"))
+        client.send_request(HttpRequest("PATCH", "/kv/k?api-version=1.0", json={"value": "v"}))
 
 
 def test_unknown_host_is_a_dns_failure_in_strict_mode() -> None:

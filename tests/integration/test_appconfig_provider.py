@@ -183,3 +183,64 @@ async def test_aio_provider_resolves_through_kvconfig(fakes: tuple[FakeKeyVault,
             assert keyvault.operation_counts["GetSecret"] == 1
         finally:
             await config.close()
+
+
+def _ordered_requests(keyvault: FakeKeyVault, appconfig: FakeAppConfiguration) -> list[str]:
+    """Which service each request went to, in the order they were served."""
+    served: list[str] = []
+    for fake, name in ((keyvault, "vault"), (appconfig, "store")):
+        dispatch = fake.dispatch
+
+        def recorded(request: object, dispatch: object = dispatch, name: str = name) -> object:
+            served.append(name)
+            return dispatch(request)  # type: ignore[operator]
+
+        fake.dispatch = recorded  # type: ignore[method-assign]
+    return served
+
+
+def _paged_store(appconfig: FakeAppConfiguration, keyvault: FakeKeyVault) -> None:
+    # Three pages of 100: references on the first page only, plain settings after them.
+    for index in range(5):
+        keyvault.set_secret(VAULT_URL, f"early-{index}", f"early-value-{index}")
+        appconfig.set_secret_reference(STORE, f"app:a:{index}", f"{VAULT_URL}/secrets/early-{index}")
+    for index in range(250):
+        appconfig.set(STORE, f"app:z:{index:03d}", "plain")
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+def test_pipelined_fetches_start_while_later_pages_are_listed(
+    fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver, pipeline: bool
+) -> None:
+    keyvault, appconfig = fakes
+    _paged_store(appconfig, keyvault)
+    appconfig.latency = 0.05  # room for the first page's references to resolve while the next pages are listed
+    served = _ordered_requests(keyvault, appconfig)
+
+    config = load(**_options(appconfig), resolver=resolver, pipeline=pipeline)
+
+    assert config["app:a:0"] == "early-value-0"
+    last_page = len(served) - 1 - served[::-1].index("store")
+    first_fetch = served.index("vault")
+    if pipeline:
+        assert first_fetch < last_page, served
+    else:
+        assert first_fetch > last_page, served
+
+
+def test_failures_of_several_pipelined_pages_are_reported_together(
+    fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver
+) -> None:
+    keyvault, appconfig = fakes
+    _paged_store(appconfig, keyvault)
+    appconfig.set_secret_reference(STORE, "app:a:missing", f"{VAULT_URL}/secrets/absent-early")
+    appconfig.set_secret_reference(STORE, "app:zz:missing", f"{VAULT_URL}/secrets/absent-late", label="prod")
+
+    with pytest.raises(ResolutionError) as caught:
+        load(
+            **_options(appconfig),
+            resolver=resolver,
+            selects=[SettingSelector(key_filter="app:*"), SettingSelector(key_filter="app:*", label_filter="prod")],
+        )
+    settings = sorted(failure.setting for failure in caught.value.failures)
+    assert settings == ["app:a:missing", "app:zz:missing (label prod)"]

@@ -13,6 +13,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from kvconfig.fake.appconfig import operations as ops
+from kvconfig.fake.appconfig import snapshots
 from kvconfig.fake.appconfig.auth import Caller, authenticate
 from kvconfig.fake.appconfig.errors import AppConfigError
 from kvconfig.fake.appconfig.state import Store
@@ -45,8 +46,8 @@ def _route(method: str, template: str, operation: str, handler: Callable[[ops.Ca
 
 
 ROUTES: tuple[Route, ...] = (
-    _route("GET", "/kv", "GetKeyValues", ops.get_key_values),
-    _route("HEAD", "/kv", "CheckKeyValues", ops.check_key_values),
+    _route("GET", "/kv", "GetKeyValues", snapshots.get_key_values),
+    _route("HEAD", "/kv", "CheckKeyValues", snapshots.get_key_values),
     _route("GET", "/kv/{key}", "GetKeyValue", ops.get_key_value),
     _route("HEAD", "/kv/{key}", "CheckKeyValue", ops.get_key_value),
     _route("PUT", "/kv/{key}", "PutKeyValue", ops.put_key_value),
@@ -59,13 +60,16 @@ ROUTES: tuple[Route, ...] = (
     _route("HEAD", "/labels", "CheckLabels", ops.get_labels),
     _route("GET", "/revisions", "GetRevisions", ops.get_revisions),
     _route("HEAD", "/revisions", "CheckRevisions", ops.get_revisions),
+    _route("GET", "/snapshots", "GetSnapshots", snapshots.get_snapshots),
+    _route("HEAD", "/snapshots", "CheckSnapshots", snapshots.get_snapshots),
+    _route("GET", "/snapshots/{name}", "GetSnapshot", snapshots.get_snapshot),
+    _route("HEAD", "/snapshots/{name}", "CheckSnapshot", snapshots.get_snapshot),
+    _route("PUT", "/snapshots/{name}", "CreateSnapshot", snapshots.create_snapshot),
+    _route("PATCH", "/snapshots/{name}", "UpdateSnapshot", snapshots.archive_or_recover_snapshot),
+    _route("GET", "/operations", "GetOperationDetails", snapshots.get_operation_details),
+    # The installed SDK never sends it (it updates key-values with PUT): answered 501 until one does.
     _route("PATCH", "/kv/{key}", "UpdateKeyValue", None),
-    _route("GET", "/operations", "GetOperationDetails", None),
 )
-
-# Which operations each data-plane role allows (access keys bypass roles, as on the service).
-_READER_OPERATIONS = frozenset(route.operation for route in ROUTES if not route.write)
-
 
 # Routes other modules add (snapshots), so this table does not grow past one concept.
 _EXTRA: list[Route] = []
@@ -101,7 +105,8 @@ def _authorize(store: Store, route: Route, caller: Caller) -> None:
     role = store.roles.get(caller.identity.object_id)
     if role == "App Configuration Data Owner":
         return
-    if role == "App Configuration Data Reader" and route.operation in _READER_OPERATIONS:
+    # Readers may call every operation that changes nothing (access keys bypass roles, as on the service).
+    if role == "App Configuration Data Reader" and not route.write:
         return
     raise AppConfigError.forbidden(
         f"The caller {caller.identity.name!r} is not allowed to perform {route.operation} on this store."

@@ -19,6 +19,7 @@ from kvconfig.fake.core.identity import Identity
 from kvconfig.fake.core.router import Outcome
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse
 from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.patch import FakePatch, ServedHosts
 from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
 
 __all__ = ["KEYVAULT_REF_CONTENT_TYPE", "STORE_SUFFIXES", "FakeAppConfiguration"]
@@ -59,6 +60,7 @@ class FakeAppConfiguration:
         self.clock: Clock = clock or (keyvault.clock if keyvault is not None else SystemClock())
         self.tokens: TokenAuthority = keyvault.tokens if keyvault is not None else TokenAuthority(self.clock)
         self.strict = strict
+        self.keyvault = keyvault
         self.operation_counts: Counter[str] = Counter()
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
@@ -102,6 +104,12 @@ class FakeAppConfiguration:
             return self.store(host)
         return found
 
+    def serves_host(self, host: str) -> bool:
+        """Whether ``host`` is a store host of this fake's clouds (in strict mode, an unknown store then answers as
+        a DNS failure does); nothing is created."""
+        name, _, suffix = host.lower().partition(".")
+        return suffix in STORE_SUFFIXES and _valid_store_name(name)
+
     def endpoint(self, name: str) -> str:
         return self.store(name).endpoint
 
@@ -135,6 +143,17 @@ class FakeAppConfiguration:
     def async_transport(self) -> FakeAsyncTransport:
         """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
         return FakeAsyncTransport(self)
+
+    def patch(self, identity: str | Identity | None = None) -> FakePatch:
+        """Route App Configuration clients and the provider's ``load()``, built by the code under test with any
+        azure-identity credential or a connection string, to this fake; with ``keyvault=``, that fake Key Vault's
+        hosts are served too (one patch for both). Every other host is refused; restored on exit.
+
+        Works as a context manager and as a decorator, and nests with ``FakeKeyVault.patch()`` (the newest serves).
+        """
+        return FakePatch(
+            self.keyvault, Identity.of(identity), also=(ServedHosts(self.serves_host, self),), tokens=self.tokens
+        )
 
     def dispatch(self, request: FakeRequest) -> Outcome:
         """Serve one request (the surface the transports use)."""

@@ -16,6 +16,8 @@ __all__ = [
     "AccessKey",
     "KeyValue",
     "Revision",
+    "Snapshot",
+    "SnapshotFilter",
     "Store",
     "iso_time",
 ]
@@ -74,6 +76,69 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class SnapshotFilter:
+    """One of a snapshot's filters: a key filter, a label filter (``None``: any label) and ``name=value`` tags."""
+
+    key: str
+    label: str | None = None
+    tags: tuple[str, ...] = ()
+
+    def to_wire(self) -> dict[str, object]:
+        body: dict[str, object] = {"key": self.key}
+        if self.label is not None:
+            body["label"] = self.label
+        body["tags"] = list(self.tags)
+        return body
+
+
+SnapshotStatus = Literal["provisioning", "ready", "archived", "failed"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable set of key-values taken at ``created``; archived ones expire ``retention_period`` seconds later."""
+
+    name: str
+    filters: tuple[SnapshotFilter, ...]
+    composition_type: Literal["key", "key_label"]
+    items: tuple[KeyValue, ...]
+    created: float
+    retention_period: int
+    etag: str
+    status: SnapshotStatus = "ready"
+    expires: float | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of key, label, value and content type of every key-value (what the service reports, roughly)."""
+        return sum(len(part.encode()) for item in self.items for part in (item.key, item.label or "", item.value or ""))
+
+    def to_wire(self, fields: frozenset[str] | None = None) -> dict[str, object]:
+        body: dict[str, object] = {
+            "name": self.name,
+            "status": self.status,
+            "filters": [item.to_wire() for item in self.filters],
+            "composition_type": self.composition_type,
+            "created": iso_time(self.created),
+            "expires": iso_time(self.expires) if self.expires is not None else None,
+            "retention_period": self.retention_period,
+            "size": self.size,
+            "items_count": len(self.items),
+            "tags": dict(self.tags),
+            "description": self.description,
+            "etag": self.etag,
+        }
+        if fields is None:
+            return body
+        return {name: item for name, item in body.items() if name in fields}
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.name!r}, {self.status}, {len(self.items)} key-values)"
+
+
+@dataclass(frozen=True)
 class AccessKey:
     """One of a store's access keys: ``Id`` and ``Secret`` of a connection string."""
 
@@ -114,6 +179,7 @@ class Store:
         self.sync_token_id = f"{hashlib.sha256(host.encode()).hexdigest()[:8]}"
         self.sequence = 0
         self.roles: dict[str, Role] = {}  # object id -> role
+        self.snapshots: dict[str, Snapshot] = {}
         self.enforce_access = False
         self.local_auth = True
 

@@ -8,6 +8,10 @@ The patching is process-wide, so active patches form one stack: the first to sta
 newest active one serves (its fake, its identity), and the last to stop restores the originals, in whatever order
 they stop. Nesting a patch (of the same fake or of another one) therefore works as a ``with`` block reads, and
 patches started and stopped out of order (fixtures, threads) never leave a replacement behind.
+
+A patch can serve other fakes too (``also=``, :class:`ServedHosts`): ``FakeAppConfiguration.patch()`` serves its
+stores' hosts, and the fake Key Vault's when it shares one. While such a patch is active, dnspython's SRV lookups of
+those hosts (the App Configuration provider's replica discovery) answer "no such name" without a DNS query.
 """
 
 from __future__ import annotations
@@ -17,19 +21,20 @@ import functools
 import importlib
 import inspect
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar, cast
 from unittest import mock
 
 from azure.core.exceptions import ServiceRequestError
 
-from kvconfig.fake.control.tokens import FakeCredential, Identity
+from kvconfig.fake.control.tokens import FakeCredential, Identity, TokenAuthority
 from kvconfig.fake.core.clouds import match_domain
-from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.host import Dispatcher, ServedService
 from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport, to_fake_request
 
-__all__ = ["PATCHED_CREDENTIALS", "FakePatch"]
+__all__ = ["PATCHED_CREDENTIALS", "FakePatch", "ServedHosts"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,19 +64,44 @@ PATCHED_CREDENTIALS = (
 def _blocked(url: str) -> ServiceRequestError:
     return ServiceRequestError(
         f"kvconfig's fake Key Vault is patched in and refused a request to {url}: only Key Vault hosts are served "
-        "while FakeKeyVault.patch() is active, so tests never reach the real network."
+        "while FakeKeyVault.patch() is active (and App Configuration hosts under FakeAppConfiguration.patch()), so "
+        "tests never reach the real network."
     )
+
+
+@dataclass(frozen=True)
+class ServedHosts:
+    """Another fake a patch serves: which hosts are its (``host`` or ``host:port``) and the service answering them."""
+
+    serves: Callable[[str], bool]
+    service: Dispatcher
 
 
 class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
     """The context manager (and decorator) returned by :meth:`FakeKeyVault.patch`."""
 
-    def __init__(self, fake: ServedService, identity: Identity) -> None:
+    def __init__(
+        self,
+        fake: ServedService | None,
+        identity: Identity,
+        *,
+        also: Sequence[ServedHosts] = (),
+        tokens: TokenAuthority | None = None,
+    ) -> None:
+        if fake is None and (tokens is None or not also):
+            raise ValueError("A patch without a fake Key Vault needs the tokens and the hosts it serves.")
         self.fake = fake
         self.identity = identity
-        self._transport = FakeTransport(fake)
-        self._async_transport = FakeAsyncTransport(fake)
-        self._issuer = FakeCredential(fake.tokens, identity)
+        self.also = tuple(also)
+        self._tokens: TokenAuthority = tokens if tokens is not None else fake.tokens  # type: ignore[union-attr]
+        first: Dispatcher = fake if fake is not None else self.also[0].service
+        # Sleeps (retry back-off, poller intervals) move the first service's clock, as its own transport would.
+        self._transport = FakeTransport(first)
+        self._async_transport = FakeAsyncTransport(first)
+        self._others = [
+            (entry.serves, FakeTransport(entry.service), FakeAsyncTransport(entry.service)) for entry in self.also
+        ]
+        self._issuer = FakeCredential(self._tokens, identity)
 
     # -- context manager -------------------------------------------------------------------------------------------
 
@@ -81,6 +111,8 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
                 raise RuntimeError("This FakeKeyVault.patch() is already active.")
             if not _ACTIVE:
                 _install()
+            if self.also:
+                _patch_dns()
             _ACTIVE.append(self)
         return self
 
@@ -92,6 +124,7 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
             _ACTIVE[:] = [active for active in _ACTIVE if active is not self]
             if not _ACTIVE and _INSTALLED is not None:
                 installed, _INSTALLED = _INSTALLED, None
+                _DNS_PATCHED.clear()
                 installed.close()
 
     def __enter__(self) -> FakePatch:
@@ -109,7 +142,7 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
 
             @functools.wraps(func)
             async def async_generator_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-                with FakePatch(self.fake, self.identity):
+                with self._twin():
                     inner = func(*args, **kwargs)
                     try:
                         value = await inner.__anext__()
@@ -133,7 +166,7 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
 
             @functools.wraps(func)
             def generator_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-                with FakePatch(self.fake, self.identity):
+                with self._twin():
                     return (yield from func(*args, **kwargs))
 
             return cast(F, generator_wrapper)
@@ -142,23 +175,41 @@ class FakePatch(contextlib.AbstractContextManager["FakePatch"]):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with FakePatch(self.fake, self.identity):
+                with self._twin():
                     return await func(*args, **kwargs)
 
             return cast(F, async_wrapper)
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with FakePatch(self.fake, self.identity):
+            with self._twin():
                 return func(*args, **kwargs)
 
         return cast(F, wrapper)
 
-    def _is_vault(self, url: str) -> bool:
+    def _twin(self) -> FakePatch:
+        """A new patch like this one (each decorated call starts and stops its own)."""
+        return FakePatch(self.fake, self.identity, also=self.also, tokens=self._tokens)
+
+    def serves_host(self, host: str) -> bool:
+        """Whether one of the fakes of this patch answers ``host`` (``host`` or ``host:port``)."""
+        return self._route(host) is not None
+
+    def _route(self, host: str) -> tuple[FakeTransport, FakeAsyncTransport] | None:
+        if self.fake is not None and match_domain(host, self.fake.domains) is not None:
+            return self._transport, self._async_transport
+        for serves, transport, async_transport in self._others:
+            if serves(host):
+                return transport, async_transport
+        return None
+
+    def _route_url(self, url: str) -> tuple[FakeTransport, FakeAsyncTransport] | None:
         request = to_fake_request(_UrlOnly(url))
         _scheme, hostname, _path, port = request.parts
-        host = hostname if port in (None, 443) else f"{hostname}:{port}"
-        return match_domain(host, self.fake.domains) is not None
+        return self._route(hostname if port in (None, 443) else f"{hostname}:{port}")
+
+    def _is_vault(self, url: str) -> bool:
+        return self._route_url(url) is not None
 
 
 # -- the process-wide replacements, serving the newest active patch -------------------------------------------------
@@ -190,16 +241,17 @@ def _install() -> None:
 
 def _patch_transports(stack: contextlib.ExitStack) -> None:
     def send(transport: Any, request: Any, **kwargs: Any) -> Any:
-        patch = _serving()
-        if not patch._is_vault(request.url):
+        route = _serving()._route_url(request.url)
+        if route is None:
             raise _blocked(request.url)
-        return patch._transport.send(request, **kwargs)
+        return route[0].send(request, **kwargs)
 
     async def async_send(transport: Any, request: Any, **kwargs: Any) -> Any:
-        patch = _serving()
-        if not patch._is_vault(request.url):
+        route = _serving()._route_url(request.url)
+        if route is None:
             raise _blocked(request.url)
-        return await patch._async_transport.send(request, **kwargs)
+        _as_aiohttp_sends(transport, request)
+        return await route[1].send(request, **kwargs)
 
     # The SDK waits (retry back-off, Retry-After, poller intervals) through its transport's sleep(): on the fake
     # they move a ManualClock and cost no wall time, as with fake.transport().
@@ -219,6 +271,19 @@ def _patch_transports(stack: contextlib.ExitStack) -> None:
         if cls is not None:
             stack.enter_context(mock.patch.object(cls, "send", async_send))
             stack.enter_context(mock.patch.object(cls, "sleep", async_sleep))
+
+
+def _as_aiohttp_sends(transport: Any, request: Any) -> None:
+    """The URL as aiohttp puts it on the wire: yarl re-quotes it (``%3A`` becomes ``:``), and signatures made for
+    aiohttp (App Configuration's HMAC) are made over that form."""
+    aiohttp_transport = _optional("azure.core.pipeline.transport", "AioHttpTransport")
+    if aiohttp_transport is None or not isinstance(transport, aiohttp_transport):
+        return
+    try:
+        from yarl import URL
+    except ImportError:  # pragma: no cover - aiohttp depends on yarl
+        return
+    request.url = str(URL(request.url))
 
 
 def _patch_credentials(stack: contextlib.ExitStack) -> None:
@@ -267,6 +332,55 @@ def _patch_credentials(stack: contextlib.ExitStack) -> None:
             stack.enter_context(mock.patch.object(cls, "__init__", constructor))
             for method_name, replacement in methods.items():
                 stack.enter_context(mock.patch.object(cls, method_name, replacement))
+
+
+# -- DNS: the App Configuration provider looks up SRV records of a store's replicas --------------------------------
+
+_DNS_PATCHED: set[str] = set()  # which dnspython entry points the installed stack replaced
+
+
+def _served_name(name: object) -> bool:
+    """Whether a DNS query name (``_origin._tcp.<host>``, ``_alt0._tcp.<host>``) is of a host the patch serves."""
+    text = str(name).rstrip(".").lower()
+    host = text.split("._tcp.", 1)[1] if "._tcp." in text else text
+    with _LOCK:
+        return bool(_ACTIVE) and _ACTIVE[-1].serves_host(host)
+
+
+def _patch_dns() -> None:
+    """Answer SRV lookups of served hosts with NXDOMAIN (no replicas), without a query; called under ``_LOCK``."""
+    if _INSTALLED is None or "dns" in _DNS_PATCHED:
+        return
+    resolver = _optional_module("dns.resolver")
+    if resolver is None:
+        return
+    _DNS_PATCHED.add("dns")
+    original = resolver.resolve
+
+    def resolve(qname: Any, *args: Any, **kwargs: Any) -> Any:
+        if _served_name(qname):
+            raise resolver.NXDOMAIN()
+        return original(qname, *args, **kwargs)
+
+    _INSTALLED.enter_context(mock.patch.object(resolver, "resolve", resolve))
+    async_resolver = _optional_module("dns.asyncresolver")
+    if async_resolver is None:
+        return
+    async_original = async_resolver.resolve
+
+    async def async_resolve(qname: Any, *args: Any, **kwargs: Any) -> Any:
+        if _served_name(qname):
+            raise resolver.NXDOMAIN()
+        return await async_original(qname, *args, **kwargs)
+
+    _INSTALLED.enter_context(mock.patch.object(async_resolver, "resolve", async_resolve))
+
+
+def _optional_module(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        return None
 
 
 def _close_nothing() -> None:

@@ -1,0 +1,188 @@
+"""``AppConfigurationStore``: a pydantic-settings source reading a fake App Configuration store through the official
+client (key prefix trimmed, labels in order, ``:``/``__`` nesting into models), its Key Vault references resolved by
+kvconfig against the fake vault, and refresh through a sentinel key yielding a new settings object."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from kvconfig import ResolutionError, SecretResolver
+from kvconfig.fake import FakeKeyVault
+from kvconfig.fake.appconfig import FakeAppConfiguration
+from kvconfig.settings import AppConfigurationStore
+
+STORE = "contoso-config"
+VAULT = "https://contoso-app.vault.azure.net"
+SECRET = "settings-secret-7c2a"
+
+
+class Database(BaseModel):
+    host: str
+    port: int = 5432
+    password: SecretStr
+
+
+class Settings(BaseSettings):
+    greeting: str = "default"
+    max_connections: int = 1
+    database: Database
+    features: list[str] = []
+
+
+@pytest.fixture
+def fakes() -> tuple[FakeKeyVault, FakeAppConfiguration]:
+    keyvault = FakeKeyVault()
+    appconfig = FakeAppConfiguration(keyvault=keyvault)
+    keyvault.set_secret("contoso-app", "db-password", SECRET)
+    appconfig.set(STORE, "app:greeting", "hello")
+    appconfig.set(STORE, "app:greeting", "hello from prod", label="prod")
+    appconfig.set(STORE, "app:MAX_CONNECTIONS", "20")
+    appconfig.set(STORE, "app:database:host", "db.internal")
+    appconfig.set(STORE, "app:database__port", "6432")
+    appconfig.set_secret_reference(STORE, "app:database:password", f"{VAULT}/secrets/db-password")
+    appconfig.set(STORE, "app:features", '["a", "b"]')
+    appconfig.set(STORE, "app:unknown:thing", "ignored")
+    appconfig.set(STORE, "other:greeting", "not mine")
+    appconfig.set(STORE, "sentinel", "1")
+    return keyvault, appconfig
+
+
+def _store(appconfig: FakeAppConfiguration, keyvault: FakeKeyVault, **options: Any) -> AppConfigurationStore:
+    resolver = SecretResolver(keyvault.async_credential(), transport=keyvault.async_transport)
+    return AppConfigurationStore(
+        appconfig.connection_string(STORE),
+        key_prefix="app:",
+        resolver=resolver,
+        transport=appconfig.transport(),
+        **options,
+    )
+
+
+def _settings_class(store: AppConfigurationStore) -> type[Settings]:
+    class StoreSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, store.source(settings_cls), env_settings)
+
+    return StoreSettings
+
+
+def test_store_settings_are_trimmed_nested_and_references_resolved(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    with _store(appconfig, keyvault) as store:
+        settings = _settings_class(store)()
+        assert settings.greeting == "hello"
+        assert settings.max_connections == 20  # keys match fields whatever their case
+        assert (settings.database.host, settings.database.port) == ("db.internal", 6432)  # ':' and '__' nest
+        assert settings.database.password.get_secret_value() == SECRET
+        assert settings.features == ["a", "b"]  # complex fields take JSON, as from the environment
+        assert SECRET not in repr(settings)
+    assert keyvault.operation_counts["GetSecret"] == 1
+
+
+def test_labels_in_order_a_later_one_wins_and_init_arguments_win_over_the_store(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    with _store(appconfig, keyvault, labels=[None, "prod"]) as store:
+        settings_class = _settings_class(store)
+        assert settings_class().greeting == "hello from prod"
+        assert settings_class(greeting="given").greeting == "given"
+
+
+def test_refresh_through_the_sentinel_yields_a_new_object_only_when_it_changed(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    with _store(appconfig, keyvault, refresh_on="sentinel") as store:
+        settings = _settings_class(store)()
+        appconfig.set(STORE, "app:greeting", "changed, sentinel not touched")
+        lists_before = appconfig.operation_counts["GetKeyValues"]
+        assert store.refresh(settings) is settings  # a 304 on the sentinel: nothing listed again
+        assert appconfig.operation_counts["GetKeyValues"] == lists_before
+
+        keyvault.set_secret("contoso-app", "db-password", "rotated")
+        appconfig.set(STORE, "sentinel", "2")
+        refreshed = store.refresh(settings)
+        assert refreshed is not settings
+        assert type(refreshed) is type(settings)
+        assert refreshed.greeting == "changed, sentinel not touched"
+        assert settings.greeting == "hello"  # the old object is untouched
+        assert store.loads == 2
+
+
+def test_every_failing_reference_is_reported_at_once_with_key_and_label(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    appconfig.set_secret_reference(STORE, "app:database:password", f"{VAULT}/secrets/absent")
+    appconfig.set_secret_reference(STORE, "app:token", "https://evil.example.com/secrets/token", label="prod")
+    with _store(appconfig, keyvault, labels=[None, "prod"]) as store, pytest.raises(ResolutionError) as caught:
+        _settings_class(store)()
+    text = str(caught.value)
+    assert "database:password" in text
+    assert "SecretNotFound" in text
+    assert "UntrustedVault" in text
+    assert f"App Configuration {appconfig.endpoint(STORE)}, key 'app:token', label 'prod'" in text
+
+
+def test_a_refresh_keeps_the_last_good_value_when_the_vault_is_unreachable(
+    fakes: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    keyvault, appconfig = fakes
+    with _store(appconfig, keyvault, refresh_on="sentinel") as store:
+        settings_class = _settings_class(store)
+        settings_class()
+        store.resolver.close()
+        store.resolver = SecretResolver(keyvault.async_credential(), transport=_unreachable, timeout=1)
+        appconfig.set(STORE, "sentinel", "2")
+        with caplog.at_level(logging.WARNING, logger="kvconfig"):
+            refreshed = store.refresh(settings_class())
+        assert refreshed.database.password.get_secret_value() == SECRET
+        assert "keeps the last good value of database:password" in caplog.text
+        assert SECRET not in caplog.text
+
+
+def _unreachable() -> Any:
+    from azure.core.exceptions import ServiceRequestError
+    from azure.core.pipeline.transport import AsyncHttpTransport
+
+    class Unreachable(AsyncHttpTransport):  # type: ignore[type-arg]
+        async def send(self, request: Any, **kwargs: Any) -> Any:
+            raise ServiceRequestError("the vault cannot be reached")
+
+        async def open(self) -> None:
+            pass
+
+        async def close(self) -> None:
+            pass
+
+        async def __aenter__(self) -> Unreachable:
+            return self
+
+        async def __aexit__(self, *args: object) -> None:
+            pass
+
+    return Unreachable()
+
+
+def test_validation_errors_do_not_show_resolved_values(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    keyvault.set_secret("contoso-app", "port", "not-a-port-" + SECRET)
+    appconfig.set_secret_reference(STORE, "app:database:port", f"{VAULT}/secrets/port")
+    with _store(appconfig, keyvault) as store, pytest.raises(ValidationError) as caught:
+        _settings_class(store)()
+    assert SECRET not in str(caught.value)
+
+
+def test_under_patch_a_store_built_from_its_endpoint_reaches_the_fakes(fakes: Any) -> None:
+    _keyvault, appconfig = fakes
+    with appconfig.patch(), AppConfigurationStore(appconfig.endpoint(STORE), key_prefix="app:") as store:
+        settings = _settings_class(store)()
+    assert settings.database.password.get_secret_value() == SECRET
