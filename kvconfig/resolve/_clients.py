@@ -25,11 +25,34 @@ from kvconfig.resolve._status import classify
 if TYPE_CHECKING:
     from azure.keyvault.secrets.aio import SecretClient
 
-__all__ = ["Fetched", "Key", "VaultClients"]
+__all__ = ["Fetched", "Key", "VaultClients", "checked_client_options"]
 
 logger = logging.getLogger("kvconfig")
 
 Key = tuple[str, str, str | None]
+
+# Key Vault never answers with a redirect: one would point the SDK (and, on the same domain, its token) somewhere the
+# reference did not name. azure-core's redirect policy is told not to follow any; a policy of the caller's would undo it.
+_REDIRECT_OPTIONS = ("redirect_policy",)
+
+
+def checked_client_options(client_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``SecretClient`` keyword arguments kvconfig uses: the caller's, with redirects off; a ``ValueError`` for
+    options that would log values or follow redirects."""
+    options = dict(client_options or {})
+    if options.get("logging_enable"):
+        raise ValueError(
+            "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
+            "values; kvconfig refuses it."
+        )
+    refused = [name for name in _REDIRECT_OPTIONS if name in options]
+    if options.get("permit_redirects", False) or refused:
+        raise ValueError(
+            f"client_options {', '.join(refused) or 'permit_redirects=True'}: Key Vault never redirects, and "
+            "kvconfig does not follow redirects (one could lead a request away from the vault the reference names)."
+        )
+    options["permit_redirects"] = False
+    return options
 
 
 class Fetched:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.references import KeyVaultReference, cloud_vault_suffix, trusted_entries
 from kvconfig.resolve._cache import CachedSecret, SecretCache
-from kvconfig.resolve._clients import Fetched, Key, VaultClients
+from kvconfig.resolve._clients import Fetched, Key, VaultClients, checked_client_options
 from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
 from kvconfig.resolve._loop import Closer, LoopThread
 from kvconfig.resolve._progress import FetchProgress, observed
@@ -60,7 +60,8 @@ class SecretResolver:
     :keyword embedded: also resolve references embedded in longer values (``Password=@Microsoft.KeyVault(...);``).
     :keyword timeout: seconds allowed for one secret, SDK retries included (``FetchTimedOut`` after that).
     :keyword client_options: extra keyword arguments for every ``SecretClient`` (``api_version``, ``retry_total``...).
-        ``logging_enable`` is refused: the SDK's network trace logs response bodies, which hold secret values.
+        ``logging_enable`` is refused (the SDK's network trace logs response bodies, which hold secret values), and
+        so is following redirects (``permit_redirects=True``, ``redirect_policy``): Key Vault never redirects.
     :keyword clock: wall clock (epoch seconds) for expiry checks; injectable for tests.
     :keyword monotonic: the clock of the cache's TTL; injectable for tests.
     :keyword progress: a :class:`~kvconfig.FetchProgress` told which references are fetched and when each
@@ -101,12 +102,7 @@ class SecretResolver:
         # surface as a ValueError out of resolve().
         cloud_vault_suffix(cloud)
         trusted_entries(trusted_hosts)
-        options = dict(client_options or {})
-        if options.get("logging_enable"):
-            raise ValueError(
-                "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
-                "values; kvconfig refuses it."
-            )
+        options = checked_client_options(client_options)
         self.cloud = cloud
         self.trusted_hosts = tuple(trusted_hosts)
         self.concurrency = concurrency
