@@ -102,7 +102,10 @@ class VaultClients:
     """Opens one SDK client per vault (and the credential, when the resolver was given none) and fetches through them.
 
     Fetches of the same (vault, name, version) at the same time share one request; at most ``concurrency`` run at
-    once; each is bounded by ``timeout`` seconds, SDK retries included. A fetched secret goes into ``cache``.
+    once. Each fetch has a deadline ``timeout`` seconds after it starts: waiting behind the vault's first request,
+    waiting for the concurrency bound and the read with the SDK's retries all count against it, so the fetches a
+    resolve starts together end within ``timeout``. (With a fleet, its start-up deadline bounds the read and each
+    attempt gets ``timeout``.) A fetched secret goes into ``cache``.
     """
 
     def __init__(
@@ -152,6 +155,12 @@ class VaultClients:
     async def _fetch(self, ref: KeyVaultReference) -> Fetched:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         pilot: _Gate | None = None
         try:
             vault = self._vault_for(ref.vault_url)
@@ -160,14 +169,20 @@ class VaultClients:
                 if gate is None:
                     pilot = vault.gate = _Gate()
                 else:
-                    await gate.event.wait()
+                    # Waiting for the pilot counts against this fetch's own deadline, not on top of it.
+                    await asyncio.wait_for(gate.event.wait(), left())
                     if gate.failure is not None:
                         return gate.failure
-            async with self._semaphore:
+            await asyncio.wait_for(self._semaphore.acquire(), left())
+            try:
                 if self._shared is None:
-                    cached = await self._read(vault, ref)
+                    cached = await self._read(vault, ref, left())
                 else:
-                    cached = await self._shared.fetch(ref, lambda: self._read(vault, ref))
+                    # The fleet decides how long a read may keep trying (its start-up deadline); each attempt gets
+                    # the resolver's timeout.
+                    cached = await self._shared.fetch(ref, lambda: self._read(vault, ref, self._timeout))
+            finally:
+                self._semaphore.release()
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
             status, detail = classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
@@ -186,8 +201,8 @@ class VaultClients:
         self._cache.put(cached, latest=ref.version is None)
         return Fetched(cached)
 
-    async def _read(self, vault: _Vault, ref: KeyVaultReference) -> CachedSecret:
-        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self._timeout)
+    async def _read(self, vault: _Vault, ref: KeyVaultReference, timeout: float) -> CachedSecret:
+        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), timeout)
         props = secret.properties
         return CachedSecret(
             vault_url=ref.vault_url,

@@ -58,7 +58,8 @@ class SecretResolver:
     :keyword strict: expired or not-yet-valid secrets fail (``SecretExpired``/``SecretNotYetValid``) instead of
         warning.
     :keyword embedded: also resolve references embedded in longer values (``Password=@Microsoft.KeyVault(...);``).
-    :keyword timeout: seconds allowed for one secret, SDK retries included (``FetchTimedOut`` after that).
+    :keyword timeout: seconds the reads of one resolve may take in all: waiting for a vault's first request, for the
+        concurrency bound and SDK retries included (``FetchTimedOut`` after that).
     :keyword client_options: extra keyword arguments for every ``SecretClient`` (``api_version``, ``retry_total``...).
         ``logging_enable`` is refused (the SDK's network trace logs response bodies, which hold secret values), and
         so is following redirects (``permit_redirects=True``, ``redirect_policy``): Key Vault never redirects.

@@ -5,6 +5,7 @@ on the fake."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from .conftest import VAULT, ref
 
 ATTACKER = "https://attacker.example"
+TIMEOUT = 1.0
+SLACK = 0.4  # the loop thread, the fake and a busy shared machine
 
 
 class RedirectingVault:
@@ -104,3 +107,70 @@ def test_permit_redirects_false_is_accepted(fake: FakeKeyVault) -> None:
         fake.async_credential(), transport=fake.async_transport, client_options={"permit_redirects": False}
     ) as resolver:
         assert resolver.resolve({"DB": ref("db")})["DB"] == "plain-read"
+
+
+class HangingTransport(FakeAsyncTransport):
+    """A vault that never answers (a black-holed address): every request, the 401 challenge included, hangs."""
+
+    def __init__(self, fake: FakeKeyVault, started: list[float]) -> None:
+        super().__init__(fake)
+        self._started = started
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        self._started.append(time.monotonic())
+        await asyncio.sleep(60)
+        raise AssertionError("a hanging vault never answers")
+
+
+@pytest.mark.parametrize("concurrency", [32, 2])
+def test_timeout_bounds_the_whole_resolve_when_the_vault_hangs(fake: FakeKeyVault, concurrency: int) -> None:
+    # Before: the first request went alone (the first-request gate) and the others only started their own timeout
+    # after it gave up, so 10 references took two timeouts, and more with a tight concurrency bound.
+    started: list[float] = []
+    settings = {f"S{index}": ref(f"secret-{index}") for index in range(10)}
+    resolver = SecretResolver(
+        fake.async_credential(),
+        transport=lambda: HangingTransport(fake, started),
+        timeout=TIMEOUT,
+        concurrency=concurrency,
+    )
+    with resolver:
+        began = time.monotonic()
+        with pytest.raises(ResolutionError) as caught:
+            resolver.resolve(settings)
+        elapsed = time.monotonic() - began
+
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + SLACK
+    assert {failure.status for failure in caught.value.failures} == {"FetchTimedOut"}
+    assert len(caught.value.failures) == 10
+    assert started  # the vault was asked (and never answered)
+
+
+def test_a_resolve_that_waits_behind_another_resolves_first_request_keeps_its_own_deadline(
+    fake: FakeKeyVault,
+) -> None:
+    started: list[float] = []
+    resolver = SecretResolver(
+        fake.async_credential(), transport=lambda: HangingTransport(fake, started), timeout=TIMEOUT
+    )
+    failures: list[ResolutionError] = []
+
+    def first_resolve() -> None:
+        try:
+            resolver.resolve({"A": ref("a")})
+        except ResolutionError as error:
+            failures.append(error)
+
+    with resolver:
+        first = threading.Thread(target=first_resolve)
+        first.start()
+        time.sleep(TIMEOUT / 5)  # A is the vault's first request, hanging; B must wait behind it
+        began = time.monotonic()
+        with pytest.raises(ResolutionError) as caught:
+            resolver.resolve({"B": ref("b")})
+        elapsed = time.monotonic() - began
+        first.join()
+
+    assert elapsed < TIMEOUT + SLACK  # before: the rest of A's timeout, then B's own
+    assert caught.value.failures[0].status == "FetchTimedOut"
+    assert [error.failures[0].status for error in failures] == ["FetchTimedOut"]
