@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.references import KeyVaultReference, cloud_vault_suffix, trusted_entries
+from kvconfig.resolve._assembly import assemble
 from kvconfig.resolve._cache import CachedSecret, SecretCache
 from kvconfig.resolve._clients import Fetched, Key, VaultClients, checked_client_options
 from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
-from kvconfig.resolve._loop import Closer, LoopThread
+from kvconfig.resolve._loop import DEFAULT_CLOSE_TIMEOUT, Closer, LoopThread
 from kvconfig.resolve._progress import FetchProgress, observed
 from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig.resolve._shared import SharedTier
@@ -69,6 +70,8 @@ class SecretResolver:
         is done (names and statuses only); called on the resolver's loop thread. The CLI draws its progress line so.
     :keyword fleet: a :class:`kvconfig.fleet.Fleet` (one per resolver): a start-up deadline under throttling, a
         per-vault budget, a shared sealed cache on Redis. See docs/fleet.md.
+    :keyword close_timeout: seconds :meth:`close` waits for the clients to close and the loop's threads to end; a
+        sync credential stuck in a token call is not waited for past it (it ends on its own).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class SecretResolver:
         monotonic: Callable[[], float] = time.monotonic,
         progress: FetchProgress | None = None,
         fleet: SharedTier | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1.")
@@ -114,7 +118,7 @@ class SecretResolver:
         self._clock = clock
         self._progress = progress
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
-        self._loop = LoopThread()
+        self._loop = LoopThread(close_timeout=close_timeout)
         self._clients = VaultClients(
             credential,
             transport=transport,
@@ -378,7 +382,7 @@ class SecretResolver:
         expiry notes, and the first exception behind a failure. ``track``: refresh reads these settings again."""
         entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=True)
-        result, more, notes = self._assemble(settings, entries, fetched)
+        result, more, notes = assemble(settings, entries, fetched, now=self._now(), strict=self.strict)
         failures.extend(more)
         if track:
             for entry in entries:
@@ -425,7 +429,7 @@ class SecretResolver:
         before = {entry.setting: self._values.get(entry.setting) for entry in entries}
         fetched = await self._fetch_all(entries, use_cache=False, only_latest=True)
         settings = {entry.setting: entry.text for entry in entries}
-        result, failures, notes = self._assemble(settings, entries, fetched)
+        result, failures, notes = assemble(settings, entries, fetched, now=self._now(), strict=self.strict)
         stale = {entry.setting for entry in entries if any(fetched[ref.key].stale for _s, _e, ref in entry.refs)}
         for failure in failures:
             previous = before.get(failure.setting)
@@ -449,43 +453,6 @@ class SecretResolver:
                 except Exception:
                     logger.exception("A kvconfig change listener failed")
         return ResolvedSettings(self._values), notes
-
-    def _assemble(
-        self, settings: Mapping[str, Any], entries: list[Entry], fetched: Mapping[Key, Fetched]
-    ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str]]:
-        result = ResolvedSettings(settings)
-        failures: list[ResolutionFailure] = []
-        notes: list[str] = []
-        now = self._now()
-        for entry in entries:
-            pieces: list[str] = []
-            position = 0
-            failed = False
-            for start, end, ref in entry.refs:
-                item = fetched[ref.key]
-                status, detail = item.status, item.detail
-                if item.secret is not None and status == "OK":
-                    invalid = validity(item.secret, now)
-                    if invalid is not None:
-                        if self.strict:
-                            status, detail = invalid
-                        else:
-                            note = f"Setting {entry.setting!r}: {invalid[1]} ({ref})"
-                            logger.warning("%s", note)
-                            notes.append(note)
-                if status != "OK" or item.secret is None:
-                    written = written_reference(entry.text[start:end])
-                    failures.append(ResolutionFailure(entry.setting, str(ref), status, detail, entry.origin, written))
-                    failed = True
-                    continue
-                pieces.append(entry.text[position:start])
-                pieces.append(item.secret.value)
-                position = end
-            if failed:
-                continue
-            pieces.append(entry.text[position:])
-            result[entry.setting] = "".join(pieces)
-        return result, failures, notes
 
     async def _fetch_all(
         self, entries: list[Entry], *, use_cache: bool, only_latest: bool = False

@@ -59,9 +59,7 @@ def _lower(headers: Any) -> set[str]:
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-def test_a_redirect_off_the_vault_host_fails_the_reference_and_is_not_followed(
-    fake: FakeKeyVault, status: int
-) -> None:
+def test_a_redirect_off_the_vault_host_fails_the_reference_and_is_not_followed(fake: FakeKeyVault, status: int) -> None:
     fake.set_secret(VAULT, "db", "the-real-value")
     vault = RedirectingVault(fake, status)
 

@@ -222,3 +222,57 @@ def test_close_reports_clients_that_fail_to_close_and_still_stops_the_thread(fak
         resolver.close()
     assert resolver.closed
     assert _wait_until(lambda: len(_loop_threads()) == before)
+
+
+class _BlockingCredential:
+    """A sync credential whose token call blocks (a hung metadata endpoint, say) until the test releases it."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.called = threading.Event()
+
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        self.called.set()
+        self.release.wait(60)
+        raise RuntimeError("released by the test")
+
+
+CLOSE_TIMEOUT = 1.0
+
+
+def test_close_with_a_blocking_sync_credential_returns_within_close_timeout_and_stops_the_thread(
+    fake: FakeKeyVault,
+) -> None:
+    # Before: close() waited for the loop's worker threads, which a blocked credential call never frees: it took
+    # 10 s and left the loop thread running.
+    credential = _BlockingCredential()
+    before = len(_loop_threads())
+    resolver = SecretResolver(credential, transport=fake.async_transport, close_timeout=CLOSE_TIMEOUT)
+    outcome: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            resolver.resolve({"DB": ref("db")})
+        except BaseException as exc:  # what the resolving thread gets is part of the point
+            outcome.append(exc)
+
+    worker = threading.Thread(target=resolve)
+    worker.start()
+    try:
+        assert credential.called.wait(5), "the resolve never asked the credential"
+        started = time.monotonic()
+        resolver.close()
+        elapsed = time.monotonic() - started
+        worker.join(5)
+
+        assert elapsed < CLOSE_TIMEOUT + 0.5
+        assert len(_loop_threads()) == before, "the loop thread outlived close()"
+        assert not worker.is_alive()
+        assert isinstance(outcome[0], RuntimeError) and "closed" in str(outcome[0])
+    finally:
+        credential.release.set()
+
+
+def test_close_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="close_timeout"):
+        SecretResolver(close_timeout=0)
