@@ -32,7 +32,7 @@ logger = logging.getLogger("kvconfig")
 Key = tuple[str, str, str | None]
 
 # Key Vault never answers with a redirect: one would point the SDK (and, on the same domain, its token) somewhere the
-# reference did not name. azure-core's redirect policy is told not to follow any; a policy of the caller's would undo it.
+# reference did not name. azure-core's redirect policy is told to follow none; a policy of the caller's would undo it.
 _REDIRECT_OPTIONS = ("redirect_policy",)
 
 

@@ -52,7 +52,8 @@ class SecretResolver:
         or the Azure CLI names).
     :keyword trusted_hosts: extra hosts (or ``.suffixes``) allowed to receive a token; a single string is one host.
     :keyword concurrency: how many secrets are fetched at once.
-    :keyword ttl: seconds a versionless reference keeps its resolved version before it is read again.
+    :keyword ttl: seconds a versionless reference keeps its resolved version before it is read again; when the vault
+        cannot be read then, resolve and refresh keep the last good value (with a warning).
     :keyword max_cached_versions: LRU bound of the version cache.
     :keyword on_failure: ``"raise"`` (default) a :class:`ResolutionError` listing every failure; ``"keep"`` the
         literal reference text; ``"omit"`` the setting. Keeping or omitting is always an explicit choice.
@@ -475,13 +476,15 @@ class SecretResolver:
                 pending = observed(self._progress, pending, unique)
             outcomes = await asyncio.gather(*pending.values())
             results.update(zip(pending, outcomes, strict=True))
-        if only_latest:
+        if use_cache or only_latest:  # resolve and refresh (check reports what the vault says now)
             for key, item in results.items():
                 ref = unique[key]
-                if item.status in UNREACHABLE:
-                    last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
-                    if last is not None:
-                        results[key] = Fetched(last, stale=True)
+                if item.status not in UNREACHABLE or ref.version:
+                    continue  # a pinned version is never swapped for another one
+                last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
+                if last is not None:
+                    logger.warning("Could not read %s again (%s); keeping the last good value", ref, item.status)
+                    results[key] = Fetched(last, stale=True)
         return results
 
     def _cached(self, ref: KeyVaultReference) -> CachedSecret | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -63,9 +62,9 @@ def test_a_redirect_off_the_vault_host_fails_the_reference_and_is_not_followed(f
     fake.set_secret(VAULT, "db", "the-real-value")
     vault = RedirectingVault(fake, status)
 
-    with SecretResolver(fake.async_credential(), transport=lambda: FakeAsyncTransport(vault)) as resolver:
-        with pytest.raises(ResolutionError) as caught:
-            resolver.resolve({"DB": ref("db")}, origins={"DB": "app.env:1"})
+    resolver = SecretResolver(fake.async_credential(), transport=lambda: FakeAsyncTransport(vault))
+    with resolver, pytest.raises(ResolutionError) as caught:
+        resolver.resolve({"DB": ref("db")}, origins={"DB": "app.env:1"})
 
     assert vault.redirects == 1
     assert vault.attacker_requests == []  # not followed: neither the request nor a token went there

@@ -268,7 +268,8 @@ def test_close_with_a_blocking_sync_credential_returns_within_close_timeout_and_
         assert elapsed < CLOSE_TIMEOUT + 0.5
         assert len(_loop_threads()) == before, "the loop thread outlived close()"
         assert not worker.is_alive()
-        assert isinstance(outcome[0], RuntimeError) and "closed" in str(outcome[0])
+        assert isinstance(outcome[0], RuntimeError)
+        assert "closed" in str(outcome[0])
     finally:
         credential.release.set()
 
