@@ -8,9 +8,10 @@ Closing is final: work still running on the loop is cancelled (its callers get a
 of waiting forever on a loop that no longer runs), the ``final`` coroutine closes what lives on the loop, and the
 thread, its worker threads and the loop are shut down and joined. A closed loop thread never starts again.
 
-Closing is bounded by ``close_timeout``. A worker thread stuck in a blocking call (a sync credential whose token
-request hangs) cannot be interrupted: the loop stops waiting for it when the time is up, so ``close()`` returns and
-the loop thread ends; the worker finishes its call on its own and exits then.
+Closing is bounded by ``close_timeout``. A worker thread stuck in a blocking call (a DNS lookup that hangs, say)
+cannot be interrupted: the loop stops waiting for it when the time is up, so ``close()`` returns and the loop thread
+ends; the worker finishes its call on its own and exits then. (A sync credential's calls do not even run here: see
+``_credentials.py``.)
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class SecretResolver:
     :keyword fleet: a :class:`kvconfig.fleet.Fleet` (one per resolver): a start-up deadline under throttling, a
         per-vault budget, a shared sealed cache on Redis. See docs/fleet.md.
     :keyword close_timeout: seconds :meth:`close` waits for the clients to close and the loop's threads to end; a
-        sync credential stuck in a token call is not waited for past it (it ends on its own).
+        worker stuck in a blocking call is not waited for past it (a sync credential's calls are never waited for).
     """
 
     def __init__(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -277,3 +279,33 @@ def test_close_with_a_blocking_sync_credential_returns_within_close_timeout_and_
 def test_close_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="close_timeout"):
         SecretResolver(close_timeout=0)
+
+
+_EXIT_SCRIPT = """
+import time
+from kvconfig import ResolutionError, SecretResolver
+from kvconfig.fake import FakeKeyVault
+
+class HungCredential:
+    def get_token(self, *scopes, **kwargs):
+        time.sleep(30)  # a metadata endpoint that never answers
+        raise RuntimeError("too late")
+
+fake = FakeKeyVault()
+with SecretResolver(HungCredential(), transport=fake.async_transport, timeout=0.5, close_timeout=1.0) as resolver:
+    try:
+        resolver.resolve({"DB": "@Microsoft.KeyVault(VaultName=contoso;SecretName=db)"})
+    except ResolutionError as error:
+        print(error.failures[0].status)
+"""
+
+
+def test_a_hung_sync_credential_does_not_hold_up_the_interpreter_exit() -> None:
+    # Before: the call ran in a thread pool worker, and the interpreter joins those at exit: 30 s.
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "FetchTimedOut"
+    assert elapsed < 10
