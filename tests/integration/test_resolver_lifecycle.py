@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from kvconfig import SecretResolver
+from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
 from kvconfig.resolve._loop import LoopThread
 
@@ -309,3 +309,46 @@ def test_a_hung_sync_credential_does_not_hold_up_the_interpreter_exit() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "FetchTimedOut"
     assert elapsed < 10
+
+
+class _HungLookupTransport(FakeAsyncTransport):
+    """A transport whose connection waits on a blocking call in the loop's worker threads (as aiohttp's DNS lookup
+    does through ``loop.getaddrinfo``), and that call hangs until the test releases it."""
+
+    def __init__(self, fake: FakeKeyVault, release: threading.Event, called: threading.Event) -> None:
+        super().__init__(fake)
+        self._release = release
+        self._called = called
+
+    async def send(self, request: object, **kwargs: object) -> object:
+        self._called.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 60)
+        return await super().send(request, **kwargs)
+
+
+def test_close_does_not_wait_past_close_timeout_for_a_hung_worker_thread(
+    fake: FakeKeyVault, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: close() waited for the loop's worker threads (loop.shutdown_default_executor): 10 s, then returned
+    # with the loop thread still running.
+    release, called = threading.Event(), threading.Event()
+    before = len(_loop_threads())
+    resolver = SecretResolver(
+        fake.async_credential(),
+        transport=lambda: _HungLookupTransport(fake, release, called),
+        timeout=0.3,
+        close_timeout=CLOSE_TIMEOUT,
+    )
+    try:
+        with pytest.raises(ResolutionError):
+            resolver.resolve({"DB": ref("db")})
+        assert called.is_set()
+        started = time.monotonic()
+        resolver.close()
+        elapsed = time.monotonic() - started
+
+        assert elapsed < CLOSE_TIMEOUT + 0.5
+        assert len(_loop_threads()) == before, "the loop thread outlived close()"
+        assert any("not waiting for it past the close timeout" in record.getMessage() for record in caplog.records)
+    finally:
+        release.set()
