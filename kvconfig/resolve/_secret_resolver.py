@@ -483,7 +483,13 @@ class SecretResolver:
                     continue  # a pinned version is never swapped for another one
                 last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
                 if last is not None:
-                    logger.warning("Could not read %s again (%s); keeping the last good value", ref, item.status)
+                    users = sorted(entry.setting for entry in entries if any(r.key == key for _s, _e, r in entry.refs))
+                    logger.warning(
+                        "Could not read %s again (%s); keeping the last good value for %s",
+                        ref,
+                        item.status,
+                        ", ".join(users),
+                    )
                     results[key] = Fetched(last, stale=True)
         return results
 
