@@ -168,7 +168,7 @@ def resolver_options(func: F) -> F:
                 default=30.0,
                 show_default=True,
                 type=click.FloatRange(0, min_open=True),
-                help="Seconds per secret.",
+                help="Seconds the vault reads of one resolve may take in all (FetchTimedOut after that).",
             ),
             click.option("--embedded", is_flag=True, help="Also resolve references inside longer values."),
             click.option("--strict", is_flag=True, help="Expired or not-yet-valid secrets are failures."),

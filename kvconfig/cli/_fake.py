@@ -275,11 +275,21 @@ def _localhost_resolves(port: int) -> bool:
 
 @fake_group.command("token")
 @click.option("--identity", default="test-user", show_default=True, help="The principal the token names.")
-@click.option("--port", default=8443, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8443,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="The running emulator's port on localhost (ignored with --url).",
+)
 @click.option("--url", help="The emulator's address [default: https://localhost:PORT].")
 @click.option("--resource", help="The token audience [default: the emulator's, https://localhost:PORT].")
 @click.option(
-    "--lifetime", default=3600.0, show_default=True, type=click.FloatRange(1, 366 * 24 * 3600), help="Seconds."
+    "--lifetime",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(1, 366 * 24 * 3600),
+    help="Seconds the token is valid for.",
 )
 @click.option(
     "--cert-dir",

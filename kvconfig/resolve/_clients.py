@@ -25,11 +25,34 @@ from kvconfig.resolve._status import classify
 if TYPE_CHECKING:
     from azure.keyvault.secrets.aio import SecretClient
 
-__all__ = ["Fetched", "Key", "VaultClients"]
+__all__ = ["Fetched", "Key", "VaultClients", "checked_client_options"]
 
 logger = logging.getLogger("kvconfig")
 
 Key = tuple[str, str, str | None]
+
+# Key Vault never answers with a redirect: one would point the SDK (and, on the same domain, its token) somewhere the
+# reference did not name. azure-core's redirect policy is told to follow none; a policy of the caller's would undo it.
+_REDIRECT_OPTIONS = ("redirect_policy",)
+
+
+def checked_client_options(client_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``SecretClient`` keyword arguments kvconfig uses: the caller's, with redirects off; a ``ValueError`` for
+    options that would log values or follow redirects."""
+    options = dict(client_options or {})
+    if options.get("logging_enable"):
+        raise ValueError(
+            "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
+            "values; kvconfig refuses it."
+        )
+    refused = [name for name in _REDIRECT_OPTIONS if name in options]
+    if options.get("permit_redirects", False) or refused:
+        raise ValueError(
+            f"client_options {', '.join(refused) or 'permit_redirects=True'}: Key Vault never redirects, and "
+            "kvconfig does not follow redirects (one could lead a request away from the vault the reference names)."
+        )
+    options["permit_redirects"] = False
+    return options
 
 
 class Fetched:
@@ -79,7 +102,10 @@ class VaultClients:
     """Opens one SDK client per vault (and the credential, when the resolver was given none) and fetches through them.
 
     Fetches of the same (vault, name, version) at the same time share one request; at most ``concurrency`` run at
-    once; each is bounded by ``timeout`` seconds, SDK retries included. A fetched secret goes into ``cache``.
+    once. Each fetch has a deadline ``timeout`` seconds after it starts: waiting behind the vault's first request,
+    waiting for the concurrency bound and the read with the SDK's retries all count against it, so the fetches a
+    resolve starts together end within ``timeout``. (With a fleet, its start-up deadline bounds the read and each
+    attempt gets ``timeout``.) A fetched secret goes into ``cache``.
     """
 
     def __init__(
@@ -129,6 +155,12 @@ class VaultClients:
     async def _fetch(self, ref: KeyVaultReference) -> Fetched:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         pilot: _Gate | None = None
         try:
             vault = self._vault_for(ref.vault_url)
@@ -137,14 +169,20 @@ class VaultClients:
                 if gate is None:
                     pilot = vault.gate = _Gate()
                 else:
-                    await gate.event.wait()
+                    # Waiting for the pilot counts against this fetch's own deadline, not on top of it.
+                    await asyncio.wait_for(gate.event.wait(), left())
                     if gate.failure is not None:
                         return gate.failure
-            async with self._semaphore:
+            await asyncio.wait_for(self._semaphore.acquire(), left())
+            try:
                 if self._shared is None:
-                    cached = await self._read(vault, ref)
+                    cached = await self._read(vault, ref, left())
                 else:
-                    cached = await self._shared.fetch(ref, lambda: self._read(vault, ref))
+                    # The fleet decides how long a read may keep trying (its start-up deadline); each attempt gets
+                    # the resolver's timeout.
+                    cached = await self._shared.fetch(ref, lambda: self._read(vault, ref, self._timeout))
+            finally:
+                self._semaphore.release()
         except Exception as exc:  # every failure becomes a status; nothing escapes unreported
             status, detail = classify(exc, ref)
             logger.debug("Key Vault reference %s failed: %s", ref, status)
@@ -163,8 +201,8 @@ class VaultClients:
         self._cache.put(cached, latest=ref.version is None)
         return Fetched(cached)
 
-    async def _read(self, vault: _Vault, ref: KeyVaultReference) -> CachedSecret:
-        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), self._timeout)
+    async def _read(self, vault: _Vault, ref: KeyVaultReference, timeout: float) -> CachedSecret:
+        secret = await asyncio.wait_for(vault.client.get_secret(ref.name, ref.version), timeout)
         props = secret.properties
         return CachedSecret(
             vault_url=ref.vault_url,

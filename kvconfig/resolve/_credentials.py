@@ -1,6 +1,9 @@
 """Credential adapters for the resolver's async SDK clients.
 
-A sync ``TokenCredential`` is adapted to the async clients (its token calls run in a worker thread); each vault's
+A sync ``TokenCredential`` is adapted to the async clients: each token call runs in a daemon thread of its own, so a
+call that blocks (a metadata endpoint that never answers) holds up neither ``close()`` nor the interpreter's exit
+(a thread pool's workers are joined at exit); it ends when the call returns. Token calls are few (the SDK caches
+tokens), so a thread per call costs nothing that matters. Each vault's
 client sees the one shared credential through a wrapper that tells the vault when a token was handed out (the
 resolver holds a vault's other requests back until then) and that leaves closing the shared credential to the
 resolver.
@@ -9,21 +12,54 @@ resolver.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import inspect
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["as_async_credential", "vault_credential"]
 
+T = TypeVar("T")
+
+
+async def _in_daemon_thread(call: Callable[[], T]) -> T:
+    """``call()`` in a daemon thread; awaiting it can be cancelled (the call itself runs on until it returns)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = context.run(call)
+        except BaseException as exc:  # handed to the awaiting task, which re-raises it
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed while the call blocked: nobody waits for it
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="kvconfig-credential", daemon=True).start()
+    return await future
+
 
 class _AsyncCredentialAdapter:
-    """Lets a sync ``TokenCredential`` serve the async SDK clients (token calls run in a worker thread)."""
+    """Lets a sync ``TokenCredential`` serve the async SDK clients (token calls run in a daemon thread each)."""
 
     def __init__(self, credential: Any) -> None:
         self._credential = credential
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(lambda: self._credential.get_token(*scopes, **kwargs))
+        return await _in_daemon_thread(lambda: self._credential.get_token(*scopes, **kwargs))
 
     async def close(self) -> None:
         pass
@@ -39,7 +75,7 @@ class _AsyncCredentialInfoAdapter(_AsyncCredentialAdapter):
     """The adapter for sync credentials that also offer ``get_token_info`` (the SDK prefers it)."""
 
     async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        return await asyncio.to_thread(lambda: self._credential.get_token_info(*scopes, options=options))
+        return await _in_daemon_thread(lambda: self._credential.get_token_info(*scopes, options=options))
 
 
 class _VaultCredential:

@@ -7,35 +7,50 @@ same coroutines through ``asyncio.wrap_future``. SDK clients live on one loop fo
 Closing is final: work still running on the loop is cancelled (its callers get a ``RuntimeError`` saying so, instead
 of waiting forever on a loop that no longer runs), the ``final`` coroutine closes what lives on the loop, and the
 thread, its worker threads and the loop are shut down and joined. A closed loop thread never starts again.
+
+Closing is bounded by ``close_timeout``. A worker thread stuck in a blocking call (a DNS lookup that hangs, say)
+cannot be interrupted: the loop stops waiting for it when the time is up, so ``close()`` returns and the loop thread
+ends; the worker finishes its call on its own and exits then. (A sync credential's calls do not even run here: see
+``_credentials.py``.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["Closer", "LoopThread"]
+__all__ = ["DEFAULT_CLOSE_TIMEOUT", "Closer", "LoopThread"]
+
+logger = logging.getLogger("kvconfig")
 
 T = TypeVar("T")
 Closer = Callable[[], Coroutine[Any, Any, object]]
 
 _CLOSED = "This SecretResolver is closed; create a new one."
 _CLOSED_WHILE_RUNNING = "This SecretResolver was closed while the call was running."
-_JOIN_TIMEOUT = 10.0
+DEFAULT_CLOSE_TIMEOUT = 5.0
 
 
 class LoopThread:
-    """Starts lazily; ``close()`` cancels what still runs, stops the loop and joins the thread."""
+    """Starts lazily; ``close()`` cancels what still runs, stops the loop and joins the thread, within
+    ``close_timeout`` seconds."""
 
-    def __init__(self, name: str = "kvconfig-resolver") -> None:
+    def __init__(self, name: str = "kvconfig-resolver", *, close_timeout: float = DEFAULT_CLOSE_TIMEOUT) -> None:
+        if close_timeout <= 0:
+            raise ValueError("close_timeout must be positive.")
         self._name = name
+        self.close_timeout = close_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._close_deadline = 0.0  # time.monotonic() by which close() returns
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -49,11 +64,20 @@ class LoopThread:
         if self._loop is None:
             ready = threading.Event()
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=_serve, args=(loop, ready), name=self._name, daemon=True)
+            thread = threading.Thread(
+                target=_serve, args=(loop, ready, self._time_left_for_workers), name=self._name, daemon=True
+            )
             thread.start()
             ready.wait()
             self._loop, self._thread = loop, thread
         return self._loop
+
+    def _time_left(self) -> float:
+        return max(0.0, self._close_deadline - time.monotonic())
+
+    def _time_left_for_workers(self) -> float:
+        # A tenth of the close timeout is kept for closing the loop and ending the thread after the workers.
+        return max(0.0, self._close_deadline - self.close_timeout / 10 - time.monotonic())
 
     @property
     def started(self) -> bool:
@@ -118,6 +142,7 @@ class LoopThread:
             if self._closed:
                 return None
             self._closed = True
+            self._close_deadline = time.monotonic() + self.close_timeout
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
         if loop is None or thread is None:
@@ -137,11 +162,11 @@ class LoopThread:
             return
         loop, thread, done = started
         try:
-            done.result(_JOIN_TIMEOUT)
+            done.result(self._time_left())
         except concurrent.futures.TimeoutError:
-            loop.call_soon_threadsafe(loop.stop)
+            _stop(loop)
         finally:
-            thread.join(_JOIN_TIMEOUT)
+            thread.join(self._time_left())
 
     async def aclose(self, final: Closer | None = None) -> None:
         """The async twin of :meth:`close`, for a caller on another event loop (or on this one)."""
@@ -150,27 +175,55 @@ class LoopThread:
             return
         loop, thread, done = started
         try:
-            await asyncio.wait_for(asyncio.wrap_future(done), _JOIN_TIMEOUT)
+            await asyncio.wait_for(asyncio.wrap_future(done), self._time_left())
         except asyncio.TimeoutError:
-            loop.call_soon_threadsafe(loop.stop)
+            _stop(loop)
         finally:
-            await asyncio.to_thread(thread.join, _JOIN_TIMEOUT)
+            await asyncio.to_thread(thread.join, self._time_left())
 
 
-def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event, time_left: Callable[[], float]) -> None:
+    # The loop's own worker threads (asyncio.to_thread: a sync credential's calls, DNS lookups), so that closing can
+    # stop waiting for them; loop.shutdown_default_executor() would wait for a blocked call however long it takes.
+    workers = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="kvconfig-worker")
+    loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     loop.call_soon(ready.set)
     try:
         loop.run_forever()
     finally:
-        # What asyncio.run() does on its way out: nothing is left pending, worker threads are joined.
+        # What asyncio.run() does on its way out: nothing is left pending, worker threads are joined (for as long as
+        # the close timeout allows).
         try:
             _cancel_all(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            _shut_down_workers(workers, time_left())
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+def _shut_down_workers(workers: concurrent.futures.ThreadPoolExecutor, timeout: float) -> None:
+    joined = threading.Event()
+
+    def join() -> None:
+        workers.shutdown(wait=True, cancel_futures=True)
+        joined.set()
+
+    joiner = threading.Thread(target=join, name="kvconfig-worker-join", daemon=True)
+    joiner.start()
+    if joined.wait(timeout):
+        joiner.join()  # it has nothing left to do; joined, so no thread outlives close()
+    else:
+        logger.warning(
+            "Closing a SecretResolver: a worker thread is still in a blocking call (a sync credential?); "
+            "not waiting for it past the close timeout."
+        )
+
+
+def _stop(loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(loop.stop)
 
 
 async def _shutdown(loop: asyncio.AbstractEventLoop, final: Closer | None) -> None:

@@ -21,10 +21,11 @@ from typing import Any, Literal
 
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.references import KeyVaultReference, cloud_vault_suffix, trusted_entries
+from kvconfig.resolve._assembly import assemble
 from kvconfig.resolve._cache import CachedSecret, SecretCache
-from kvconfig.resolve._clients import Fetched, Key, VaultClients
+from kvconfig.resolve._clients import Fetched, Key, VaultClients, checked_client_options
 from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
-from kvconfig.resolve._loop import Closer, LoopThread
+from kvconfig.resolve._loop import DEFAULT_CLOSE_TIMEOUT, Closer, LoopThread
 from kvconfig.resolve._progress import FetchProgress, observed
 from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig.resolve._shared import SharedTier
@@ -51,22 +52,27 @@ class SecretResolver:
         or the Azure CLI names).
     :keyword trusted_hosts: extra hosts (or ``.suffixes``) allowed to receive a token; a single string is one host.
     :keyword concurrency: how many secrets are fetched at once.
-    :keyword ttl: seconds a versionless reference keeps its resolved version before it is read again.
+    :keyword ttl: seconds a versionless reference keeps its resolved version before it is read again; when the vault
+        cannot be read then, resolve and refresh keep the last good value (with a warning).
     :keyword max_cached_versions: LRU bound of the version cache.
     :keyword on_failure: ``"raise"`` (default) a :class:`ResolutionError` listing every failure; ``"keep"`` the
         literal reference text; ``"omit"`` the setting. Keeping or omitting is always an explicit choice.
     :keyword strict: expired or not-yet-valid secrets fail (``SecretExpired``/``SecretNotYetValid``) instead of
         warning.
     :keyword embedded: also resolve references embedded in longer values (``Password=@Microsoft.KeyVault(...);``).
-    :keyword timeout: seconds allowed for one secret, SDK retries included (``FetchTimedOut`` after that).
+    :keyword timeout: seconds the reads of one resolve may take in all: waiting for a vault's first request, for the
+        concurrency bound and SDK retries included (``FetchTimedOut`` after that).
     :keyword client_options: extra keyword arguments for every ``SecretClient`` (``api_version``, ``retry_total``...).
-        ``logging_enable`` is refused: the SDK's network trace logs response bodies, which hold secret values.
+        ``logging_enable`` is refused (the SDK's network trace logs response bodies, which hold secret values), and
+        so is following redirects (``permit_redirects=True``, ``redirect_policy``): Key Vault never redirects.
     :keyword clock: wall clock (epoch seconds) for expiry checks; injectable for tests.
     :keyword monotonic: the clock of the cache's TTL; injectable for tests.
     :keyword progress: a :class:`~kvconfig.FetchProgress` told which references are fetched and when each
         is done (names and statuses only); called on the resolver's loop thread. The CLI draws its progress line so.
     :keyword fleet: a :class:`kvconfig.fleet.Fleet` (one per resolver): a start-up deadline under throttling, a
         per-vault budget, a shared sealed cache on Redis. See docs/fleet.md.
+    :keyword close_timeout: seconds :meth:`close` waits for the clients to close and the loop's threads to end; a
+        worker stuck in a blocking call is not waited for past it (a sync credential's calls are never waited for).
     """
 
     def __init__(
@@ -88,6 +94,7 @@ class SecretResolver:
         monotonic: Callable[[], float] = time.monotonic,
         progress: FetchProgress | None = None,
         fleet: SharedTier | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1.")
@@ -101,12 +108,7 @@ class SecretResolver:
         # surface as a ValueError out of resolve().
         cloud_vault_suffix(cloud)
         trusted_entries(trusted_hosts)
-        options = dict(client_options or {})
-        if options.get("logging_enable"):
-            raise ValueError(
-                "client_options logging_enable=True would make the SDK log response bodies, which hold secret "
-                "values; kvconfig refuses it."
-            )
+        options = checked_client_options(client_options)
         self.cloud = cloud
         self.trusted_hosts = tuple(trusted_hosts)
         self.concurrency = concurrency
@@ -117,7 +119,7 @@ class SecretResolver:
         self._clock = clock
         self._progress = progress
         self.cache = SecretCache(ttl=ttl, max_versions=max_cached_versions, clock=monotonic)
-        self._loop = LoopThread()
+        self._loop = LoopThread(close_timeout=close_timeout)
         self._clients = VaultClients(
             credential,
             transport=transport,
@@ -381,7 +383,7 @@ class SecretResolver:
         expiry notes, and the first exception behind a failure. ``track``: refresh reads these settings again."""
         entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=True)
-        result, more, notes = self._assemble(settings, entries, fetched)
+        result, more, notes = assemble(settings, entries, fetched, now=self._now(), strict=self.strict)
         failures.extend(more)
         if track:
             for entry in entries:
@@ -428,7 +430,7 @@ class SecretResolver:
         before = {entry.setting: self._values.get(entry.setting) for entry in entries}
         fetched = await self._fetch_all(entries, use_cache=False, only_latest=True)
         settings = {entry.setting: entry.text for entry in entries}
-        result, failures, notes = self._assemble(settings, entries, fetched)
+        result, failures, notes = assemble(settings, entries, fetched, now=self._now(), strict=self.strict)
         stale = {entry.setting for entry in entries if any(fetched[ref.key].stale for _s, _e, ref in entry.refs)}
         for failure in failures:
             previous = before.get(failure.setting)
@@ -453,43 +455,6 @@ class SecretResolver:
                     logger.exception("A kvconfig change listener failed")
         return ResolvedSettings(self._values), notes
 
-    def _assemble(
-        self, settings: Mapping[str, Any], entries: list[Entry], fetched: Mapping[Key, Fetched]
-    ) -> tuple[ResolvedSettings, list[ResolutionFailure], list[str]]:
-        result = ResolvedSettings(settings)
-        failures: list[ResolutionFailure] = []
-        notes: list[str] = []
-        now = self._now()
-        for entry in entries:
-            pieces: list[str] = []
-            position = 0
-            failed = False
-            for start, end, ref in entry.refs:
-                item = fetched[ref.key]
-                status, detail = item.status, item.detail
-                if item.secret is not None and status == "OK":
-                    invalid = validity(item.secret, now)
-                    if invalid is not None:
-                        if self.strict:
-                            status, detail = invalid
-                        else:
-                            note = f"Setting {entry.setting!r}: {invalid[1]} ({ref})"
-                            logger.warning("%s", note)
-                            notes.append(note)
-                if status != "OK" or item.secret is None:
-                    written = written_reference(entry.text[start:end])
-                    failures.append(ResolutionFailure(entry.setting, str(ref), status, detail, entry.origin, written))
-                    failed = True
-                    continue
-                pieces.append(entry.text[position:start])
-                pieces.append(item.secret.value)
-                position = end
-            if failed:
-                continue
-            pieces.append(entry.text[position:])
-            result[entry.setting] = "".join(pieces)
-        return result, failures, notes
-
     async def _fetch_all(
         self, entries: list[Entry], *, use_cache: bool, only_latest: bool = False
     ) -> dict[Key, Fetched]:
@@ -511,13 +476,21 @@ class SecretResolver:
                 pending = observed(self._progress, pending, unique)
             outcomes = await asyncio.gather(*pending.values())
             results.update(zip(pending, outcomes, strict=True))
-        if only_latest:
+        if use_cache or only_latest:  # resolve and refresh (check reports what the vault says now)
             for key, item in results.items():
                 ref = unique[key]
-                if item.status in UNREACHABLE:
-                    last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
-                    if last is not None:
-                        results[key] = Fetched(last, stale=True)
+                if item.status not in UNREACHABLE or ref.version:
+                    continue  # a pinned version is never swapped for another one
+                last = self.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
+                if last is not None:
+                    users = sorted(entry.setting for entry in entries if any(r.key == key for _s, _e, r in entry.refs))
+                    logger.warning(
+                        "Could not read %s again (%s); keeping the last good value for %s",
+                        ref,
+                        item.status,
+                        ", ".join(users),
+                    )
+                    results[key] = Fetched(last, stale=True)
         return results
 
     def _cached(self, ref: KeyVaultReference) -> CachedSecret | None:

@@ -92,6 +92,11 @@ def classify(exc: BaseException, ref: KeyVaultReference) -> tuple[str, str]:
             return "SecretDisabled", f"secret {ref.name!r} is disabled"
         if exc.status_code == 403:
             return "AccessToKeyVaultDenied", _service_message(exc)
+        if 300 <= exc.status_code < 400:
+            return "OtherReasons", (
+                f"the vault answered {exc.status_code} (a redirect to another location); Key Vault never redirects, "
+                "so kvconfig does not follow it"
+            )
         if exc.status_code in (408, 429, 500, 502, 503, 504):
             return "FetchTimedOut", f"the vault answered {exc.status_code} after the SDK's retries"
         return "OtherReasons", f"HTTP {exc.status_code}: {_service_message(exc)}"

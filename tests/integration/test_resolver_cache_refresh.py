@@ -244,3 +244,73 @@ def test_a_failing_listener_is_logged_and_does_not_stop_the_others(
 
     assert len(heard) == 1
     assert "change listener failed" in caplog.text
+
+
+def test_resolve_after_the_ttl_during_an_outage_keeps_the_last_good_value_with_a_warning(
+    fake: FakeKeyVault, cached: SecretResolver, ticker: Ticker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: only refresh() kept the last good value; a plain resolve() after the TTL raised ResolutionError.
+    fake.set_secret(VAULT, "db", "last-good-db")
+    settings = {"DB": ref("db"), "PLAIN": "kept as is"}
+    assert cached.resolve(settings)["DB"] == "last-good-db"
+    outage = fake.inject_fault(error="drop", times=None)
+    ticker.now += 61
+
+    with caplog.at_level(logging.WARNING, logger="kvconfig"):
+        assert cached.resolve(settings) == {"DB": "last-good-db", "PLAIN": "kept as is"}
+        report = cached.resolve_report(settings)
+
+    assert outage.hits >= 2  # the vault was asked again each time (past the TTL), and could not answer
+    assert report.ok
+    assert report.values["DB"] == "last-good-db"
+    kept = [record.getMessage() for record in caplog.records if "last good value" in record.getMessage()]
+    assert kept
+    assert all("OtherReasons" in message and message.endswith("value for DB") for message in kept)
+    assert "last-good-db" not in caplog.text
+    # check() reports what the vault says now; it keeps nothing.
+    assert [status.status for status in cached.check(settings)] == ["OtherReasons"]
+
+    outage.remove()
+    fake.set_secret(VAULT, "db", "recovered-db")
+    assert cached.resolve(settings)["DB"] == "recovered-db"
+
+
+def test_resolve_after_the_ttl_of_a_deleted_secret_fails_and_keeps_nothing(
+    fake: FakeKeyVault, cached: SecretResolver, ticker: Ticker
+) -> None:
+    # Only an unreachable vault keeps the last good value; a secret the vault says is gone (or disabled) fails.
+    fake.set_secret(VAULT, "db", "deleted-later")
+    cached.resolve({"DB": ref("db")})
+    with SecretClient(VAULT_URL, fake.credential(), transport=fake.transport()) as client:
+        client.begin_delete_secret("db").result()
+    ticker.now += 61
+
+    with pytest.raises(ResolutionError) as caught:
+        cached.resolve({"DB": ref("db")})
+    assert caught.value.failures[0].status == "SecretNotFound"
+
+
+def test_resolve_inside_the_ttl_never_asks_the_vault_during_an_outage(
+    fake: FakeKeyVault, cached: SecretResolver, ticker: Ticker
+) -> None:
+    fake.set_secret(VAULT, "db", "fresh-db")
+    cached.resolve({"DB": ref("db")})
+    outage = fake.inject_fault(error="drop", times=None)
+    ticker.now += 30
+
+    assert cached.resolve({"DB": ref("db")})["DB"] == "fresh-db"
+    assert outage.hits == 0
+
+
+def test_a_pinned_version_evicted_from_the_cache_is_not_replaced_by_the_latest_during_an_outage(
+    fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver], ticker: Ticker
+) -> None:
+    old = fake.set_secret(VAULT, "db", "pinned-old")
+    fake.set_secret(VAULT, "db", "latest-new")
+    resolver = make_resolver(ttl=60, monotonic=ticker, max_cached_versions=1)
+    resolver.resolve({"LATEST": ref("db")})  # the only cached version is the latest
+    fake.inject_fault(error="drop", times=None)
+
+    with pytest.raises(ResolutionError) as caught:
+        resolver.resolve({"PINNED": ref("db", version=old)})
+    assert caught.value.failures[0].status == "OtherReasons"

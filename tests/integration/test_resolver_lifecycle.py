@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
-from kvconfig import SecretResolver
+from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
 from kvconfig.resolve._loop import LoopThread
 
@@ -222,3 +224,131 @@ def test_close_reports_clients_that_fail_to_close_and_still_stops_the_thread(fak
         resolver.close()
     assert resolver.closed
     assert _wait_until(lambda: len(_loop_threads()) == before)
+
+
+class _BlockingCredential:
+    """A sync credential whose token call blocks (a hung metadata endpoint, say) until the test releases it."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.called = threading.Event()
+
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        self.called.set()
+        self.release.wait(60)
+        raise RuntimeError("released by the test")
+
+
+CLOSE_TIMEOUT = 1.0
+
+
+def test_close_with_a_blocking_sync_credential_returns_within_close_timeout_and_stops_the_thread(
+    fake: FakeKeyVault,
+) -> None:
+    # Before: close() waited for the loop's worker threads, which a blocked credential call never frees: it took
+    # 10 s and left the loop thread running.
+    credential = _BlockingCredential()
+    before = len(_loop_threads())
+    resolver = SecretResolver(credential, transport=fake.async_transport, close_timeout=CLOSE_TIMEOUT)
+    outcome: list[BaseException] = []
+
+    def resolve() -> None:
+        try:
+            resolver.resolve({"DB": ref("db")})
+        except BaseException as exc:  # what the resolving thread gets is part of the point
+            outcome.append(exc)
+
+    worker = threading.Thread(target=resolve)
+    worker.start()
+    try:
+        assert credential.called.wait(5), "the resolve never asked the credential"
+        started = time.monotonic()
+        resolver.close()
+        elapsed = time.monotonic() - started
+        worker.join(5)
+
+        assert elapsed < CLOSE_TIMEOUT + 0.5
+        assert len(_loop_threads()) == before, "the loop thread outlived close()"
+        assert not worker.is_alive()
+        assert isinstance(outcome[0], RuntimeError)
+        assert "closed" in str(outcome[0])
+    finally:
+        credential.release.set()
+
+
+def test_close_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="close_timeout"):
+        SecretResolver(close_timeout=0)
+
+
+_EXIT_SCRIPT = """
+import time
+from kvconfig import ResolutionError, SecretResolver
+from kvconfig.fake import FakeKeyVault
+
+class HungCredential:
+    def get_token(self, *scopes, **kwargs):
+        time.sleep(30)  # a metadata endpoint that never answers
+        raise RuntimeError("too late")
+
+fake = FakeKeyVault()
+with SecretResolver(HungCredential(), transport=fake.async_transport, timeout=0.5, close_timeout=1.0) as resolver:
+    try:
+        resolver.resolve({"DB": "@Microsoft.KeyVault(VaultName=contoso;SecretName=db)"})
+    except ResolutionError as error:
+        print(error.failures[0].status)
+"""
+
+
+def test_a_hung_sync_credential_does_not_hold_up_the_interpreter_exit() -> None:
+    # Before: the call ran in a thread pool worker, and the interpreter joins those at exit: 30 s.
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "FetchTimedOut"
+    assert elapsed < 10
+
+
+class _HungLookupTransport(FakeAsyncTransport):
+    """A transport whose connection waits on a blocking call in the loop's worker threads (as aiohttp's DNS lookup
+    does through ``loop.getaddrinfo``), and that call hangs until the test releases it."""
+
+    def __init__(self, fake: FakeKeyVault, release: threading.Event, called: threading.Event) -> None:
+        super().__init__(fake)
+        self._release = release
+        self._called = called
+
+    async def send(self, request: object, **kwargs: object) -> object:
+        self._called.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 60)
+        return await super().send(request, **kwargs)
+
+
+def test_close_does_not_wait_past_close_timeout_for_a_hung_worker_thread(
+    fake: FakeKeyVault, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: close() waited for the loop's worker threads (loop.shutdown_default_executor): 10 s, then returned
+    # with the loop thread still running.
+    release, called = threading.Event(), threading.Event()
+    before = len(_loop_threads())
+    resolver = SecretResolver(
+        fake.async_credential(),
+        transport=lambda: _HungLookupTransport(fake, release, called),
+        timeout=0.3,
+        close_timeout=CLOSE_TIMEOUT,
+    )
+    try:
+        with pytest.raises(ResolutionError):
+            resolver.resolve({"DB": ref("db")})
+        assert called.is_set()
+        started = time.monotonic()
+        resolver.close()
+        elapsed = time.monotonic() - started
+
+        assert elapsed < CLOSE_TIMEOUT + 0.5
+        assert len(_loop_threads()) == before, "the loop thread outlived close()"
+        assert any("not waiting for it past the close timeout" in record.getMessage() for record in caplog.records)
+    finally:
+        release.set()
