@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -117,6 +117,11 @@ class FaultSet:
                     fault.hits += 1
                     return fault
         return None
+
+    def __iter__(self) -> Iterator[Fault]:
+        """The faults in order, as they are now (a copy: the set may change while the caller reads)."""
+        with self._lock:
+            return iter(list(self._faults))
 
     def __len__(self) -> int:
         return len(self._faults)

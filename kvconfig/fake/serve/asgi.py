@@ -4,7 +4,8 @@ Framework-free and thin, like the other adapters: it reads the method, the URL t
 ``https``, with the ``Host`` header's port, since vault ids and ``nextLink`` carry it), the headers and the body, and
 hands them to the router. Vault hosts are ``<name>.localhost:<port>`` (registered on first sight of the port) and
 every host the fake already knows (``*.vault.azure.net`` when a hosts file or a proxy sends that ``Host``); the
-emulator's own host (``localhost:<port>``) serves the token endpoints of ``token_endpoints.py``.
+emulator's own host (``localhost:<port>``) serves the token endpoints of ``token_endpoints.py`` and the read-only
+portal of ``portal.py`` (``/_kvconfig/portal``).
 
 Connection faults behave like a network's: ``drop`` and ``dns`` (a strict fake's unknown vault) close the connection
 without a response; ``timeout`` sends nothing until the client gives up (or ``timeout_hold`` seconds pass, then the
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.portal import Portal
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
 if TYPE_CHECKING:
@@ -57,6 +59,8 @@ class FakeKeyVaultApp:
         self.fake = fake
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
+        # The read-only portal (/_kvconfig/portal, loopback only): see portal.py.
+        self.portal = Portal(fake)
 
     def __repr__(self) -> str:
         return f"FakeKeyVaultApp({self.fake!r})"
@@ -79,7 +83,7 @@ class FakeKeyVaultApp:
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
         if match_domain(host, self.fake.domains) is None:
-            response = serve_identity(self.fake, request) or _not_found(request)
+            response = self.portal.serve(request) or serve_identity(self.fake, request) or _not_found(request)
             await _respond(send, response)
             return
         # On a worker thread: an operation may take a while (certificate and RSA key generation) and must not stall
