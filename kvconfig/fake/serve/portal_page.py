@@ -120,6 +120,9 @@ def _clock(fake: ServedService, now: float, wall_time: float) -> str:
 
 
 def _span(seconds: float) -> str:
+    """``2d 3h``: to the nearest minute past a minute (a page is read, not measured)."""
+    if seconds >= 60:
+        seconds = round(seconds / 60) * 60
     days, rest = divmod(int(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
