@@ -87,7 +87,7 @@ table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfd; }
 tr.object td { border-top: 2px solid var(--line); }
-td.name { font-weight: 600; word-break: break-all; }
+td.name { font-weight: 600; min-width: 10em; overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; background: #eef1f6;
   white-space: nowrap; }
 .badge.ok { background: #e3f4ea; color: var(--ok); }
