@@ -73,11 +73,12 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, mono
 .toc { padding: 8px 24px; background: #fff; border-bottom: 1px solid var(--line); display: flex; flex-wrap: wrap;
   gap: 6px 14px; }
 .toc a { color: var(--accent); text-decoration: none; }
-main { padding: 18px 24px; display: grid; gap: 18px; max-width: 1400px; }
+main { padding: 18px 24px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 18px; max-width: 1400px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px 18px;
-  box-shadow: 0 1px 2px rgba(20, 30, 50, .05); }
+  box-shadow: 0 1px 2px rgba(20, 30, 50, .05); overflow-x: auto; }
 h2 { font-size: 17px; margin: 0 0 10px; }
 h3 { font-size: 14px; margin: 16px 0 6px; color: #33415c; text-transform: uppercase; letter-spacing: .04em; }
+.when span { white-space: nowrap; }
 .muted { color: var(--muted); font-weight: 400; font-size: 13px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 12px; }
 .tile { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; }

@@ -105,9 +105,11 @@ def _time(epoch: float | None) -> str:
     if epoch is None:
         return ""
     try:
-        return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return _e(epoch)
+    # Date and time each keep together; a narrow column breaks between them, never inside either.
+    return f'<span class="when"><span>{moment:%Y-%m-%d}</span> <span>{moment:%H:%M:%S}Z</span></span>'
 
 
 def _clock(fake: ServedService, now: float, wall_time: float) -> str:
