@@ -19,6 +19,7 @@ older ones it let go.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import deque
@@ -297,6 +298,12 @@ class AuditLog:
             and (result_type is None or event.result_type == result_type)
             and (since is None or event.epoch >= since)
         ]
+
+    def latest(self, count: int) -> list[AuditEvent]:
+        """The newest ``count`` records, oldest first: builds only those (the portal shows the log's tail)."""
+        with self._lock:
+            newest_first = list(itertools.islice(reversed(self._snapshots), max(0, count)))
+        return [_build(snapshot) for snapshot in reversed(newest_first)]
 
     def clear(self) -> None:
         with self._lock:

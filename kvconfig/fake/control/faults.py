@@ -118,10 +118,10 @@ class FaultSet:
                     return fault
         return None
 
-    def __len__(self) -> int:
-        return len(self._faults)
-
     def __iter__(self) -> Iterator[Fault]:
-        """The faults in order (a copy: adding or removing while iterating is safe)."""
+        """The faults in order, as they are now (a copy: the set may change while the caller reads)."""
         with self._lock:
             return iter(list(self._faults))
+
+    def __len__(self) -> int:
+        return len(self._faults)

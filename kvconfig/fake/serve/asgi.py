@@ -4,7 +4,8 @@ Framework-free and thin, like the other adapters: it reads the method, the URL t
 ``https``, with the ``Host`` header's port, since vault ids and ``nextLink`` carry it), the headers and the body, and
 hands them to the router. Vault hosts are ``<name>.localhost:<port>`` (registered on first sight of the port) and
 every host the fake already knows (``*.vault.azure.net`` when a hosts file or a proxy sends that ``Host``); the
-emulator's own host (``localhost:<port>``) serves the token endpoints of ``token_endpoints.py``.
+emulator's own host (``localhost:<port>``) serves the token endpoints of ``token_endpoints.py`` and the read-only
+portal of ``portal.py`` (``/_kvconfig/portal``).
 
 Connection faults behave like a network's: ``drop`` and ``dns`` (a strict fake's unknown vault) close the connection
 without a response; ``timeout`` sends nothing until the client gives up (or ``timeout_hold`` seconds pass, then the
@@ -23,6 +24,7 @@ from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.persist import PersistenceError
 from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.portal import Portal
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ class FakeKeyVaultApp:
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
         self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
+        # The read-only portal (/_kvconfig/portal, loopback only): see portal.py.
+        self.portal = Portal(fake)
 
     def __repr__(self) -> str:
         return f"FakeKeyVaultApp({self.fake!r})"
@@ -112,8 +116,10 @@ class FakeKeyVaultApp:
         await _respond(send, outcome.response)
 
     def _serve_own_host(self, request: FakeRequest, peer: str | None) -> FakeResponse:
-        """The emulator's own host: the control API, the token endpoints, or 404."""
-        found = self.control.handle(request, peer) if self.control is not None else None
+        """The emulator's own host: the portal, the control API, the token endpoints, or 404."""
+        found = self.portal.serve(request)
+        if found is None and self.control is not None:
+            found = self.control.handle(request, peer)
         if found is None:
             found = serve_identity(self.fake, request)
         return found if found is not None else _not_found(request)
