@@ -22,7 +22,7 @@ from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, To
 from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
 from kvconfig.fake.core.clouds import DEFAULT_DOMAINS, VaultDomain, match_domain, valid_vault_name
 from kvconfig.fake.core.identity import Identity
-from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.router import Outcome, dispatch
 from kvconfig.fake.core.routing import OperationContext, TickHook
 from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Sku, Vault, VaultProperties
@@ -76,6 +76,7 @@ class FakeKeyVault:
         self.faults = FaultSet()
         self.routes = route_table()
         self.operation_counts: Counter[str] = Counter()
+        self.unhandled_errors = UnhandledErrors()
         # Access control, throttling, the audit log and Event Grid events plug into the router's hooks; each lives
         # in its own module of kvconfig/fake/control/. Throttling runs first: a 429 costs nothing,
         # other failed requests count toward the limit.

@@ -185,7 +185,10 @@ def import_certificate(ctx: OperationContext) -> dict[str, Any]:
     if given is not None and not isinstance(given, dict):
         raise ServiceError.bad_parameter("The property 'policy' must be an object.")
     secret_props = (given or {}).get("secret_props") or {}
-    content_type = secret_props.get("contentType") or CONTENT_TYPE_PKCS12
+    content_type = secret_props.get("contentType") if isinstance(secret_props, dict) else None
+    if not isinstance(content_type, str) or not content_type:
+        # A malformed secret_props is refused by the policy check below; the material is read as PKCS#12 till then.
+        content_type = CONTENT_TYPE_PKCS12
     try:
         loaded = load_certificate_material(decode_import_value(value), password=password, content_type=content_type)
     except (BadPasswordError, CertificateFormatError) as exc:

@@ -29,6 +29,7 @@ __all__ = [
     "key_props_for",
     "months_between",
     "policy_for_imported_certificate",
+    "readable_extensions",
 ]
 
 CertificatePrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -334,9 +335,18 @@ def policy_for_imported_certificate(
     return build_policy_defaults(given)
 
 
+def readable_extensions(item: x509.Certificate | x509.CertificateSigningRequest) -> x509.Extensions:
+    """The extensions of a certificate or CSR; 400 when ``cryptography`` cannot read them (for example a key usage
+    with encipherOnly or decipherOnly but no keyAgreement, which it refuses to represent)."""
+    try:
+        return item.extensions
+    except ValueError as exc:
+        raise CertificateFormatError("The certificate's X.509 extensions cannot be read.") from exc
+
+
 def _certificate_ekus(cert: x509.Certificate) -> list[str]:
     try:
-        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+        ext = readable_extensions(cert).get_extension_for_class(x509.ExtendedKeyUsage)
     except x509.ExtensionNotFound:
         return []
     return [oid.dotted_string for oid in ext.value]
@@ -344,7 +354,7 @@ def _certificate_ekus(cert: x509.Certificate) -> list[str]:
 
 def _certificate_key_usage(cert: x509.Certificate) -> list[str]:
     try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        usage = readable_extensions(cert).get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return []
     names = []
@@ -358,7 +368,7 @@ def _certificate_key_usage(cert: x509.Certificate) -> list[str]:
 
 def _certificate_sans(cert: x509.Certificate) -> dict[str, object]:
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = readable_extensions(cert).get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return {}
     found: dict[str, list[str]] = {kind: [] for kind in _SAN_KINDS}

@@ -98,7 +98,13 @@ def _leaf_extensions(x509_props: Mapping[str, object], subject_empty: bool) -> l
         flags = dict.fromkeys(_KEY_USAGES.values(), False)
         for name in usages:
             flags[_KEY_USAGES[str(name)]] = True
-        extensions.append((x509.KeyUsage(**flags), True))
+        if not flags["key_agreement"]:
+            # RFC 5280 4.2.1.3: encipherOnly and decipherOnly have no meaning without keyAgreement. The service keeps
+            # them in the policy and issues the certificate; the certificate carries the usages that mean something
+            # (cryptography, like most X.509 readers, refuses to build or read the undefined combination).
+            flags["encipher_only"] = flags["decipher_only"] = False
+        if any(flags.values()):
+            extensions.append((x509.KeyUsage(**flags), True))
     ekus = x509_props.get("ekus")
     if isinstance(ekus, list) and ekus:
         extensions.append((x509.ExtendedKeyUsage([_eku_oid(str(eku)) for eku in ekus]), False))

@@ -83,6 +83,11 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def internal_error(cls) -> ServiceError:
+        # [I] The service's 500 envelope: code InternalServerError, a message that names nothing about the request.
+        return cls(500, "InternalServerError", "The server encountered an internal error. Please retry the request.")
+
+    @classmethod
     def route_not_found(cls, method: str, path: str) -> ServiceError:
         return cls(404, "NotFound", f"The requested resource {method} {path} was not found.")
 

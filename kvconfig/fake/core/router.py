@@ -9,6 +9,7 @@ only through the hooks the host lists.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from kvconfig.fake.core.wire import ConnectionFault, FakeRequest, FakeResponse, 
 __all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "client_address", "dispatch"]
 
 NOT_IMPLEMENTED_HEADER = "x-kvconfig-not-implemented"
+_LOG = logging.getLogger("kvconfig.fake")
 _COUNTS_LOCK = threading.Lock()
 
 
@@ -155,6 +157,12 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
             challenge = _challenge_header(domain.resource, domain.authority, vault.properties.tenant_id)
             extra = {**base_headers, "WWW-Authenticate": challenge}
         response = _error_response(error, extra)
+    except Exception as unexpected:  # the service never lets a request die: it answers 500
+        # Counted so a test of the fake fails on it (``fake.unhandled_errors.count``); logged without the message,
+        # which may quote the request body.
+        found = service.unhandled_errors.record(route.operation if route else None, method, unexpected)
+        _LOG.error("kvconfig fake: unhandled exception answered as 500: %s", found)
+        response = _error_response(ServiceError.internal_error(), base_headers)
     final = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
     return Outcome(final, None, delay)
 

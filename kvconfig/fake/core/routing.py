@@ -19,7 +19,7 @@ from kvconfig.fake.core.clock import Clock
 from kvconfig.fake.core.clouds import VaultDomain
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.identity import Identity
-from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.state import IdGenerator, Vault, VaultKind
 from kvconfig.fake.core.wire import FakeRequest
 
@@ -239,6 +239,9 @@ class ServiceHost(Protocol):
 
     @property
     def tick_hooks(self) -> list[TickHook]: ...
+
+    @property
+    def unhandled_errors(self) -> UnhandledErrors: ...
 
     def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None: ...
 

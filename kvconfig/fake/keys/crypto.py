@@ -331,7 +331,7 @@ def release(ctx: OperationContext) -> dict[str, Any]:
     if not isinstance(target, str) or not target:
         raise ServiceError.missing_field("target")
     enc = body.get("enc") or "CKM_RSA_AES_KEY_WRAP"
-    if enc not in RELEASE_ENCRYPTION_ALGORITHMS:
+    if not isinstance(enc, str) or enc not in RELEASE_ENCRYPTION_ALGORITHMS:
         raise ServiceError.bad_parameter(
             f"The key encryption algorithm '{enc}' is not valid; use one of {', '.join(RELEASE_ENCRYPTION_ALGORITHMS)}."
         )
