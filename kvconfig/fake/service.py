@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kvconfig.fake.certificates.authority import FakeCertificateAuthority
-from kvconfig.fake.certificates.issuance import certificate_authority_of
+from kvconfig.fake.certificates.issuance import certificate_authority_of, set_issuance_time
 from kvconfig.fake.certificates.state import CertificateNotification, vault_state
 from kvconfig.fake.control.access import AccessControl
 from kvconfig.fake.control.audit import AuditLog
@@ -77,6 +77,7 @@ class FakeKeyVault:
         self.routes = route_table()
         self.operation_counts: Counter[str] = Counter()
         self.unhandled_errors = UnhandledErrors()
+        self.skipped_waits = 0.0
         # Access control, throttling, the audit log and Event Grid events plug into the router's hooks; each lives
         # in its own module of kvconfig/fake/control/. Throttling runs first: a 429 costs nothing,
         # other failed requests count toward the limit.
@@ -380,9 +381,22 @@ class FakeKeyVault:
         return next(self._counter)
 
     def pass_time(self, seconds: float) -> None:
-        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real."""
-        if isinstance(self.clock, ManualClock) and seconds > 0:
-            self.clock.advance(seconds)
+        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real.
+
+        Work that takes time in the service (certificate issuance) also counts the waits the fake skipped, at least
+        a second each, so a poller finishes even at ``_polling_interval=0`` and on the system clock.
+        """
+        clock = self.clock
+        moved = seconds if isinstance(clock, ManualClock) and seconds > 0 else 0.0
+        if isinstance(clock, ManualClock) and moved:
+            clock.advance(moved)
+        with self._lock:
+            self.skipped_waits += max(seconds, 1.0) - moved
+
+    def set_issuance_time(self, issuer: str, seconds: float | None) -> None:
+        """How long a certificate issuer takes to sign (default 2 s; ``"Self"``, an issuer name, a provider or
+        ``"*"``); ``None`` leaves requests ``inProgress`` until cancelled or deleted."""
+        set_issuance_time(self, issuer, seconds)
 
     # -- time ------------------------------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from kvconfig.fake.certificates.policy import (
     CONTENT_TYPE_PEM,
     CONTENT_TYPE_PKCS12,
     build_policy_defaults,
+    platform_managed_from_wire,
     policy_for_imported_certificate,
 )
 from kvconfig.fake.certificates.state import (
@@ -52,6 +53,7 @@ from kvconfig.fake.certificates.state import (
     SANS_SINCE,
     CertificateObject,
     bundle,
+    certificate_id,
     certificate_store,
     deleted,
     get_object,
@@ -79,18 +81,23 @@ def _policy_from_wire(ctx: OperationContext, raw: object, previous: dict[str, An
     if raw is not None and not isinstance(raw, dict):
         raise ServiceError.bad_parameter("The property 'policy' must be an object.")
     policy = _known_to_api_version(ctx, dict(raw or {}))
-    if policy.get("platformManaged") is not None:
-        # [I] the SDK documents the property as internal; the service refuses it from ordinary callers.
-        raise ServiceError.bad_parameter("The property 'platformManaged' is reserved for the platform's own use.")
     try:
+        if policy.get("platformManaged") is not None:
+            policy["platformManaged"] = platform_managed_from_wire(policy["platformManaged"])
         full = build_policy_defaults(policy)
     except PolicyError as exc:
         raise ServiceError.bad_parameter(exc.message) from exc
     return _stamp(full, ctx.now, previous)
 
 
+_PLATFORM_MANAGED_SINCE = "2026-04-01"
+
+
 def _known_to_api_version(ctx: OperationContext, policy: dict[str, Any]) -> dict[str, Any]:
-    # The service ignores properties its api-version does not define: SAN URIs and IP addresses before 2025-06-01.
+    # The service ignores properties its api-version does not define: SAN URIs and IP addresses before 2025-06-01,
+    # platformManaged before 2026-04-01.
+    if not ctx.api_at_least(_PLATFORM_MANAGED_SINCE):
+        policy.pop("platformManaged", None)
     x509_props = policy.get("x509_props")
     if isinstance(x509_props, dict) and isinstance(x509_props.get("sans"), dict) and not ctx.api_at_least(SANS_SINCE):
         sans = {kind: values for kind, values in x509_props["sans"].items() if kind not in ("uris", "ipAddresses")}
@@ -167,7 +174,10 @@ def create_certificate(ctx: OperationContext) -> dict[str, Any]:
             _forget_if_empty(ctx, obj)
             raise
         obj.policy = policy
-        return operation_to_wire(ctx, obj, op)
+        ctx.response_headers["Location"] = (
+            f"{certificate_id(ctx.vault, obj.name)}/pending?api-version={ctx.api_version}&request_id={op.request_id}"
+        )
+        return _in_progress(ctx, operation_to_wire(ctx, obj, op))
 
 
 def import_certificate(ctx: OperationContext) -> dict[str, Any]:
@@ -366,12 +376,20 @@ def _pending(ctx: OperationContext) -> CertificateObject:
     return obj
 
 
+def _in_progress(ctx: OperationContext, wire: dict[str, Any]) -> dict[str, Any]:
+    # The service asks pollers to come back in ten seconds while a request is in progress (recorded on the 202 of a
+    # create and on GETs of the pending operation); the SDK's poller keeps its own interval.
+    if wire.get("status") == "inProgress":
+        ctx.response_headers["Retry-After"] = "10"
+    return wire
+
+
 def get_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
     """Get Certificate Operation: GET /certificates/{certificate-name}/pending"""
     with ctx.vault.lock:
         obj = _pending(ctx)
         assert obj.pending is not None
-        return operation_to_wire(ctx, obj, obj.pending)
+        return _in_progress(ctx, operation_to_wire(ctx, obj, obj.pending))
 
 
 def update_certificate_operation(ctx: OperationContext) -> dict[str, Any]:

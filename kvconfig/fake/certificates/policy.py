@@ -8,6 +8,7 @@ subject strings to and from ``x509.Name``, SANs to general names, and the month 
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,7 @@ __all__ = [
     "build_policy_defaults",
     "key_props_for",
     "months_between",
+    "platform_managed_from_wire",
     "policy_for_imported_certificate",
     "readable_extensions",
 ]
@@ -297,6 +299,26 @@ def build_policy_defaults(policy: Mapping[str, object] | None) -> dict[str, obje
     }
     if policy.get("platformManaged") is not None:
         out["platformManaged"] = policy["platformManaged"]
+    return out
+
+
+_MAX_PLATFORM_METADATA = 8 * 1024
+
+
+def platform_managed_from_wire(raw: object) -> dict[str, object]:
+    """PlatformManaged (api-version 2026-04-01): ``certificateUsage`` (a string, required), ``metadata`` (an object,
+    at most 8 KB as JSON)."""
+    if not isinstance(raw, dict):
+        raise invalid_property("platformManaged", "expected a JSON object")
+    usage = raw.get("certificateUsage")
+    if not isinstance(usage, str) or not usage:
+        raise invalid_property("platformManaged.certificateUsage", "expected a non-empty string")
+    out: dict[str, object] = {"certificateUsage": usage}
+    metadata = raw.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict) or len(json.dumps(metadata)) > _MAX_PLATFORM_METADATA:
+            raise invalid_property("platformManaged.metadata", "expected a JSON object of at most 8 KB")
+        out["metadata"] = metadata
     return out
 
 

@@ -150,7 +150,8 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
             authorize(context)
         payload = route.handler(context)
         object_id = _object_id(payload)
-        response = json_response(route.success, payload if route.success != 204 else None, base_headers)
+        headers = {**base_headers, **context.response_headers} if context.response_headers else base_headers
+        response = json_response(route.success, payload if route.success != 204 else None, headers)
     except ServiceError as error:
         extra = base_headers
         if error.status == 401:
