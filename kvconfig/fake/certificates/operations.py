@@ -8,7 +8,7 @@ key and secret in ``backing.py``, and the X.509 work in ``policy.py``, ``x509.py
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kvconfig.fake.certificates.backing import (
     check_backing_names,
@@ -65,7 +65,7 @@ from kvconfig.fake.certificates.state import (
 )
 from kvconfig.fake.certificates.x509 import certificate_to_merge, decode_import_value, public_key_matches
 from kvconfig.fake.core.errors import ServiceError
-from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, tags_from_wire
+from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, page_index, tags_from_wire
 from kvconfig.fake.core.routing import OperationContext, Route
 
 __all__ = ["ROUTES"]
@@ -281,13 +281,15 @@ def get_certificates(ctx: OperationContext) -> dict[str, Any]:
     """Get Certificates: GET /certificates"""
     include_pending = ctx.query.get("includePending", "").lower() == "true"
     with ctx.vault.lock:
-        objects = [
-            obj
-            for obj in certificate_store(ctx.vault)
-            if isinstance(obj, CertificateObject)
-            and (obj.has_versions or (include_pending and obj.pending is not None and obj.pending.in_progress))
-        ]
-        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: item(ctx, obj))
+        return page_index(
+            ctx,
+            certificate_store(ctx.vault).live,
+            lambda obj: item(ctx, cast(CertificateObject, obj)),
+            lambda obj: (
+                isinstance(obj, CertificateObject)
+                and (obj.has_versions or (include_pending and obj.pending is not None and obj.pending.in_progress))
+            ),
+        )
 
 
 def get_certificate_versions(ctx: OperationContext) -> dict[str, Any]:
@@ -468,8 +470,12 @@ def get_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
 def get_deleted_certificates(ctx: OperationContext) -> dict[str, Any]:
     """Get Deleted Certificates: GET /deletedcertificates"""
     with ctx.vault.lock:
-        objects = [obj for obj in certificate_store(ctx.vault).deleted.values() if isinstance(obj, CertificateObject)]
-        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: deleted(ctx, obj, item(ctx, obj)))
+        return page_index(
+            ctx,
+            certificate_store(ctx.vault).deleted,
+            lambda obj: deleted(ctx, cast(CertificateObject, obj), item(ctx, cast(CertificateObject, obj))),
+            lambda obj: isinstance(obj, CertificateObject),
+        )
 
 
 def purge_deleted_certificate(ctx: OperationContext) -> None:

@@ -19,6 +19,7 @@ from kvconfig.fake.core.objects import (
     attributes_from_wire,
     check_name,
     page,
+    page_index,
     tags_from_wire,
     update_attributes,
 )
@@ -257,10 +258,7 @@ def update_key(ctx: OperationContext) -> dict[str, Any]:
 def get_keys(ctx: OperationContext) -> dict[str, Any]:
     """Get Keys: GET /keys"""
     with ctx.vault.lock:
-        objects = list(key_store(ctx.vault))
-        return page(
-            ctx, objects, lambda obj: obj.name.lower(), lambda obj: item(ctx, obj, obj.current(), versioned=False)
-        )
+        return page_index(ctx, key_store(ctx.vault).live, lambda obj: item(ctx, obj, obj.current(), versioned=False))
 
 
 def get_key_versions(ctx: OperationContext) -> dict[str, Any]:
@@ -304,11 +302,9 @@ def get_deleted_key(ctx: OperationContext) -> dict[str, Any]:
 def get_deleted_keys(ctx: OperationContext) -> dict[str, Any]:
     """Get Deleted Keys: GET /deletedkeys"""
     with ctx.vault.lock:
-        objects = list(key_store(ctx.vault).deleted.values())
-        return page(
+        return page_index(
             ctx,
-            objects,
-            lambda obj: obj.name.lower(),
+            key_store(ctx.vault).deleted,
             lambda obj: deleted(ctx, obj, item(ctx, obj, obj.current(), versioned=False)),
         )
 
