@@ -316,7 +316,10 @@ def test_generated_requests_never_reach_an_unhandled_exception(
     assert _FAKE.unhandled_errors.count == 0, repr(_FAKE.unhandled_errors)
     success = {route.success for route in _ROUTES} | {200, 202, 204}
     assert response.status in success | _ERROR_STATUSES, (method, url, response.status)
-    if response.status >= 400:
+    if response.status == 401 and HSM in url:
+        assert response.body == b""  # Managed HSM answers 401 with the challenge header alone
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    elif response.status >= 400:
         payload = response.json()
         assert isinstance(payload, dict), (method, url, response.body)
         assert isinstance(payload.get("error"), dict), (method, url, response.body)

@@ -195,11 +195,11 @@ def policy_to_wire(ctx: OperationContext, obj: CertificateObject) -> dict[str, A
     x509_props = dict(policy.get("x509_props") or {})
     sans = x509_props.get("sans")
     if isinstance(sans, dict) and not ctx.api_at_least(SANS_SINCE):
-        trimmed = {kind: values for kind, values in sans.items() if kind not in ("uris", "ipAddresses")}
-        if trimmed:
-            x509_props["sans"] = trimmed
-        else:
-            x509_props.pop("sans")
+        sans = {kind: values for kind, values in sans.items() if kind not in ("uris", "ipAddresses")}
+    # The service's policies always carry sans (an empty object when there are none) and basic_constraints
+    # (recorded answers: "sans": {}, "basic_constraints": {"ca": false}).
+    x509_props["sans"] = sans if isinstance(sans, dict) else {}
+    x509_props.setdefault("basic_constraints", {"ca": False})
     policy["x509_props"] = x509_props
     if not ctx.api_at_least("2026-04-01"):
         policy.pop("platformManaged", None)  # not in older api-versions' model
@@ -284,7 +284,7 @@ def issuer_to_wire(vault: Vault, issuer: Issuer) -> dict[str, Any]:
     if issuer.account_id is not None:
         wire["credentials"] = {"account_id": issuer.account_id}
     if issuer.org_details is not None:
-        wire["org_details"] = issuer.org_details
+        wire["org_details"] = {"zip": 0, **issuer.org_details}  # the service's OrganizationDetails carry zip (0)
     attrs = issuer.attributes
     wire["attributes"] = {"enabled": attrs.enabled, "created": attrs.created, "updated": attrs.updated}
     return wire

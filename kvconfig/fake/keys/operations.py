@@ -77,6 +77,8 @@ def _check_kty(vault: Vault, kty: object) -> str:
         raise ServiceError.key_type_not_supported(kty)
     if kty.endswith("-HSM") and not hsm_keys_allowed(vault):
         raise ServiceError.hardware_key_not_allowed()
+    if vault.properties.kind == "managedhsm" and not kty.endswith("-HSM"):
+        return f"{kty}-HSM"  # every Managed HSM key is HSM-protected: a key asked for as RSA comes back RSA-HSM
     return kty
 
 
