@@ -126,6 +126,18 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
     },
     "UpdateCertificateIssuer": {"provider": "DigiCert", "credentials": {"account_id": "x"}},
     "SetCertificateContacts": {"contacts": [{"email": "a@b.c", "name": "n", "phone": "1"}]},
+    "RoleAssignmentsCreate": {
+        "properties": {"roleDefinitionId": "21dbd100-6940-42c2-9190-5d6cb909625b", "principalId": "p1"}
+    },
+    "RoleDefinitionsCreateOrUpdate": {
+        "properties": {
+            "roleName": "r",
+            "type": "CustomRole",
+            "permissions": [{"dataActions": ["Microsoft.KeyVault/managedHsm/keys/read/action"]}],
+            "assignableScopes": ["/"],
+        }
+    },
+    "UpdateSetting": {"value": "true"},
     "RestoreSecret": {"value": "AAAA"},
     "RestoreKey": {"value": "AAAA"},
     "RestoreCertificate": {"value": "AAAA"},
