@@ -12,6 +12,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.keyvault.administration import (
     KeyVaultAccessControlClient,
+    KeyVaultBackupClient,
     KeyVaultDataAction,
     KeyVaultPermission,
     KeyVaultRoleScope,
@@ -212,3 +213,83 @@ def test_administration_routes_answer_a_key_vault_with_400() -> None:
     ):
         client.get_setting("AllowKeyManagementOperationsThroughARM")
     assert refused.value.status_code == 400
+
+
+# -- full backup and restore, selective key restore ----------------------------------------------------------------
+
+CONTAINER = "https://backupacct.blob.core.windows.net/hsm-backups"
+
+
+def _backup_client(pool: Pool, url: str = POOL) -> Any:
+    options = pool._options(ADMIN)
+    cls = admin_aio.KeyVaultBackupClient if pool.mode == "async" else KeyVaultBackupClient
+    return pool._keep(cls(url, retry_total=0, **options))
+
+
+async def _run(pool: Pool, begin: Any, *args: Any, **kwargs: Any) -> Any:
+    poller = await call(begin(*args, **kwargs))
+    return await call(poller.result())
+
+
+async def test_full_backup_then_restore_brings_the_keys_back(pool: Pool) -> None:
+    keys = pool.keys(ADMIN)
+    kept = await call(keys.create_rsa_key("kept"))
+    rotated = await call(keys.rotate_key("kept"))
+    await call(keys.create_ec_key("other"))
+    backups = _backup_client(pool)
+    result = await _run(pool, backups.begin_backup, CONTAINER, sas_token="sv=2024&sig=x", _polling_interval=0)
+    assert result.folder_url.startswith(f"{CONTAINER}/mhsm-adminpool-")
+    # After the backup: one key deleted and purged, one made; a restore brings back the pool as backed up.
+    deleting = await call(keys.begin_delete_key("kept") if pool.mode == "sync" else keys.delete_key("kept"))
+    if pool.mode == "sync":
+        deleting.wait()
+    await call(keys.purge_deleted_key("kept"))
+    await call(keys.create_oct_key("after-backup"))
+    await _run(pool, backups.begin_restore, result.folder_url, sas_token="sv=2024&sig=x", _polling_interval=0)
+    back = await call(keys.get_key("kept"))
+    assert back.properties.version == rotated.properties.version
+    versions = (
+        [item.version async for item in keys.list_properties_of_key_versions("kept")]
+        if pool.mode == "async"
+        else [item.version for item in keys.list_properties_of_key_versions("kept")]
+    )
+    assert set(versions) == {kept.properties.version, rotated.properties.version}
+    with pytest.raises(ResourceNotFoundError):
+        await call(keys.get_key("after-backup"))
+
+
+async def test_selective_key_restore_restores_one_key_and_a_backup_serves_another_pool(pool: Pool) -> None:
+    keys = pool.keys(ADMIN)
+    original = await call(keys.create_ec_key("chosen"))
+    backups = _backup_client(pool)
+    result = await _run(pool, backups.begin_backup, CONTAINER, use_managed_identity=True, _polling_interval=0)
+    other_pool = "https://otherpool.managedhsm.azure.net"
+    pool.fake.create_vault(other_pool, cloud="managedhsm.azure.net", activated=True)
+    other = _backup_client(pool, other_pool)
+    await _run(pool, other.begin_restore, result.folder_url, sas_token="t", key_name="chosen", _polling_interval=0)
+    cls = keys_aio.KeyClient if pool.mode == "async" else KeyClient
+    options = pool._options(ADMIN)
+    other_keys = pool._keep(cls(other_pool, retry_total=0, **options))
+    restored = await call(other_keys.get_key("chosen"))
+    assert restored.key.x == original.key.x
+    with pytest.raises(HttpResponseError):
+        await _run(pool, other.begin_restore, result.folder_url, sas_token="t", key_name="absent", _polling_interval=0)
+
+
+async def test_restore_from_a_folder_without_a_backup_fails(pool: Pool) -> None:
+    backups = _backup_client(pool)
+    with pytest.raises(HttpResponseError) as failed:
+        await _run(pool, backups.begin_restore, f"{CONTAINER}/mhsm-nothing-here", sas_token="t", _polling_interval=0)
+    assert "holds no backup" in str(failed.value)
+
+
+async def test_backup_needs_a_sas_token_or_the_managed_identity(pool: Pool) -> None:
+    token = pool.fake.credential(ADMIN).get_token("https://managedhsm.azure.net/.default").token
+    answer = pool.fake.handle(
+        "POST",
+        f"{POOL}/backup?api-version=7.6",
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        b'{"storageResourceUri": "https://acct.blob.core.windows.net/c"}',
+    )
+    assert answer.status == 400
+    assert "SAS token" in answer.json()["error"]["message"]

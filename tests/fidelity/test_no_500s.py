@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import string
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -376,11 +377,12 @@ def test_generated_certificate_policies_are_issued_or_refused_never_crash(policy
     _FAKE.unhandled_errors.clear()
     headers = {"Authorization": f"Bearer {_TOKENS[VAULT]}", "Content-Type": "application/json"}
     body = json.dumps({"policy": policy}).encode()
-    response = _FAKE.handle("POST", f"https://{VAULT}/certificates/p/create?api-version=7.6", headers, body)
+    name = f"p{uuid.uuid4().hex[:12]}"  # a fresh certificate per example: no example depends on another
+    response = _FAKE.handle("POST", f"https://{VAULT}/certificates/{name}/create?api-version=7.6", headers, body)
     assert _FAKE.unhandled_errors.count == 0, repr(_FAKE.unhandled_errors)
-    assert response.status in (202, 400), response.body
+    assert response.status in (202, 400), (response.status, response.body)
     if response.status == 202:
-        _FAKE.handle("DELETE", f"https://{VAULT}/certificates/p/pending?api-version=7.6", headers)
+        _FAKE.handle("DELETE", f"https://{VAULT}/certificates/{name}/pending?api-version=7.6", headers)
 
 
 def test_unexpected_exception_becomes_the_service_500_envelope_and_is_counted() -> None:
