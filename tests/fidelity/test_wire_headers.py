@@ -274,3 +274,19 @@ async def test_key_attestation_is_the_same_every_time_for_a_version(mode: str) -
     assert a.private_key_attestation == b.private_key_attestation
     assert a.public_key_attestation == b.public_key_attestation
     assert third.properties.attestation.public_key_attestation != a.public_key_attestation
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_newest_preview_api_version_is_accepted(mode: str) -> None:
+    fake = FakeKeyVault()
+    if mode == "async":
+        client: Any = secrets_aio.SecretClient(
+            VAULT, fake.async_credential(), transport=fake.async_transport(), api_version="2026-03-01-preview"
+        )
+    else:
+        client = SecretClient(VAULT, fake.credential(), transport=fake.transport(), api_version="2026-03-01-preview")
+    try:
+        await _call(client.set_secret("preview", "v"))
+        assert (await _call(client.get_secret("preview"))).value == "v"
+    finally:
+        await _call(client.close())
