@@ -35,13 +35,18 @@ _AREAS = {
     "certificates": "Certificates",
     "deletedcertificates": "Certificates",
 }
-_AREA_ORDER = ("Secrets", "Keys", "Certificates", "Other")
+_AREA_ORDER = ("Secrets", "Keys", "Certificates", "Administration", "Other")
+# Managed HSM administration: RBAC under any scope, settings, full backup and restore.
+_ADMINISTRATION_SEGMENTS = frozenset({"providers", "settings", "backup", "prebackup", "restore", "prerestore"})
 _METHOD_ORDER = {"GET": 0, "PUT": 1, "POST": 2, "PATCH": 3, "DELETE": 4}
 _KIND_NAMES = {"vault": "vault", "managedhsm": "Managed HSM"}
 
 
 def _area(route: Route) -> str:
-    first = route.template.strip("/").split("/", 1)[0].lower()
+    template = route.template.lower()
+    first = template.strip("/").split("/", 1)[0]
+    if first in _ADMINISTRATION_SEGMENTS or "/providers/microsoft.authorization/" in template:
+        return "Administration"
     return _AREAS.get(first, "Other")
 
 

@@ -8,6 +8,7 @@ the certificates wing's material code, which the secrets wing reaches only throu
 
 from __future__ import annotations
 
+from kvconfig.fake.administration import operations as administration
 from kvconfig.fake.certificates import operations as certificates
 from kvconfig.fake.certificates.material import convert_secret_value
 from kvconfig.fake.core.catalogue import build_route_table
@@ -22,4 +23,4 @@ secrets.register_value_converter(convert_secret_value)
 
 def route_table() -> RouteTable:
     """A new route table with every operation the fake knows (implemented or not)."""
-    return build_route_table(secrets.ROUTES, keys.ROUTES, certificates.ROUTES)
+    return build_route_table(secrets.ROUTES, keys.ROUTES, certificates.ROUTES, administration.ROUTES)

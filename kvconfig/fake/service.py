@@ -5,27 +5,27 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from kvconfig.fake.certificates.authority import FakeCertificateAuthority
-from kvconfig.fake.certificates.issuance import certificate_authority_of
+from kvconfig.fake.certificates.issuance import certificate_authority_of, set_issuance_time
 from kvconfig.fake.certificates.state import CertificateNotification, vault_state
 from kvconfig.fake.control.access import AccessControl
 from kvconfig.fake.control.audit import AuditLog
 from kvconfig.fake.control.events import EventHub
 from kvconfig.fake.control.faults import Fault, FaultSet
-from kvconfig.fake.control.throttle import DEFAULT_LIMITS, Throttle, ThrottlePolicy
+from kvconfig.fake.control.throttle import Throttle
 from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
 from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
-from kvconfig.fake.core.clouds import DEFAULT_DOMAINS, VaultDomain, match_domain, valid_vault_name
+from kvconfig.fake.core.clouds import DEFAULT_DOMAINS, VaultDomain
 from kvconfig.fake.core.identity import Identity
-from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.router import Outcome, dispatch
 from kvconfig.fake.core.routing import OperationContext, TickHook
-from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Sku, Vault, VaultProperties
+from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Vault
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse
 from kvconfig.fake.routes import route_table
 from kvconfig.fake.secrets.operations import new_secret_version
@@ -34,6 +34,7 @@ from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
 from kvconfig.fake.serve.patch import FakePatch
 from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
+from kvconfig.fake.vaults import VaultDirectory
 
 if TYPE_CHECKING:
     # The httpx transports need the optional ``httpx`` extra: imported when asked for (see httpx_transport()).
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeKeyVault"]
 
 
-class FakeKeyVault:
+class FakeKeyVault(VaultDirectory):
     """An in-memory, REST-faithful fake of the Azure Key Vault service.
 
     Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
@@ -76,6 +77,8 @@ class FakeKeyVault:
         self.faults = FaultSet()
         self.routes = route_table()
         self.operation_counts: Counter[str] = Counter()
+        self.unhandled_errors = UnhandledErrors()
+        self.skipped_waits = 0.0
         # Access control, throttling, the audit log and Event Grid events plug into the router's hooks; each lives
         # in its own module of kvconfig/fake/control/. Throttling runs first: a 429 costs nothing,
         # other failed requests count toward the limit.
@@ -99,214 +102,6 @@ class FakeKeyVault:
     def clock(self, clock: Clock) -> None:
         self._clock = clock
         self.tokens.clock = clock
-
-    # -- vaults ----------------------------------------------------------------------------------------------------
-
-    def create_vault(
-        self,
-        name: str,
-        *,
-        sku: Sku = "standard",
-        soft_delete: bool = True,
-        retention_days: int = 90,
-        purge_protection: bool = False,
-        cloud: str = "vault.azure.net",
-        tenant_id: str | None = None,
-        rbac: bool = True,
-        enforce_access: bool = False,
-        access_policies: Mapping[str | Identity, Mapping[str, Iterable[str]]] | None = None,
-        network_rules: Mapping[str, Any] | None = None,
-        throttling: bool | int | Mapping[str, int] = False,
-        location: str = "westus",
-        activated: bool = False,
-    ) -> Vault:
-        """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL.
-
-        ``rbac`` chooses the permission model (Azure RBAC, or legacy access policies with ``rbac=False``);
-        ``enforce_access=True`` makes the vault check every caller from the start (otherwise it enforces nothing
-        until its first role assignment or access policy); ``access_policies`` maps identities to
-        ``{"secrets": [...], "keys": [...], "certificates": [...]}``; ``network_rules`` takes the arguments of
-        :meth:`Vault.set_network_rules`; ``throttling`` is ``True`` (the documented limits), a flat ``limit`` for
-        every category, or a mapping of category limits. A Managed HSM pool (``cloud="managedhsm.azure.net"``) made
-        here is not activated until :meth:`activate_security_domain` (or ``activated=True``); pools made on first use
-        are ready to use.
-        """
-        host = self._host_for(name, cloud)
-        located = match_domain(host, self.domains)
-        if located is None:
-            raise ValueError(f"{name!r} is not a valid vault name or vault URL.")
-        vault_name, domain = located
-        props = VaultProperties(
-            name=vault_name,
-            host=host,
-            kind=domain.kind,
-            sku=sku,
-            soft_delete=soft_delete,
-            retention_days=retention_days,
-            purge_protection=purge_protection,
-            tenant_id=tenant_id or self.tenant_id,
-            rbac=rbac,
-            location=location,
-        )
-        with self._lock:
-            if host in self._vaults:
-                raise ValueError(f"The vault {host} already exists in this fake.")
-            if host in self._deleted_vaults:
-                raise ValueError(
-                    f"The vault name {vault_name} is in use by a soft-deleted vault: recover or purge it first."
-                )
-            vault = self._vaults[host] = Vault(props)
-        access = vault.access
-        access.policy_listeners.append(lambda: self.events.access_policy_changed(vault))
-        access.security_domain_activated = domain.kind != "managedhsm" or activated
-        if enforce_access:
-            access.enforce = True
-        for identity, permissions in (access_policies or {}).items():
-            vault.set_access_policy(identity, **{kind: list(items) for kind, items in permissions.items()})
-        if network_rules is not None:
-            vault.set_network_rules(**network_rules)
-        if throttling is not False:
-            if isinstance(throttling, Mapping):
-                self.throttle(vault.url, limits=throttling)
-            else:
-                self.throttle(vault.url, limit=None if throttling is True else int(throttling))
-        return vault
-
-    def vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
-        """The vault with this name or URL, created with default properties if needed (even in strict mode)."""
-        host = self._host_for(name, cloud)
-        with self._lock:
-            found = self._vaults.get(host)
-        return found if found is not None else self.create_vault(name, cloud=cloud)
-
-    @property
-    def vaults(self) -> list[Vault]:
-        with self._lock:
-            return list(self._vaults.values())
-
-    def delete_vault(self, name: str, *, cloud: str = "vault.azure.net", soft: bool = False) -> None:
-        """Remove a vault and everything in it (later requests to it behave as for an unknown vault).
-
-        By default the vault is gone at once and its name free again (a later use makes a new, empty vault).
-        ``soft=True`` deletes it as the service does when soft delete is on: it can be recovered
-        (:meth:`recover_vault`) or purged (:meth:`purge_vault`), is purged by itself when its retention period has
-        passed, and until then its host answers as an unknown vault and its name cannot be reused.
-        """
-        host = self._host_for(name, cloud)
-        with self._lock:
-            vault = self._vaults.pop(host, None)
-            if vault is not None and soft and vault.properties.soft_delete:
-                self._deleted_vaults[host] = (vault, self.clock.now())
-
-    def recover_vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
-        """Bring back a soft-deleted vault with everything in it (KeyError if there is none)."""
-        host = self._host_for(name, cloud)
-        with self._lock:
-            if host not in self._deleted_vaults:
-                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
-            vault, _ = self._deleted_vaults.pop(host)
-            self._vaults[host] = vault
-        return vault
-
-    def purge_vault(self, name: str, *, cloud: str = "vault.azure.net") -> None:
-        """Permanently remove a soft-deleted vault (refused under purge protection, as the service does)."""
-        host = self._host_for(name, cloud)
-        with self._lock:
-            if host not in self._deleted_vaults:
-                raise KeyError(f"There is no soft-deleted vault {host} in this fake.")
-            vault, _ = self._deleted_vaults[host]
-            if vault.properties.purge_protection:
-                raise ValueError(
-                    f"The vault {vault.name} has purge protection: it is purged when its retention period ends."
-                )
-            del self._deleted_vaults[host]
-
-    @property
-    def deleted_vaults(self) -> list[Vault]:
-        with self._lock:
-            return [vault for vault, _ in self._deleted_vaults.values()]
-
-    def locate_existing_vault(self, host: str) -> Vault | None:
-        """The live vault serving ``host``, never creating one."""
-        with self._lock:
-            return self._vaults.get(host)
-
-    def activate_security_domain(self, name: str, *, cloud: str = "managedhsm.azure.net") -> None:
-        """Activate a Managed HSM pool, as downloading its security domain does; key operations work from then on."""
-        vault = self.vault(name, cloud=cloud)
-        if vault.properties.kind != "managedhsm":
-            raise ValueError(f"{vault.name} is a key vault, not a Managed HSM pool: it has no security domain.")
-        vault.access.security_domain_activated = True
-
-    # -- throttling ------------------------------------------------------------------------------------------------
-
-    def throttle(
-        self,
-        vault: str,
-        *,
-        enabled: bool = True,
-        limit: int | None = None,
-        limits: Mapping[str, int] | None = None,
-        window: float = 10.0,
-    ) -> None:
-        """Throttle a vault with the service's limits per 10-second window (see kvconfig/fake/control/throttle.py).
-
-        ``limit=5`` gives every category a budget of 5 (handy in tests); ``limits`` overrides some categories
-        (``{"secrets": 100}``); ``enabled=False`` turns throttling off.
-        """
-        target = self.vault(vault)
-        if not enabled:
-            self._throttle.configure(target, None)
-            return
-        chosen = dict(DEFAULT_LIMITS)
-        if limit is not None:
-            chosen = dict.fromkeys(chosen, int(limit))
-        chosen.update(limits or {})
-        self._throttle.configure(target, ThrottlePolicy(chosen, window))
-
-    def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None:
-        """The vault serving ``host`` (lower case, ``:port`` only when not 443), or None if it cannot exist."""
-        located = match_domain(host, self.domains)
-        if located is None:
-            return None
-        _, domain = located
-        with self._lock:
-            vault = self._vaults.get(host)
-            if vault is None and host in self._deleted_vaults:
-                return None
-        if vault is None:
-            if self.strict:
-                return None
-            try:
-                vault = self.create_vault(host, activated=True)
-            except ValueError:
-                with self._lock:
-                    vault = self._vaults[host]
-        return vault, domain
-
-    def add_domains(self, *domains: VaultDomain) -> None:
-        """Make more host families vaults, ahead of the others (e.g. the emulator's ``<name>.localhost:<port>``)."""
-        with self._lock:
-            new = tuple(domain for domain in domains if domain not in self.domains)
-            if new:
-                self.domains = (*new, *self.domains)
-
-    @staticmethod
-    def _host_for(name: str, cloud: str) -> str:
-        text = name.strip().lower()
-        if "://" in text:
-            text = text.split("://", 1)[1]
-        text = text.split("/", 1)[0]
-        if text.endswith(":443"):
-            text = text[:-4]
-        if "." not in text:
-            if not valid_vault_name(text):
-                raise ValueError(
-                    f"{name!r} is not a valid vault name: use 3-24 letters, digits and single hyphens, starting "
-                    "with a letter."
-                )
-            text = f"{text}.{cloud}"
-        return text
 
     # -- credentials and transports -------------------------------------------------------------------------------
 
@@ -395,9 +190,22 @@ class FakeKeyVault:
         return next(self._counter)
 
     def pass_time(self, seconds: float) -> None:
-        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real."""
-        if isinstance(self.clock, ManualClock) and seconds > 0:
-            self.clock.advance(seconds)
+        """What the SDK's waits do on the fake: move a ManualClock, and never sleep for real.
+
+        Work that takes time in the service (certificate issuance) also counts the waits the fake skipped, at least
+        a second each, so a poller finishes even at ``_polling_interval=0`` and on the system clock.
+        """
+        clock = self.clock
+        moved = seconds if isinstance(clock, ManualClock) and seconds > 0 else 0.0
+        if isinstance(clock, ManualClock) and moved:
+            clock.advance(moved)
+        with self._lock:
+            self.skipped_waits += max(seconds, 1.0) - moved
+
+    def set_issuance_time(self, issuer: str, seconds: float | None) -> None:
+        """How long a certificate issuer takes to sign (default 2 s; ``"Self"``, an issuer name, a provider or
+        ``"*"``); ``None`` leaves requests ``inProgress`` until cancelled or deleted."""
+        set_issuance_time(self, issuer, seconds)
 
     # -- time ------------------------------------------------------------------------------------------------------
 

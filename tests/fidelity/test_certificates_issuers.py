@@ -152,7 +152,7 @@ async def test_cancel_and_delete_pending_operation(certs_versions: CertVault) ->
         await cv.call(cv.client.get_certificate_operation, name)
     assert caught.value.error is not None
     assert caught.value.error.code == "PendingCertificateNotFound"
-    assert caught.value.error.message == f"Pending certificate not found: {name}"
+    assert caught.value.error.message == f"Pending Certificate not found: {name}"
 
 
 async def test_create_while_a_create_is_pending_raises_conflict(certs: CertVault) -> None:

@@ -101,7 +101,11 @@ async def test_get_certificate_missing_raises_not_found_with_service_message(cer
         await cv.call(cv.client.get_certificate, "nope")
     assert caught.value.error is not None
     assert caught.value.error.code == "CertificateNotFound"
-    assert caught.value.error.message == "Certificate not found: nope"
+    assert caught.value.error.message == (
+        "A certificate with (name/id) nope was not found in this key vault. If you recently deleted this certificate "
+        "you may be able to recover it using the correct recovery command. For help resolving this issue, please see "
+        "https://go.microsoft.com/fwlink/?linkid=2125182"
+    )
 
 
 async def test_list_certificates_and_versions(certs_versions: CertVault) -> None:

@@ -3,6 +3,8 @@ once-per-request URL parsing."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from kvconfig.fake import FakeKeyVault, FakeRequest, ManualClock
@@ -91,13 +93,13 @@ def test_request_header_lookup_ignores_case() -> None:
     assert request.header("Missing") is None
 
 
-def test_response_request_ids_count_up_as_uuids() -> None:
+def test_response_request_ids_are_random_guids() -> None:
     fake = FakeKeyVault()
-    first = fake.handle("GET", "https://rid.vault.azure.net/secrets?api-version=7.5")
-    second = fake.handle("GET", "https://rid.vault.azure.net/secrets?api-version=7.5")
-    ids = [first.headers["x-ms-request-id"], second.headers["x-ms-request-id"]]
-    assert ids[0].startswith("00000000-0000-0000-0000-")
-    assert int(ids[1].replace("-", ""), 16) == int(ids[0].replace("-", ""), 16) + 1
+    ids = [fake.handle("GET", "https://rid.vault.azure.net/secrets?api-version=7.5").headers["x-ms-request-id"]]
+    ids.append(fake.handle("GET", "https://rid.vault.azure.net/secrets?api-version=7.5").headers["x-ms-request-id"])
+    parsed = [uuid.UUID(found) for found in ids]
+    assert all(found.version == 4 and str(found) == text for found, text in zip(parsed, ids, strict=True))
+    assert parsed[0] != parsed[1]
 
 
 def test_remembered_route_matches_follow_table_changes_and_hand_out_their_own_parameters() -> None:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from kvconfig.fake.certificates.errors import CertificateFormatError
-from kvconfig.fake.certificates.policy import CertificatePrivateKey, _utc, add_months
+from kvconfig.fake.certificates.policy import CertificatePrivateKey, _utc, add_months, readable_extensions
 from kvconfig.fake.certificates.x509 import _add_key_ids, signature_hash
 
 __all__ = ["GENERIC_PROVIDER", "KNOWN_PROVIDERS", "FakeCertificateAuthority", "sign_csr"]
@@ -66,7 +66,7 @@ def sign_csr(
         .not_valid_after(_utc(not_after) if not_after is not None else add_months(not_before, validity_months))
     )
     decided_here = (x509.BasicConstraints, x509.SubjectKeyIdentifier, x509.AuthorityKeyIdentifier)
-    for extension in csr.extensions:
+    for extension in readable_extensions(csr):
         if not isinstance(extension.value, decided_here):
             builder = builder.add_extension(extension.value, critical=extension.critical)
     builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)

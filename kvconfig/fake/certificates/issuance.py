@@ -5,10 +5,15 @@
 * ``Self`` signs at once; ``Unknown`` waits for MergeCertificate; an issuer set in the vault with a provider
   (``DigiCert``, ``GlobalSign``, any other) is served by the fake's certificate authority
   (:attr:`FakeKeyVault.certificate_authority`), which signs at once with that provider's intermediate CA.
-* The operation answers ``inProgress`` (CreateCertificate returns 202 with it, as the service does) and completes on
-  the vault's next request: the tick hook :func:`certificate_tick` stores the signed certificate as a new version
-  with its backing key and secret, and the operation turns ``completed``. The SDK's poller therefore sees
-  ``inProgress`` once, then ``completed``, as on the wire of the real service, without waiting.
+* Issuance takes time, as in the service: the operation answers ``inProgress`` (CreateCertificate returns 202 with
+  it) until the issuer's time has passed (:data:`DEFAULT_ISSUANCE_SECONDS`, or what
+  :func:`set_issuance_time` gives an issuer; ``None`` never finishes by itself). Then the tick hook
+  :func:`certificate_tick` stores the signed certificate as a new version with its backing key and secret, and the
+  operation turns ``completed``. Until then ``cancel_certificate_operation`` can stop it: the operation ends
+  ``cancelled`` on the vault's next request, and nothing is stored.
+* Time here is the *issuance clock*: the fake's clock plus the waits the SDK asked for and the fake skipped
+  (``ServiceHost.skipped_waits``; every wait counts at least a second). So a poller finishes without real sleeping
+  whatever the clock, even at ``_polling_interval=0``, and a ``ManualClock`` moved by the test finishes it as well.
 
 The same hook runs the policy's lifetime actions on the fake's clock: at ``lifetime_percentage`` of the current
 version's validity or ``days_before_expiry`` before its end, ``AutoRenew`` issues a new version (for Self and
@@ -29,6 +34,8 @@ from kvconfig.fake.certificates.authority import FakeCertificateAuthority
 from kvconfig.fake.certificates.backing import add_backing_objects
 from kvconfig.fake.certificates.policy import CertificatePrivateKey, key_props_for
 from kvconfig.fake.certificates.state import (
+    CANCELLED_DETAILS,
+    MERGE_DETAILS,
     CertificateNotification,
     CertificateObject,
     CertificateVersion,
@@ -43,17 +50,45 @@ from kvconfig.fake.core.routing import ServiceHost
 from kvconfig.fake.core.state import Attributes, Vault
 
 __all__ = [
+    "DEFAULT_ISSUANCE_SECONDS",
     "adopt_certificate_authority",
     "certificate_authority_of",
     "certificate_tick",
     "complete_operation",
     "ensure_certificate_hook",
     "existing_certificate_authority",
+    "issuance_time",
+    "set_issuance_time",
     "start_issuance",
     "store_version",
 ]
 
 _AUTHORITIES: weakref.WeakKeyDictionary[ServiceHost, FakeCertificateAuthority] = weakref.WeakKeyDictionary()
+# How long an issuer takes, in seconds of the issuance clock: Self and the fake CA sign in a couple of seconds.
+DEFAULT_ISSUANCE_SECONDS = 2.0
+_ISSUANCE_TIMES: weakref.WeakKeyDictionary[ServiceHost, dict[str, float | None]] = weakref.WeakKeyDictionary()
+
+
+def set_issuance_time(service: ServiceHost, issuer: str, seconds: float | None) -> None:
+    """How long ``issuer`` (``Self``, an issuer's name or its provider, ``*`` for all) takes to sign on ``service``;
+    ``None``: it never finishes by itself (a test cancels or deletes the request)."""
+    if seconds is not None and seconds < 0:
+        raise ValueError("An issuance time cannot be negative.")
+    _ISSUANCE_TIMES.setdefault(service, {})[issuer.lower()] = seconds
+
+
+def issuance_time(service: ServiceHost, issuer: str, provider: str | None = None) -> float | None:
+    """The seconds ``issuer`` takes on ``service`` (its own setting, then its provider's, then ``*``, then the
+    default)."""
+    times = _ISSUANCE_TIMES.get(service, {})
+    for key in (issuer.lower(), (provider or "").lower(), "*"):
+        if key in times:
+            return times[key]
+    return DEFAULT_ISSUANCE_SECONDS
+
+
+def _issuance_clock(service: ServiceHost, now: float) -> float:
+    return now + service.skipped_waits
 
 
 def certificate_authority_of(service: ServiceHost) -> FakeCertificateAuthority:
@@ -143,6 +178,11 @@ def start_issuance(
             csr, provider, validity_months=months, not_before=not_before, not_after=not_after
         )
         op.issued = tuple(issued)
+    else:
+        op.status_details = MERGE_DETAILS
+    if op.issued is not None:
+        seconds = issuance_time(service, issuer_name, provider)
+        op.ready_at = None if seconds is None else _issuance_clock(service, now) + seconds
     obj.pending = op
     return op
 
@@ -244,7 +284,10 @@ def certificate_tick(service: ServiceHost, vault: Vault, now: float) -> None:
             before = set(obj.versions)
             op = obj.pending
             if op is not None and op.in_progress and op.issued is not None:
-                complete_operation(service, vault, obj, op.issued, moment)
+                if op.cancellation_requested:
+                    op.status, op.status_details, op.issued = "cancelled", CANCELLED_DETAILS, None
+                elif op.ready_at is not None and _issuance_clock(service, now) >= op.ready_at:
+                    complete_operation(service, vault, obj, op.issued, moment)
             if obj.has_versions and obj.policy is not None:
                 _run_lifetime_actions(service, vault, obj, moment)
             made += [(obj.name, version) for key, version in obj.versions.items() if key not in before]

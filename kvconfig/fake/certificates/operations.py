@@ -8,7 +8,7 @@ key and secret in ``backing.py``, and the X.509 work in ``policy.py``, ``x509.py
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kvconfig.fake.certificates.backing import (
     check_backing_names,
@@ -45,6 +45,7 @@ from kvconfig.fake.certificates.policy import (
     CONTENT_TYPE_PEM,
     CONTENT_TYPE_PKCS12,
     build_policy_defaults,
+    platform_managed_from_wire,
     policy_for_imported_certificate,
 )
 from kvconfig.fake.certificates.state import (
@@ -52,6 +53,7 @@ from kvconfig.fake.certificates.state import (
     SANS_SINCE,
     CertificateObject,
     bundle,
+    certificate_id,
     certificate_store,
     deleted,
     get_object,
@@ -63,7 +65,7 @@ from kvconfig.fake.certificates.state import (
 )
 from kvconfig.fake.certificates.x509 import certificate_to_merge, decode_import_value, public_key_matches
 from kvconfig.fake.core.errors import ServiceError
-from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, tags_from_wire
+from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, page_index, tags_from_wire
 from kvconfig.fake.core.routing import OperationContext, Route
 
 __all__ = ["ROUTES"]
@@ -79,18 +81,23 @@ def _policy_from_wire(ctx: OperationContext, raw: object, previous: dict[str, An
     if raw is not None and not isinstance(raw, dict):
         raise ServiceError.bad_parameter("The property 'policy' must be an object.")
     policy = _known_to_api_version(ctx, dict(raw or {}))
-    if policy.get("platformManaged") is not None:
-        # [I] the SDK documents the property as internal; the service refuses it from ordinary callers.
-        raise ServiceError.bad_parameter("The property 'platformManaged' is reserved for the platform's own use.")
     try:
+        if policy.get("platformManaged") is not None:
+            policy["platformManaged"] = platform_managed_from_wire(policy["platformManaged"])
         full = build_policy_defaults(policy)
     except PolicyError as exc:
         raise ServiceError.bad_parameter(exc.message) from exc
     return _stamp(full, ctx.now, previous)
 
 
+_PLATFORM_MANAGED_SINCE = "2026-04-01"
+
+
 def _known_to_api_version(ctx: OperationContext, policy: dict[str, Any]) -> dict[str, Any]:
-    # The service ignores properties its api-version does not define: SAN URIs and IP addresses before 2025-06-01.
+    # The service ignores properties its api-version does not define: SAN URIs and IP addresses before 2025-06-01,
+    # platformManaged before 2026-04-01.
+    if not ctx.api_at_least(_PLATFORM_MANAGED_SINCE):
+        policy.pop("platformManaged", None)
     x509_props = policy.get("x509_props")
     if isinstance(x509_props, dict) and isinstance(x509_props.get("sans"), dict) and not ctx.api_at_least(SANS_SINCE):
         sans = {kind: values for kind, values in x509_props["sans"].items() if kind not in ("uris", "ipAddresses")}
@@ -167,7 +174,10 @@ def create_certificate(ctx: OperationContext) -> dict[str, Any]:
             _forget_if_empty(ctx, obj)
             raise
         obj.policy = policy
-        return operation_to_wire(ctx, obj, op)
+        ctx.response_headers["Location"] = (
+            f"{certificate_id(ctx.vault, obj.name)}/pending?api-version={ctx.api_version}&request_id={op.request_id}"
+        )
+        return _in_progress(ctx, operation_to_wire(ctx, obj, op))
 
 
 def import_certificate(ctx: OperationContext) -> dict[str, Any]:
@@ -185,7 +195,10 @@ def import_certificate(ctx: OperationContext) -> dict[str, Any]:
     if given is not None and not isinstance(given, dict):
         raise ServiceError.bad_parameter("The property 'policy' must be an object.")
     secret_props = (given or {}).get("secret_props") or {}
-    content_type = secret_props.get("contentType") or CONTENT_TYPE_PKCS12
+    content_type = secret_props.get("contentType") if isinstance(secret_props, dict) else None
+    if not isinstance(content_type, str) or not content_type:
+        # A malformed secret_props is refused by the policy check below; the material is read as PKCS#12 till then.
+        content_type = CONTENT_TYPE_PKCS12
     try:
         loaded = load_certificate_material(decode_import_value(value), password=password, content_type=content_type)
     except (BadPasswordError, CertificateFormatError) as exc:
@@ -268,13 +281,15 @@ def get_certificates(ctx: OperationContext) -> dict[str, Any]:
     """Get Certificates: GET /certificates"""
     include_pending = ctx.query.get("includePending", "").lower() == "true"
     with ctx.vault.lock:
-        objects = [
-            obj
-            for obj in certificate_store(ctx.vault)
-            if isinstance(obj, CertificateObject)
-            and (obj.has_versions or (include_pending and obj.pending is not None and obj.pending.in_progress))
-        ]
-        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: item(ctx, obj))
+        return page_index(
+            ctx,
+            certificate_store(ctx.vault).live,
+            lambda obj: item(ctx, cast(CertificateObject, obj)),
+            lambda obj: (
+                isinstance(obj, CertificateObject)
+                and (obj.has_versions or (include_pending and obj.pending is not None and obj.pending.in_progress))
+            ),
+        )
 
 
 def get_certificate_versions(ctx: OperationContext) -> dict[str, Any]:
@@ -363,12 +378,20 @@ def _pending(ctx: OperationContext) -> CertificateObject:
     return obj
 
 
+def _in_progress(ctx: OperationContext, wire: dict[str, Any]) -> dict[str, Any]:
+    # The service asks pollers to come back in ten seconds while a request is in progress (recorded on the 202 of a
+    # create and on GETs of the pending operation); the SDK's poller keeps its own interval.
+    if wire.get("status") == "inProgress":
+        ctx.response_headers["Retry-After"] = "10"
+    return wire
+
+
 def get_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
     """Get Certificate Operation: GET /certificates/{certificate-name}/pending"""
     with ctx.vault.lock:
         obj = _pending(ctx)
         assert obj.pending is not None
-        return operation_to_wire(ctx, obj, obj.pending)
+        return _in_progress(ctx, operation_to_wire(ctx, obj, obj.pending))
 
 
 def update_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
@@ -447,8 +470,12 @@ def get_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
 def get_deleted_certificates(ctx: OperationContext) -> dict[str, Any]:
     """Get Deleted Certificates: GET /deletedcertificates"""
     with ctx.vault.lock:
-        objects = [obj for obj in certificate_store(ctx.vault).deleted.values() if isinstance(obj, CertificateObject)]
-        return page(ctx, objects, lambda obj: obj.name.lower(), lambda obj: deleted(ctx, obj, item(ctx, obj)))
+        return page_index(
+            ctx,
+            certificate_store(ctx.vault).deleted,
+            lambda obj: deleted(ctx, cast(CertificateObject, obj), item(ctx, cast(CertificateObject, obj))),
+            lambda obj: isinstance(obj, CertificateObject),
+        )
 
 
 def purge_deleted_certificate(ctx: OperationContext) -> None:

@@ -8,6 +8,7 @@ subject strings to and from ``x509.Name``, SANs to general names, and the month 
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,9 @@ __all__ = [
     "build_policy_defaults",
     "key_props_for",
     "months_between",
+    "platform_managed_from_wire",
     "policy_for_imported_certificate",
+    "readable_extensions",
 ]
 
 CertificatePrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -299,6 +302,26 @@ def build_policy_defaults(policy: Mapping[str, object] | None) -> dict[str, obje
     return out
 
 
+_MAX_PLATFORM_METADATA = 8 * 1024
+
+
+def platform_managed_from_wire(raw: object) -> dict[str, object]:
+    """PlatformManaged (api-version 2026-04-01): ``certificateUsage`` (a string, required), ``metadata`` (an object,
+    at most 8 KB as JSON)."""
+    if not isinstance(raw, dict):
+        raise invalid_property("platformManaged", "expected a JSON object")
+    usage = raw.get("certificateUsage")
+    if not isinstance(usage, str) or not usage:
+        raise invalid_property("platformManaged.certificateUsage", "expected a non-empty string")
+    out: dict[str, object] = {"certificateUsage": usage}
+    metadata = raw.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict) or len(json.dumps(metadata)) > _MAX_PLATFORM_METADATA:
+            raise invalid_property("platformManaged.metadata", "expected a JSON object of at most 8 KB")
+        out["metadata"] = metadata
+    return out
+
+
 def policy_for_imported_certificate(
     policy: Mapping[str, object] | None,
     cert: x509.Certificate,
@@ -334,9 +357,18 @@ def policy_for_imported_certificate(
     return build_policy_defaults(given)
 
 
+def readable_extensions(item: x509.Certificate | x509.CertificateSigningRequest) -> x509.Extensions:
+    """The extensions of a certificate or CSR; 400 when ``cryptography`` cannot read them (for example a key usage
+    with encipherOnly or decipherOnly but no keyAgreement, which it refuses to represent)."""
+    try:
+        return item.extensions
+    except ValueError as exc:
+        raise CertificateFormatError("The certificate's X.509 extensions cannot be read.") from exc
+
+
 def _certificate_ekus(cert: x509.Certificate) -> list[str]:
     try:
-        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+        ext = readable_extensions(cert).get_extension_for_class(x509.ExtendedKeyUsage)
     except x509.ExtensionNotFound:
         return []
     return [oid.dotted_string for oid in ext.value]
@@ -344,7 +376,7 @@ def _certificate_ekus(cert: x509.Certificate) -> list[str]:
 
 def _certificate_key_usage(cert: x509.Certificate) -> list[str]:
     try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        usage = readable_extensions(cert).get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return []
     names = []
@@ -358,7 +390,7 @@ def _certificate_key_usage(cert: x509.Certificate) -> list[str]:
 
 def _certificate_sans(cert: x509.Certificate) -> dict[str, object]:
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = readable_extensions(cert).get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return {}
     found: dict[str, list[str]] = {kind: [] for kind in _SAN_KINDS}

@@ -22,8 +22,10 @@ from kvconfig.fake.core.routing import OperationContext
 from kvconfig.fake.core.state import Attributes, ObjectStore, Vault, Versioned
 
 __all__ = [
+    "CANCELLED_DETAILS",
     "IN_PROGRESS_DETAILS",
     "KIND",
+    "MERGE_DETAILS",
     "SANS_SINCE",
     "CertificateNotification",
     "CertificateObject",
@@ -51,6 +53,10 @@ IN_PROGRESS_DETAILS = (
     "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer "
     "provider. Please check again later."
 )
+# Unknown issuer: the service's create-certificate scenarios document this wording.
+MERGE_DETAILS = "Pending certificate created. Please Perform Merge to complete the request."
+# [I] no recording shows the details of a cancelled request; the status itself is documented ("cancelled").
+CANCELLED_DETAILS = "The certificate request was cancelled before it completed."
 # Policy fields that arrived with later api-versions: answers in older versions leave them out, as the service does.
 SANS_SINCE = "2025-06-01-preview"  # uris and ipAddresses: absent from the 7.6 swagger, present in 2025-07-01
 _PRESERVE_ORDER_SINCE = "7.6"
@@ -92,6 +98,8 @@ class PendingOperation:
     error: dict[str, Any] | None = None
     target: str | None = None
     issued: tuple[x509.Certificate, ...] | None = None
+    # When ``issued`` may be stored, on the issuance clock (``issuance.py``); None: only a cancel or delete ends it.
+    ready_at: float | None = 0.0
 
     @property
     def in_progress(self) -> bool:
@@ -187,12 +195,14 @@ def policy_to_wire(ctx: OperationContext, obj: CertificateObject) -> dict[str, A
     x509_props = dict(policy.get("x509_props") or {})
     sans = x509_props.get("sans")
     if isinstance(sans, dict) and not ctx.api_at_least(SANS_SINCE):
-        trimmed = {kind: values for kind, values in sans.items() if kind not in ("uris", "ipAddresses")}
-        if trimmed:
-            x509_props["sans"] = trimmed
-        else:
-            x509_props.pop("sans")
+        sans = {kind: values for kind, values in sans.items() if kind not in ("uris", "ipAddresses")}
+    # The service's policies always carry sans (an empty object when there are none) and basic_constraints
+    # (recorded answers: "sans": {}, "basic_constraints": {"ca": false}).
+    x509_props["sans"] = sans if isinstance(sans, dict) else {}
+    x509_props.setdefault("basic_constraints", {"ca": False})
     policy["x509_props"] = x509_props
+    if not ctx.api_at_least("2026-04-01"):
+        policy.pop("platformManaged", None)  # not in older api-versions' model
     return {"id": f"{certificate_id(ctx.vault, obj.name)}/policy", **policy}
 
 
@@ -218,6 +228,9 @@ def bundle(
         wire["tags"] = version.tags
     if policy and obj.policy is not None:
         wire["policy"] = policy_to_wire(ctx, obj)
+    if policy and obj.pending is not None and obj.pending.in_progress:
+        wire["pending"] = {"id": f"{certificate_id(ctx.vault, obj.name)}/pending"}
+    wire["contentType"] = version.content_type
     if version.preserve_order is not None and ctx.api_at_least(_PRESERVE_ORDER_SINCE):
         wire["preserveCertOrder"] = version.preserve_order
     return wire
@@ -271,7 +284,7 @@ def issuer_to_wire(vault: Vault, issuer: Issuer) -> dict[str, Any]:
     if issuer.account_id is not None:
         wire["credentials"] = {"account_id": issuer.account_id}
     if issuer.org_details is not None:
-        wire["org_details"] = issuer.org_details
+        wire["org_details"] = {"zip": 0, **issuer.org_details}  # the service's OrganizationDetails carry zip (0)
     attrs = issuer.attributes
     wire["attributes"] = {"enabled": attrs.enabled, "created": attrs.created, "updated": attrs.updated}
     return wire

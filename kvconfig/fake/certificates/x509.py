@@ -98,7 +98,13 @@ def _leaf_extensions(x509_props: Mapping[str, object], subject_empty: bool) -> l
         flags = dict.fromkeys(_KEY_USAGES.values(), False)
         for name in usages:
             flags[_KEY_USAGES[str(name)]] = True
-        extensions.append((x509.KeyUsage(**flags), True))
+        if not flags["key_agreement"]:
+            # RFC 5280 4.2.1.3: encipherOnly and decipherOnly have no meaning without keyAgreement. The service keeps
+            # them in the policy and issues the certificate; the certificate carries the usages that mean something
+            # (cryptography, like most X.509 readers, refuses to build or read the undefined combination).
+            flags["encipher_only"] = flags["decipher_only"] = False
+        if any(flags.values()):
+            extensions.append((x509.KeyUsage(**flags), True))
     ekus = x509_props.get("ekus")
     if isinstance(ekus, list) and ekus:
         extensions.append((x509.ExtendedKeyUsage([_eku_oid(str(eku)) for eku in ekus]), False))
@@ -228,17 +234,39 @@ def csr_b64(csr: x509.CertificateSigningRequest) -> str:
 
 
 def certificate_to_merge(x5c: Sequence[str]) -> list[x509.Certificate]:
-    """Decode MergeCertificate's ``x5c`` (base64 DER certificates, leaf first) into certificates."""
+    """Decode MergeCertificate's ``x5c`` (leaf first) into certificates, in every form the service accepts.
+
+    Each entry is base64 of DER (the REST spec's form), base64 of PEM text (one or more certificates), base64 of the
+    bare base64 body of a PEM certificate (what the SDK's merge sample sends: ``pem_body.encode()`` becomes base64 of
+    that text on the wire), or PEM text itself.
+    """
     if not x5c:
         raise CertificateFormatError("The certificate chain to merge (x5c) is empty.")
-    certs = []
+    certs: list[x509.Certificate] = []
     for index, item in enumerate(x5c):
         try:
             with _legacy_certificates_tolerated():
-                certs.append(x509.load_der_x509_certificate(_b64decode(item)))
+                certs += _merge_entry(item)
         except (ValueError, TypeError) as exc:
-            raise CertificateFormatError(f"x5c[{index}] is not a base64-encoded DER X.509 certificate.") from exc
+            raise CertificateFormatError(
+                f"x5c[{index}] is not an X.509 certificate (base64 DER, PEM, or base64 of either)."
+            ) from exc
     return certs
+
+
+_PEM_MARK = b"-----BEGIN"
+
+
+def _merge_entry(item: str) -> list[x509.Certificate]:
+    if "-----BEGIN" in item:
+        return x509.load_pem_x509_certificates(item.encode("ascii"))
+    raw = _b64decode(item)
+    if raw.lstrip().startswith(_PEM_MARK):
+        return x509.load_pem_x509_certificates(raw)
+    if raw[:1] == b"\x30":  # a DER SEQUENCE
+        return [x509.load_der_x509_certificate(raw)]
+    # The base64 text of a DER certificate, itself base64-encoded by the SDK.
+    return [x509.load_der_x509_certificate(_b64decode(raw.decode("ascii")))]
 
 
 def _b64decode(text: str) -> bytes:

@@ -29,6 +29,8 @@ ANONYMOUS = Identity("anonymous", object_id="00000000-0000-0000-0000-00000000000
 # Marks a cached token that carried the fake's mark but failed verification.
 _INVALID = Identity("invalid-token", object_id="ffffffff-ffff-ffff-ffff-ffffffffffff")
 _CACHE_SIZE = 4096
+# Entra ID's token validation tolerates five minutes of clock skew on nbf.
+_CLOCK_SKEW = 300
 
 
 @dataclass
@@ -79,8 +81,11 @@ class TokenAuthority:
         audience = str(claims.get("aud", "")).rstrip("/")
         if audience != resource.rstrip("/"):
             raise ServiceError.wrong_audience(resource, audience)
-        if float(claims.get("exp", 0)) <= self.clock.now():
+        now = self.clock.now()
+        if float(claims.get("exp", 0)) <= now:
             raise ServiceError.expired_token()
+        if float(claims.get("nbf", 0)) > now + _CLOCK_SKEW:
+            raise ServiceError.token_not_yet_valid()
         return identity
 
     def _decode(self, token: str) -> tuple[dict[str, Any] | None, Identity | None]:

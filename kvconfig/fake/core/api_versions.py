@@ -27,6 +27,7 @@ API_VERSIONS: tuple[str, ...] = (
     "2025-06-01",
     "2025-07-01",
     "2026-01-01-preview",
+    "2026-03-01-preview",  # sent by the newest SDK previews; the service accepts it
     "2026-04-01",
 )
 LATEST = "2026-04-01"

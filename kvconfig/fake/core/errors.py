@@ -83,13 +83,22 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def internal_error(cls) -> ServiceError:
+        # [I] The service's 500 envelope: code InternalServerError, a message that names nothing about the request.
+        return cls(500, "InternalServerError", "The server encountered an internal error. Please retry the request.")
+
+    @classmethod
     def route_not_found(cls, method: str, path: str) -> ServiceError:
         return cls(404, "NotFound", f"The requested resource {method} {path} was not found.")
 
     # -- authentication ------------------------------------------------------------------------------------------
 
     @classmethod
-    def missing_token(cls) -> ServiceError:
+    def missing_token(cls, *, newest: bool = True) -> ServiceError:
+        # The service's wording since mTLS PoP tokens (recent answers of the service); older api-versions keep the
+        # text recorded before it.
+        if newest:
+            return cls(401, "Unauthorized", "AKV10000: Request is missing a Bearer, PoP, or MTLS_POP token.")
         return cls(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
 
     @classmethod
@@ -101,6 +110,11 @@ class ServiceError(Exception):
         return cls(401, "Unauthorized", f"AKV10022: Invalid audience. Expected {expected}, found: {found}.")
 
     @classmethod
+    def token_not_yet_valid(cls) -> ServiceError:
+        # [I] the service's wording for a token used before its nbf is not in any recording we have.
+        return cls(401, "Unauthorized", "AKV10022: Invalid token: the token is not yet valid (nbf).")
+
+    @classmethod
     def expired_token(cls) -> ServiceError:
         return cls(401, "Unauthorized", "AKV10017: The token has expired.")
 
@@ -108,10 +122,12 @@ class ServiceError(Exception):
 
     @classmethod
     def object_not_found(cls, kind: str, name: str, version: str | None = None) -> ServiceError:
-        """404 for a missing secret/key: "A secret with (name/id) x was not found in this key vault. ..." """
+        """404 for a missing secret/key/certificate: "A secret with (name/id) x was not found in this key vault. ..."
+
+        Certificates share the long form since the service's current answers (older recordings show "Certificate not
+        found: x").
+        """
         code = {"secret": "SecretNotFound", "key": "KeyNotFound", "certificate": "CertificateNotFound"}[kind]
-        if kind == "certificate":
-            return cls(404, code, f"Certificate not found: {name}")
         ident = f"{name}/{version}" if version else name
         return cls(
             404,
@@ -252,7 +268,8 @@ class ServiceError(Exception):
 
     @classmethod
     def pending_certificate_not_found(cls, name: str) -> ServiceError:
-        return cls(404, "PendingCertificateNotFound", f"Pending certificate not found: {name}")  # [R]
+        # The current service capitalises Certificate (2020 recordings: "Pending certificate not found: x").
+        return cls(404, "PendingCertificateNotFound", f"Pending Certificate not found: {name}")
 
     @classmethod
     def certificate_issuer_not_found(cls) -> ServiceError:

@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from sortedcontainers import SortedDict
+
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.routing import OperationContext
 from kvconfig.fake.core.state import Attributes, VaultProperties, Versioned
@@ -17,6 +19,7 @@ __all__ = [
     "attributes_to_wire",
     "check_name",
     "page",
+    "page_index",
     "tags_from_wire",
     "update_attributes",
     "with_deletion",
@@ -117,6 +120,47 @@ def with_deletion(ctx: OperationContext, collection: str, obj: Versioned[Any], w
     }
 
 
+def page_index(
+    ctx: OperationContext,
+    index: SortedDict[str, T],
+    render: Callable[[T], dict[str, Any]],
+    include: Callable[[T], bool] | None = None,
+) -> dict[str, Any]:
+    """One page of a list read straight from a sorted index (an ``ObjectStore``'s ``live`` or ``deleted``).
+
+    The same pages as :func:`page` keyed by the index's keys, without sorting the vault: the page starts after the
+    ``$skiptoken`` marker by bisection and reads ``maxresults`` items (plus those ``include`` skips), so a page costs
+    O(log n + page) and listing a whole vault is linear.
+    """
+    size = _maxresults(ctx)
+    token = ctx.query.get("$skiptoken")
+    keys = index.irange(minimum=_decode_marker(token), inclusive=(False, False)) if token else iter(index)
+    chosen: list[tuple[str, T]] = []
+    more = False
+    for key in keys:
+        found = index[key]
+        if include is not None and not include(found):
+            continue
+        if len(chosen) == size:
+            more = True
+            break
+        chosen.append((key, found))
+    return {
+        "value": [render(found) for _, found in chosen],
+        "nextLink": _next_link(ctx, size, chosen[-1][0]) if more else None,
+    }
+
+
+def _next_link(ctx: OperationContext, size: int, marker: str) -> str:
+    # Real next links are absolute, carry the port and echo maxresults; the SDK swaps in its own api-version.
+    path = ctx.request.parts[2]
+    base = ctx.vault.url if ":" in ctx.vault.properties.host else f"{ctx.vault.url}:443"
+    link = f"{base}{path}?api-version={ctx.api_version}&$skiptoken={_encode_marker(marker)}"
+    if "maxresults" in ctx.query:
+        link += f"&maxresults={size}"
+    return link
+
+
 def _maxresults(ctx: OperationContext) -> int:
     raw = ctx.query.get("maxresults")
     if raw is None or raw == "":
@@ -157,12 +201,5 @@ def page(
         marker = _decode_marker(token)
         ordered = [item for item in ordered if sort_key(item) > marker]
     chosen = ordered[:size]
-    next_link = None
-    if len(ordered) > size:
-        # Real next links are absolute, carry the port and echo maxresults; the SDK swaps in its own api-version.
-        path = ctx.request.parts[2]
-        base = ctx.vault.url if ":" in ctx.vault.properties.host else f"{ctx.vault.url}:443"
-        next_link = f"{base}{path}?api-version={ctx.api_version}&$skiptoken={_encode_marker(sort_key(chosen[-1]))}"
-        if "maxresults" in ctx.query:
-            next_link += f"&maxresults={size}"
+    next_link = _next_link(ctx, size, sort_key(chosen[-1])) if len(ordered) > size else None
     return {"value": [render(item) for item in chosen], "nextLink": next_link}

@@ -153,14 +153,23 @@ class VaultAccess:
 
     # -- RBAC ------------------------------------------------------------------------------------------------------
 
-    def assign_role(self, identity: str | Identity, role: str | RoleDefinition, *, scope: str = "/") -> RoleAssignment:
+    def assign_role(
+        self,
+        identity: str | Identity,
+        role: str | RoleDefinition,
+        *,
+        scope: str = "/",
+        assignment_id: str | None = None,
+    ) -> RoleAssignment:
+        """Assign ``role`` to ``identity`` at ``scope``; ``assignment_id`` names it (the REST API's client chooses the
+        name; a new GUID otherwise)."""
         principal = Identity.of(identity)
         definition = find_role(role, self._properties.kind)
         normalised = _normalise_scope(scope)
         if self._properties.kind == "managedhsm" and normalised.split("/")[1:2] not in ([""], ["keys"]):
             raise ValueError(f"A Managed HSM role scope is '/', '/keys' or '/keys/<name>', not {scope!r}.")
         assignment = RoleAssignment(
-            id=str(uuid.uuid4()),
+            id=assignment_id or str(uuid.uuid4()),
             principal_id=principal.object_id,
             principal_name=principal.name,
             role=definition,

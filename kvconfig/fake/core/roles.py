@@ -318,7 +318,25 @@ OPERATION_PERMISSIONS: dict[str, Permission] = {
     "UpdateCertificateIssuer": _cert("setissuers", "certificatecas/write"),
     "DeleteCertificateIssuer": _cert("deleteissuers", "certificatecas/delete"),
 }
-_HSM_ONLY: dict[str, str] = {"GetRandomBytes": f"{_HSM}/rng/action"}
+_HSM_ONLY: dict[str, str] = {
+    "GetRandomBytes": f"{_HSM}/rng/action",
+    # Managed HSM administration (azure-keyvault-administration), named as the built-in roles grant them.
+    "RoleDefinitionsList": f"{_HSM}/roleDefinitions/read/action",
+    "RoleDefinitionsGet": f"{_HSM}/roleDefinitions/read/action",
+    "RoleDefinitionsCreateOrUpdate": f"{_HSM}/roleDefinitions/write/action",
+    "RoleDefinitionsDelete": f"{_HSM}/roleDefinitions/delete/action",
+    "RoleAssignmentsListForScope": f"{_HSM}/roleAssignments/read/action",
+    "RoleAssignmentsGet": f"{_HSM}/roleAssignments/read/action",
+    "RoleAssignmentsCreate": f"{_HSM}/roleAssignments/write/action",
+    "RoleAssignmentsDelete": f"{_HSM}/roleAssignments/delete/action",
+    "FullBackup": f"{_HSM}/backup/start/action",
+    "PreFullBackup": f"{_HSM}/backup/start/action",
+    "FullBackupStatus": f"{_HSM}/backup/status/action",
+    "FullRestoreOperation": f"{_HSM}/restore/start/action",
+    "PreFullRestoreOperation": f"{_HSM}/restore/start/action",
+    "SelectiveKeyRestoreOperation": f"{_HSM}/restore/start/action",
+    "RestoreStatus": f"{_HSM}/restore/status/action",
+}
 
 POLICY_PERMISSIONS: dict[Collection, frozenset[str]] = {
     "secrets": frozenset({"get", "list", "set", "delete", "recover", "backup", "restore", "purge"}),

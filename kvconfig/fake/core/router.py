@@ -9,6 +9,8 @@ only through the hooks the host lists.
 
 from __future__ import annotations
 
+import logging
+import random
 import threading
 import time
 import uuid
@@ -24,6 +26,7 @@ from kvconfig.fake.core.wire import ConnectionFault, FakeRequest, FakeResponse, 
 __all__ = ["NOT_IMPLEMENTED_HEADER", "Outcome", "RequestRecord", "client_address", "dispatch"]
 
 NOT_IMPLEMENTED_HEADER = "x-kvconfig-not-implemented"
+_LOG = logging.getLogger("kvconfig.fake")
 _COUNTS_LOCK = threading.Lock()
 
 
@@ -46,17 +49,33 @@ class Outcome:
     delay: float = 0.0
 
 
+# Sent on every answer, as the service sends them (recorded answers of the service show each of these).
 _SERVICE_HEADERS = {
+    "Pragma": "no-cache",
+    "Expires": "-1",
+    "Strict-Transport-Security": "max-age=31536000;includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
     "x-ms-keyvault-region": "kvconfig-fake",
     "x-ms-keyvault-network-info": "conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;",
 }
+# A client request id longer than this is not echoed (every input is bounded; the SDK sends a 36-character GUID).
+_MAX_CLIENT_REQUEST_ID = 256
+_IDS = random.Random()
+# The api-versions whose 401 names MTLS_POP tokens; older ones get the older wording.
+_MTLS_POP_WORDING_SINCE = "2025-07-01"
 
 
-def _request_id(counter: int) -> str:
-    """The counter as a UUID, ``00000000-0000-0000-0000-000000000001`` (what ``str(uuid.UUID(int=counter))`` gives)."""
-    if counter < 1 << 48:
-        return f"00000000-0000-0000-0000-{counter:012x}"
-    return str(uuid.UUID(int=counter))
+def _request_id() -> str:
+    """A random GUID per request, as the service's ``x-ms-request-id`` (not a secret: a fast generator is enough)."""
+    return str(uuid.UUID(int=_IDS.getrandbits(128), version=4))
+
+
+def _response_headers(request: FakeRequest) -> dict[str, str]:
+    headers = {"x-ms-request-id": _request_id(), **_SERVICE_HEADERS}
+    client_id = request.header("x-ms-client-request-id")
+    if client_id and len(client_id) <= _MAX_CLIENT_REQUEST_ID and client_id.isprintable():
+        headers["x-ms-client-request-id"] = client_id
+    return headers
 
 
 def _challenge_header(resource: str, authority: str, tenant: str) -> str:
@@ -86,7 +105,7 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
             ),
         )
     vault, domain = located
-    base_headers = {"x-ms-request-id": _request_id(service.request_counter()), **_SERVICE_HEADERS}
+    base_headers = _response_headers(request)
     identity: Identity | None = None
     route: Route | None = None
     object_id: str | None = None
@@ -95,7 +114,8 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
         authorization = request.header("Authorization") or ""
         scheme_name, _, token = authorization.partition(" ")
         if scheme_name.lower() != "bearer" or not token.strip():
-            raise ServiceError.missing_token()
+            asked = request.query.get("api-version", "")
+            raise ServiceError.missing_token(newest=not is_known(asked) or at_least(asked, _MTLS_POP_WORDING_SINCE))
         identity = service.tokens.verify(token.strip(), domain.resource)
         api_version = request.query.get("api-version", "")
         if not api_version:
@@ -148,13 +168,25 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
             authorize(context)
         payload = route.handler(context)
         object_id = _object_id(payload)
-        response = json_response(route.success, payload if route.success != 204 else None, base_headers)
+        headers = {**base_headers, **context.response_headers} if context.response_headers else base_headers
+        response = json_response(route.success, payload if route.success != 204 else None, headers)
     except ServiceError as error:
         extra = base_headers
         if error.status == 401:
             challenge = _challenge_header(domain.resource, domain.authority, vault.properties.tenant_id)
             extra = {**base_headers, "WWW-Authenticate": challenge}
+            if vault.properties.kind == "managedhsm":
+                # Managed HSM answers its 401s with the challenge header and no body (recorded answers show it).
+                response = FakeResponse(401, {**error.headers, **extra, "Content-Length": "0"}, b"")
+                final = _finish(service, request, route, vault.name, identity, response, started, base_headers)
+                return Outcome(final, None, delay)
         response = _error_response(error, extra)
+    except Exception as unexpected:  # the service never lets a request die: it answers 500
+        # Counted so a test of the fake fails on it (``fake.unhandled_errors.count``); logged without the message,
+        # which may quote the request body.
+        found = service.unhandled_errors.record(route.operation if route else None, method, unexpected)
+        _LOG.error("kvconfig fake: unhandled exception answered as 500: %s", found)
+        response = _error_response(ServiceError.internal_error(), base_headers)
     final = _finish(service, request, route, vault.name, identity, response, started, base_headers, object_id)
     return Outcome(final, None, delay)
 

@@ -19,7 +19,7 @@ from kvconfig.fake.core.clock import Clock
 from kvconfig.fake.core.clouds import VaultDomain
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.identity import Identity
-from kvconfig.fake.core.records import RequestRecord
+from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.state import IdGenerator, Vault, VaultKind
 from kvconfig.fake.core.wire import FakeRequest
 
@@ -240,6 +240,14 @@ class ServiceHost(Protocol):
     @property
     def tick_hooks(self) -> list[TickHook]: ...
 
+    @property
+    def unhandled_errors(self) -> UnhandledErrors: ...
+
+    @property
+    def skipped_waits(self) -> float:
+        """Seconds the SDK asked to wait (``transport.sleep``) that the fake did not spend; each wait counts >= 1 s."""
+        ...
+
     def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None: ...
 
     def locate_existing_vault(self, host: str) -> Vault | None: ...
@@ -269,6 +277,8 @@ class OperationContext:
     now: int
     identity: Identity | None
     version_id: str | None = None
+    # Headers the operation adds to its success response (``Retry-After`` on a pending certificate operation).
+    response_headers: dict[str, str] = field(default_factory=dict)
     _body: Any = field(default=None, repr=False)
     _parsed: bool = field(default=False, repr=False)
 

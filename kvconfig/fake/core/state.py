@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from sortedcontainers import SortedDict
+
 from kvconfig.fake.core.identity import Identity
 from kvconfig.fake.core.permissions import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
 from kvconfig.fake.core.properties import Sku, VaultKind, VaultProperties
@@ -168,12 +170,16 @@ class Versioned(Generic[T]):
 class ObjectStore(Generic[T]):
     """Live and soft-deleted objects of one kind (secrets, keys or certificates) in one vault.
 
-    Names are case-insensitive, as in the service, and keep the case they were created with.
+    Names are case-insensitive, as in the service, and keep the case they were created with. Both indexes are kept
+    sorted by lower-case name (``SortedDict``), so a list page starts at its marker in O(log n) and costs O(page),
+    whatever the vault's size; a look-up by name is a hash look-up. The earliest scheduled purge date is kept too,
+    so the sweep that runs before every request costs nothing until something is due.
     """
 
     def __init__(self) -> None:
-        self.live: dict[str, Versioned[T]] = {}
-        self.deleted: dict[str, Versioned[T]] = {}
+        self.live: SortedDict[str, Versioned[T]] = SortedDict()
+        self.deleted: SortedDict[str, Versioned[T]] = SortedDict()
+        self._next_purge: float = float("inf")
 
     def get(self, name: str) -> Versioned[T] | None:
         return self.live.get(name.lower())
@@ -194,6 +200,7 @@ class ObjectStore(Generic[T]):
             obj.deleted_date = now
             obj.scheduled_purge_date = now + retention_days * 86400
             self.deleted[name.lower()] = obj
+            self._next_purge = min(self._next_purge, obj.scheduled_purge_date)
         REVISION.bump()
         return obj
 
@@ -212,11 +219,13 @@ class ObjectStore(Generic[T]):
 
     def sweep(self, now: float) -> list[Versioned[T]]:
         """Purge deleted objects whose retention period has passed; return them."""
+        if now < self._next_purge:
+            return []  # the router sweeps before every request: nothing due is the common case, and O(1)
         expired = [key for key, obj in self.deleted.items() if (obj.scheduled_purge_date or 0) <= now]
-        if not expired:
-            return []  # the router sweeps before every request: nothing to do is the common case
         purged = [self.deleted.pop(key) for key in expired]
-        REVISION.bump()
+        self._next_purge = min((obj.scheduled_purge_date or 0 for obj in self.deleted.values()), default=float("inf"))
+        if purged:
+            REVISION.bump()
         return purged
 
     def __iter__(self) -> Iterator[Versioned[T]]:

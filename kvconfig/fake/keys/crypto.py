@@ -129,8 +129,25 @@ def _run(operation: str, compute: Callable[[], T]) -> T:
         return compute()
 
 
-def _result(ctx: OperationContext, obj: Versioned[KeyVersion], version: KeyVersion, value: bytes) -> dict[str, Any]:
-    return {"kid": key_id(ctx.vault, obj.name, version.version), "value": b64url_encode(value)}
+def _result(
+    ctx: OperationContext, obj: Versioned[KeyVersion], version: KeyVersion, value: bytes, alg: str
+) -> dict[str, Any]:
+    wire = {"kid": key_id(ctx.vault, obj.name, version.version), "value": b64url_encode(value)}
+    if _on_hsm(ctx):
+        wire["alg"] = alg  # Managed HSM's answers name the algorithm beside kid and value (recorded answers)
+    return wire
+
+
+def _on_hsm(ctx: OperationContext) -> bool:
+    return ctx.vault.properties.kind == "managedhsm"
+
+
+def _aad_for(ctx: OperationContext, alg: str, aad: bytes | None) -> bytes | None:
+    # Managed HSM ignores additional authenticated data for the AES-CBC algorithms (which have no use for it) where
+    # Key Vault and the local crypto refuse it; only AES-GCM reads it.
+    if aad is not None and _on_hsm(ctx) and "CBC" in alg.upper():
+        return None
+    return aad
 
 
 # -- encrypt, decrypt, sign, verify, wrapKey, unwrapKey ------------------------------------------------------------
@@ -141,9 +158,9 @@ def encrypt(ctx: OperationContext) -> dict[str, Any]:
     body = ctx.body()
     obj, version = _usable_version(ctx, "encrypt")
     alg, plaintext = _algorithm(body), _required_bytes(body, "value")
-    iv, aad = _bytes_field(body, "iv"), _bytes_field(body, "aad")
+    iv, aad = _bytes_field(body, "iv"), _aad_for(ctx, alg, _bytes_field(body, "aad"))
     result = _run("encrypt", lambda: _algorithms.encrypt(version.material, alg, plaintext, iv=iv, aad=aad))
-    wire = _result(ctx, obj, version, result.ciphertext)
+    wire = _result(ctx, obj, version, result.ciphertext, alg)
     for name in ("iv", "tag", "aad"):
         value = getattr(result, name)
         if value is not None:
@@ -156,9 +173,10 @@ def decrypt(ctx: OperationContext) -> dict[str, Any]:
     body = ctx.body()
     obj, version = _usable_version(ctx, "decrypt")
     alg, ciphertext = _algorithm(body), _required_bytes(body, "value")
-    iv, aad, tag = _bytes_field(body, "iv"), _bytes_field(body, "aad"), _bytes_field(body, "tag")
+    iv, tag = _bytes_field(body, "iv"), _bytes_field(body, "tag")
+    aad = _aad_for(ctx, alg, _bytes_field(body, "aad"))
     plaintext = _run("decrypt", lambda: _algorithms.decrypt(version.material, alg, ciphertext, iv=iv, aad=aad, tag=tag))
-    return _result(ctx, obj, version, plaintext)
+    return _result(ctx, obj, version, plaintext, alg)
 
 
 def sign(ctx: OperationContext) -> dict[str, Any]:
@@ -166,17 +184,22 @@ def sign(ctx: OperationContext) -> dict[str, Any]:
     body = ctx.body()
     obj, version = _usable_version(ctx, "sign")
     alg, digest = _algorithm(body), _required_bytes(body, "value")
-    return _result(ctx, obj, version, _run("sign", lambda: _algorithms.sign(version.material, alg, digest)))
+    return _result(ctx, obj, version, _run("sign", lambda: _algorithms.sign(version.material, alg, digest)), alg)
 
 
 def verify(ctx: OperationContext) -> dict[str, Any]:
     """Verify: POST /keys/{key-name}/{key-version}/verify"""
     body = ctx.body()
-    _, version = _usable_version(ctx, "verify")
+    obj, version = _usable_version(ctx, "verify")
     alg = _algorithm(body)
     digest = _required_bytes(body, "digest")
     signature = _required_bytes(body, "value")
-    return {"value": _run("verify", lambda: _algorithms.verify(version.material, alg, digest, signature))}
+    wire: dict[str, Any] = {
+        "value": _run("verify", lambda: _algorithms.verify(version.material, alg, digest, signature))
+    }
+    if _on_hsm(ctx):
+        wire = {"kid": key_id(ctx.vault, obj.name, version.version), **wire}  # Managed HSM names the key
+    return wire
 
 
 def wrap_key(ctx: OperationContext) -> dict[str, Any]:
@@ -184,7 +207,7 @@ def wrap_key(ctx: OperationContext) -> dict[str, Any]:
     body = ctx.body()
     obj, version = _usable_version(ctx, "wrapKey")
     alg, key = _algorithm(body), _required_bytes(body, "value")
-    return _result(ctx, obj, version, _run("wrapKey", lambda: _algorithms.wrap_key(version.material, alg, key)))
+    return _result(ctx, obj, version, _run("wrapKey", lambda: _algorithms.wrap_key(version.material, alg, key)), alg)
 
 
 def unwrap_key(ctx: OperationContext) -> dict[str, Any]:
@@ -192,7 +215,8 @@ def unwrap_key(ctx: OperationContext) -> dict[str, Any]:
     body = ctx.body()
     obj, version = _usable_version(ctx, "unwrapKey")
     alg, wrapped = _algorithm(body), _required_bytes(body, "value")
-    return _result(ctx, obj, version, _run("unwrapKey", lambda: _algorithms.unwrap_key(version.material, alg, wrapped)))
+    unwrapped = _run("unwrapKey", lambda: _algorithms.unwrap_key(version.material, alg, wrapped))
+    return _result(ctx, obj, version, unwrapped, alg)
 
 
 # -- random bytes ----------------------------------------------------------------------------------------------
@@ -331,7 +355,7 @@ def release(ctx: OperationContext) -> dict[str, Any]:
     if not isinstance(target, str) or not target:
         raise ServiceError.missing_field("target")
     enc = body.get("enc") or "CKM_RSA_AES_KEY_WRAP"
-    if enc not in RELEASE_ENCRYPTION_ALGORITHMS:
+    if not isinstance(enc, str) or enc not in RELEASE_ENCRYPTION_ALGORITHMS:
         raise ServiceError.bad_parameter(
             f"The key encryption algorithm '{enc}' is not valid; use one of {', '.join(RELEASE_ENCRYPTION_ALGORITHMS)}."
         )
@@ -406,8 +430,20 @@ def get_key_attestation(ctx: OperationContext) -> dict[str, Any]:
         raise ServiceError.key_disabled("get")
     if not version.hsm:
         raise ServiceError.key_attestation_unavailable()
-    cert, ca_key = _attestation_ca(ctx)
     kid = key_id(ctx.vault, obj.name, version.version)
+    with ctx.vault.lock:
+        # Properties of the version, made once: the service answers the same blobs every time it is asked.
+        if version.attestation is None:
+            version.attestation = _attestation(ctx, kid, version)
+        attestation = dict(version.attestation)
+    wire = bundle(ctx, obj, version)
+    wire["attributes"]["hsmPlatform"] = "2"
+    wire["attributes"]["attestation"] = attestation
+    return wire
+
+
+def _attestation(ctx: OperationContext, kid: str, version: KeyVersion) -> dict[str, str]:
+    cert, ca_key = _attestation_ca(ctx)
 
     def statement(kind: str) -> str:
         claims = json.dumps(
@@ -416,12 +452,9 @@ def get_key_attestation(ctx: OperationContext) -> dict[str, Any]:
         signature = ca_key.sign(claims, ec.ECDSA(hashes.SHA384()))
         return b64url_encode(len(claims).to_bytes(4, "big") + claims + signature)
 
-    wire = bundle(ctx, obj, version)
-    wire["attributes"]["hsmPlatform"] = "2"
-    wire["attributes"]["attestation"] = {
+    return {
         "certificatePemFile": b64url_encode(cert.public_bytes(serialization.Encoding.PEM)),
         "privateKeyAttestation": statement("private"),
         "publicKeyAttestation": statement("public"),
         "version": "1.0",
     }
-    return wire

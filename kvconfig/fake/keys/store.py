@@ -20,6 +20,7 @@ from kvconfig.fake.core.wire import b64url_encode
 
 __all__ = [
     "DEFAULT_KEY_OPS",
+    "HSM_PLATFORM",
     "KIND",
     "KeyVersion",
     "ReleasePolicy",
@@ -72,6 +73,12 @@ class KeyVersion:
     exportable: bool | None = None
     release_policy: ReleasePolicy | None = None
     hsm: bool = False
+    # GetKeyAttestation's blobs, made on first request (a version's attestation never changes).
+    attestation: dict[str, str] | None = field(default=None, repr=False)
+
+
+# The HSM platform Managed HSM reports in key attributes (recorded answers show "2").
+HSM_PLATFORM = "2"
 
 
 def hsm_keys_allowed(vault: Vault) -> bool:
@@ -93,14 +100,20 @@ def key_id(vault: Vault, name: str, version: str | None = None) -> str:
 
 def _attributes(ctx: OperationContext, version: KeyVersion) -> dict[str, Any]:
     wire = attributes_to_wire(version.attributes, ctx.vault.properties, ctx)
-    if version.exportable is not None and ctx.api_at_least("7.3"):
-        wire["exportable"] = version.exportable
+    if ctx.api_at_least("7.3"):
+        wire["exportable"] = bool(version.exportable)  # the service always sends it (false unless set)
+    if ctx.vault.properties.kind == "managedhsm":
+        wire["hsmPlatform"] = HSM_PLATFORM
     return wire
 
 
 def bundle(ctx: OperationContext, obj: Versioned[KeyVersion], version: KeyVersion) -> dict[str, Any]:
     """The KeyBundle: public JWK with a versioned ``kid``, attributes, tags, ``managed``, ``release_policy``."""
-    jwk = version.material.public_jwk(kid=key_id(ctx.vault, obj.name, version.version), key_ops=version.key_ops)
+    jwk: dict[str, Any] = dict(
+        version.material.public_jwk(kid=key_id(ctx.vault, obj.name, version.version), key_ops=version.key_ops)
+    )
+    if ctx.vault.properties.kind == "managedhsm" and not jwk["kty"].startswith("EC"):
+        jwk["key_size"] = version.material.size  # Managed HSM's bundles carry the size of RSA and oct keys
     wire: dict[str, Any] = {"key": jwk, "attributes": _attributes(ctx, version)}
     if version.tags is not None:
         wire["tags"] = version.tags

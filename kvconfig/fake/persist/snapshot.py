@@ -29,6 +29,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from sortedcontainers import SortedDict
 
 from kvconfig.crypto import KeyMaterial
 from kvconfig.fake.core.state import Vault
@@ -57,6 +58,9 @@ _PLAIN = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("collections", "Counter"): collections.Counter,
     ("collections", "deque"): collections.deque,
+    # The object stores' sorted index (sortedcontainers): rebuilt from its items; its key function, if a snapshot
+    # named one, would itself have to pass this table.
+    ("sortedcontainers.sorteddict", "SortedDict"): SortedDict,
     ("copyreg", "_reconstructor"): getattr(copyreg, "_reconstructor"),  # noqa: B009 - private to copyreg
     ("datetime", "datetime"): datetime.datetime,
     ("datetime", "date"): datetime.date,

@@ -16,6 +16,7 @@ from kvconfig.fake.core.objects import (
     attributes_to_wire,
     check_name,
     page,
+    page_index,
     tags_from_wire,
     update_attributes,
     with_deletion,
@@ -226,10 +227,7 @@ def update_secret(ctx: OperationContext) -> dict[str, Any]:
 def get_secrets(ctx: OperationContext) -> dict[str, Any]:
     """Get Secrets: GET /secrets"""
     with ctx.vault.lock:
-        objects = list(ctx.vault.secrets)
-        return page(
-            ctx, objects, lambda obj: obj.name.lower(), lambda obj: _item(ctx, obj, obj.current(), versioned=False)
-        )
+        return page_index(ctx, ctx.vault.secrets.live, lambda obj: _item(ctx, obj, obj.current(), versioned=False))
 
 
 def get_secret_versions(ctx: OperationContext) -> dict[str, Any]:
@@ -269,11 +267,9 @@ def get_deleted_secret(ctx: OperationContext) -> dict[str, Any]:
 def get_deleted_secrets(ctx: OperationContext) -> dict[str, Any]:
     """Get Deleted Secrets: GET /deletedsecrets"""
     with ctx.vault.lock:
-        objects = list(ctx.vault.secrets.deleted.values())
-        return page(
+        return page_index(
             ctx,
-            objects,
-            lambda obj: obj.name.lower(),
+            ctx.vault.secrets.deleted,
             lambda obj: _deleted(ctx, obj, _item(ctx, obj, obj.current(), versioned=False)),
         )
 

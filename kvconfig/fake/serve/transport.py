@@ -181,6 +181,9 @@ class FakeAsyncTransport(AsyncHttpTransport):  # type: ignore[type-arg]
 
     async def sleep(self, duration: float) -> None:
         self._fake.pass_time(duration)
+        # No real wait, but a turn of the event loop: other tasks (a test cancelling the operation this poller
+        # watches) run between polls, as they would while the real service is awaited.
+        await asyncio.sleep(0)
 
     async def open(self) -> None:
         pass
