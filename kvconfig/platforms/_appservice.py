@@ -78,7 +78,7 @@ def from_appsettings(path: str | os.PathLike[str], *, reference_identity: str | 
     ``reference_identity`` overrides the file's ``keyVaultReferenceIdentity``. Raises :class:`PlatformError` naming
     the file and line for a malformed entry, a name given twice, or an identity the app does not have.
     """
-    document = read_document(path, _WHAT)
+    document = read_document(path, _WHAT, bicep=True)
     site_path, site = _site(document)
     settings_path = _settings_path(document, site_path, site)
     entries = _value_at(document.data, settings_path)

@@ -135,7 +135,7 @@ def read_containerapp(path: str | os.PathLike[str]) -> ContainerApp:
     what the platform would refuse: a secret with both or neither of ``keyVaultUrl`` and ``value``, a
     ``keyVaultUrl`` without an ``identity``, an identity that is malformed or that the app does not have, an env
     entry naming an unknown secret (``secretRef``) or with both ``value`` and ``secretRef``, a name given twice."""
-    document = read_document(path, _WHAT)
+    document = read_document(path, _WHAT, bicep=True)
     base, app = _app(document)
     properties: Path_ = (*base, "properties") if isinstance(app.get("properties"), Mapping) else base
     assigned = _assigned_identities(document, base, app)
