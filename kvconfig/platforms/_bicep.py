@@ -265,7 +265,9 @@ class _Parser:
         self.end_of_statement()
         resource = {**body, "type": resource_type, "apiVersion": api_version}
         self.lines[at] = declaration.line
-        self.lines[(*at, "type")] = self.lines[(*at, "apiVersion")] = kind.line
+        type_at: Path_ = (*at, "type")
+        api_at: Path_ = (*at, "apiVersion")
+        self.lines[type_at] = self.lines[api_at] = kind.line
         return resource
 
     def end_of_statement(self) -> None:
@@ -318,8 +320,9 @@ class _Parser:
                 )
             seen[name] = key.line
             self.expect(":", f"':' after property {name!r}")
-            self.lines[(*at, name)] = key.line
-            result[name] = self.value((*at, name), depth + 1)
+            where: Path_ = (*at, name)
+            self.lines[where] = key.line
+            result[name] = self.value(where, depth + 1)
             self.separator("}", f"a line break, ',' or '}}' after property {name!r}")
 
     def array(self, at: Path_, depth: int) -> list[Any]:
