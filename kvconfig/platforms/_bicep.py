@@ -19,6 +19,7 @@ string), so time is linear in the size of the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,8 @@ _TOKEN = re.compile(
       | (?P<string>')
       | (?P<number>-?[0-9]+(?![A-Za-z_0-9]))
       | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
-      | (?P<punct>[{}\[\]:,=()])
-      | (?P<operator>==|!=|<=|>=|&&|\|\||\?\?|\.\?|[-+*/%<>!?.@])""",
+      | (?P<operator>==|!=|<=|>=|=~|!~|&&|\|\||\?\?|\.\?|[-+*/%<>!?.@])
+      | (?P<punct>[{}\[\]:,=()])""",
     re.VERBOSE,
 )
 _STRING_PART = re.compile(r"[^'\\$\n]+")
@@ -102,8 +103,8 @@ def _refuse(line: int, what: str) -> BicepError:
     )
 
 
-def _tokens(text: str) -> list[Token]:
-    tokens: list[Token] = []
+def _tokens(text: str) -> Iterator[Token]:
+    """The file's tokens, one at a time: the parser stops reading at the first refusal, however long the rest."""
     position, line, end = 0, 1, len(text)
     while position < end:
         match = _TOKEN.match(text, position)
@@ -124,24 +125,23 @@ def _tokens(text: str) -> list[Token]:
             body = text[match.end() : close]
             # Bicep drops the line break right after the opening '''; the rest is verbatim.
             body = body[2:] if body.startswith("\r\n") else body[1:] if body.startswith("\n") else body
-            tokens.append(Token("string", text[position : close + 3], line, body))
+            yield Token("string", "'''...'''", line, body)
             line += text.count("\n", position, close)
             position = close + 3
             continue
         if kind == "string":
             value, position = _string(text, match.end(), line)
-            tokens.append(Token("string", "'...'", line, value))
+            yield Token("string", "'...'", line, value)
             continue
         if kind == "newline":
-            tokens.append(Token("newline", "\n", line))
+            yield Token("newline", "\n", line)
             line += 1
         elif kind == "number":
-            tokens.append(Token("number", match.group(), line, _integer(match.group(), line)))
+            yield Token("number", match.group(), line, _integer(match.group(), line))
         elif kind not in ("space", "line_comment"):
-            tokens.append(Token(kind, match.group(), line))
+            yield Token(kind, match.group(), line)
         position = match.end()
-    tokens.append(Token("end", "", line))
-    return tokens
+    yield Token("end", "", line)
 
 
 def _integer(text: str, line: int) -> int:
@@ -188,23 +188,23 @@ def _string(text: str, position: int, line: int) -> tuple[str, int]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: Iterator[Token]) -> None:
         self.tokens = tokens
-        self.index = 0
+        self.current = next(tokens)
         self.lines: dict[Path_, int] = {}
 
     def peek(self) -> Token:
-        return self.tokens[self.index]
+        return self.current
 
     def take(self) -> Token:
-        token = self.tokens[self.index]
+        token = self.current
         if token.kind != "end":
-            self.index += 1
+            self.current = next(self.tokens)
         return token
 
     def skip_newlines(self) -> None:
-        while self.peek().kind == "newline":
-            self.index += 1
+        while self.current.kind == "newline":
+            self.take()
 
     def expect(self, text: str, what: str) -> Token:
         token = self.take()
