@@ -205,6 +205,39 @@ def test_the_overviews_container_app_example_compiled_to_arm_runs_as_written() -
     assert result.stdout.splitlines()[0] == "DB_PASSWORD: 22 chars"
 
 
+def test_the_overviews_container_app_example_in_bicep_runs_and_checks_as_written() -> None:
+    ran = kvconfig(
+        "run", "--fake-vault", "examples/containerapp/vault.json", "--containerapp", "examples/containerapp/app.bicep",
+        "--", sys.executable, "examples/containerapp/show_env.py",
+    )  # fmt: skip
+    checked = kvconfig(
+        "check", "--fake-vault", "examples/containerapp/vault.json",
+        "--containerapp", "examples/containerapp/app.bicep", "--format", "json",
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[0] == "DB_PASSWORD: 22 chars"
+    assert checked.returncode == 0, checked.stderr
+    rows = json.loads(checked.stdout)
+    assert [(row["setting"], row["status"], row["origin"]) for row in rows] == [
+        ("db-password", "OK", "examples/containerapp/app.bicep:13"),
+    ]
+
+
+def test_app_service_site_in_bicep_checks_with_portal_statuses_and_lines() -> None:
+    result = kvconfig(
+        "check", "--fake-vault", "examples/containerapp/vault.json",
+        "--appsettings", "examples/appservice/site.bicep", "--format", "json",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sorted((row["setting"], row["portal_status"], row["origin"]) for row in rows) == [
+        ("DB_PASSWORD", "Resolved", "examples/appservice/site.bicep:32"),
+        ("STRIPE_API_KEY", "Resolved", "examples/appservice/site.bicep:28"),
+    ]
+
+
 def test_app_service_settings_export_checks_with_portal_statuses() -> None:
     result = kvconfig(
         "check", "--fake-vault", "examples/containerapp/vault.json",
