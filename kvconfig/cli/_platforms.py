@@ -56,7 +56,7 @@ def platform_options(func: F) -> F:
             "--appsettings",
             type=_FILE,
             help="App Service app settings: 'az webapp config appsettings list' JSON, an ARM/Bicep appSettings "
-            "array or a Microsoft.Web/sites resource (versionless references kept 24 hours).",
+            "array or a Microsoft.Web/sites resource, also in a .bicep file (versionless references kept 24 hours).",
         ),
         click.option(
             "--keyvault-reference-identity",
@@ -67,8 +67,8 @@ def platform_options(func: F) -> F:
         click.option(
             "--containerapp",
             type=_FILE,
-            help="A Container App definition (ARM/Bicep JSON or az containerapp YAML): every secret is read with its "
-            "identity, and the container's env is set.",
+            help="A Container App definition (a .bicep file, ARM JSON or az containerapp YAML): every secret is read "
+            "with its identity, and the container's env is set.",
         ),
         click.option("--container", metavar="NAME", help="With --containerapp: the container whose env to use."),
     ]
