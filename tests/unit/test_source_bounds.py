@@ -34,11 +34,11 @@ def test_a_yaml_alias_bomb_fails_fast_with_a_source_error(tmp_path: Path) -> Non
     assert len(text.encode()) <= 504
     path = _write(tmp_path, "bomb.yaml", text)
 
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(SourceError, match="alias") as caught:
         from_file(path)
 
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert str(path) in str(caught.value)
     assert "lol" not in str(caught.value)
 
@@ -102,9 +102,9 @@ def test_nesting_up_to_the_limit_is_read(tmp_path: Path) -> None:
 def _json_seconds(tmp_path: Path, count: int, indent: int | None) -> float:
     document = {f"S{i}": f"@Microsoft.KeyVault(VaultName=contoso;SecretName=s{i})" for i in range(count)}
     path = _write(tmp_path, f"{count}.json", json.dumps(document, indent=indent))
-    started = time.perf_counter()
+    started = time.process_time()
     source = from_file(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(source.settings) == count
     assert source.origins[f"S{count - 1}"] == f"{path}:{1 if indent is None else count + 1}"
     return elapsed
@@ -116,9 +116,9 @@ def _toml_seconds(tmp_path: Path, count: int) -> float:
     lines.append("[table]")
     lines += [f"N{i} = {i}" for i in range(half)]
     path = _write(tmp_path, f"{count}.toml", "\n".join(lines) + "\n")
-    started = time.perf_counter()
+    started = time.process_time()
     source = from_file(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(source.settings) == count
     assert source.origins[f"S{half - 1}"] == f"{path}:{half}"
     assert source.origins[f"table.N{half - 1}"] == f"{path}:{count + 1}"
@@ -126,20 +126,21 @@ def _toml_seconds(tmp_path: Path, count: int) -> float:
 
 
 # Four times the settings: about four times the time when linear, sixteen when quadratic (a 16,000-setting one-line
-# JSON file took minutes before). Ratios, not absolute times, so a busy machine does not make them flaky.
+# JSON file took minutes before). Ratios of CPU time (not wall time), best of three, so a busy machine does not make
+# them flaky; the bound (10) sits between linear (4) and quadratic (16).
 @pytest.mark.parametrize("indent", [None, 1], ids=["one-line", "indented"])
 def test_json_origin_lookup_is_linear(tmp_path: Path, indent: int | None) -> None:
-    small = min(_json_seconds(tmp_path, 10_000, indent) for _ in range(2))
-    large = min(_json_seconds(tmp_path, 40_000, indent) for _ in range(2))
+    small = min(_json_seconds(tmp_path, 10_000, indent) for _ in range(3))
+    large = min(_json_seconds(tmp_path, 40_000, indent) for _ in range(3))
 
-    assert large / small < 8, (small, large)
+    assert large / small < 10, (small, large)
 
 
 def test_toml_origin_lookup_is_linear(tmp_path: Path) -> None:
-    small = min(_toml_seconds(tmp_path, 10_000) for _ in range(2))
-    large = min(_toml_seconds(tmp_path, 40_000) for _ in range(2))
+    small = min(_toml_seconds(tmp_path, 10_000) for _ in range(3))
+    large = min(_toml_seconds(tmp_path, 40_000) for _ in range(3))
 
-    assert large / small < 8, (small, large)
+    assert large / small < 10, (small, large)
 
 
 def test_100000_json_settings_get_their_lines(tmp_path: Path) -> None:
@@ -196,9 +197,9 @@ def test_toml_origins_follow_tables_arrays_of_tables_and_dotted_keys(tmp_path: P
 def _read_seconds(tmp_path: Path, lines: int, *, interpolate: bool) -> float:
     text = "\n".join(f"V{i}=${{V{i - 1}}}x" if i else "V0=start" for i in range(lines)) + "\n"
     path = _write(tmp_path, f"{lines}.env", text)
-    started = time.perf_counter()
+    started = time.process_time()
     source = from_dotenv(path, interpolate=interpolate)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     last = f"V{lines - 1}"
     assert source.origins[last] == f"{path}:{lines}"
     if not interpolate:
@@ -207,11 +208,11 @@ def _read_seconds(tmp_path: Path, lines: int, *, interpolate: bool) -> float:
 
 
 def test_dotenv_without_interpolation_is_linear_and_keeps_dollar_signs(tmp_path: Path) -> None:
-    small = min(_read_seconds(tmp_path, 10_000, interpolate=False) for _ in range(2))
-    large = min(_read_seconds(tmp_path, 40_000, interpolate=False) for _ in range(2))
+    small = min(_read_seconds(tmp_path, 10_000, interpolate=False) for _ in range(3))
+    large = min(_read_seconds(tmp_path, 40_000, interpolate=False) for _ in range(3))
 
     # Four times the lines: about four times the time when linear, sixteen when quadratic (as with interpolation).
-    assert large / small < 8, (small, large)
+    assert large / small < 10, (small, large)
 
 
 def test_from_file_passes_interpolate_to_dotenv(tmp_path: Path) -> None:
