@@ -34,7 +34,10 @@ def test_keep_alive_get_secret_is_not_held_back_by_the_clients_delayed_ack() -> 
                 started = time.perf_counter()
                 assert client.get_secret("db-password").value == "s3cret"
                 timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.025, f"median {statistics.median(timings) * 1000:.1f} ms"
+    # The stall hits every keep-alive call, so even the fastest of 30 took ~40 ms; the fastest is what a busy machine
+    # disturbs least (the median moved with the load).
+    fastest, median = min(timings) * 1000, statistics.median(timings) * 1000
+    assert fastest < 30, f"fastest {fastest:.1f} ms, median {median:.1f} ms"
 
 
 def test_stop_does_not_wait_on_a_client_idling_in_its_connection_pool() -> None:
