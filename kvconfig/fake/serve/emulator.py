@@ -333,6 +333,7 @@ class EmulatorServer:
             "proxy_headers": False,
             "server_header": False,
             "timeout_graceful_shutdown": 3,
+            "ws": "none",  # no WebSocket routes: "auto" would import websockets or wsproto at start-up for nothing
         }
         factory_supported = "ssl_context_factory" in inspect.signature(uvicorn.Config).parameters
         if factory_supported:
