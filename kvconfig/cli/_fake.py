@@ -11,9 +11,6 @@ import socket
 import ssl
 import sys
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -307,6 +304,10 @@ def token(
     as_json: bool,
 ) -> None:
     """Print an access token of a running emulator for IDENTITY (e.g. for curl -H "Authorization: Bearer ...")."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     from kvconfig.fake.serve.tls import CA_FILE, default_cert_dir
 
     base = (url or f"https://localhost:{port}").rstrip("/")
