@@ -11,9 +11,6 @@ import socket
 import ssl
 import sys
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,7 +70,8 @@ class FakeCommandError(click.ClickException):
     "--seed",
     "seed_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A JSON seed file (see `kvconfig fake seed-example`); bare vault names become <name>.localhost:<port>.",
+    help="A JSON seed file (see `kvconfig fake seed-example`); bare vault names become <name>.localhost:<port>. "
+    "An 'appconfig' part seeds App Configuration stores (<store>.azconfig.localhost:<port>).",
 )
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds per request.")
 @click.option("--strict", is_flag=True, help="Only seeded vaults exist; other vault hosts drop the connection.")
@@ -112,6 +110,19 @@ class FakeCommandError(click.ClickException):
     help="A file holding a token that lets peers beyond loopback use the control API (/_kvconfig/...) with "
     "'Authorization: Bearer <token>'. Without it, only loopback peers may.",
 )
+@click.option(
+    "--appconfig",
+    "serve_appconfig",
+    is_flag=True,
+    help="Also serve App Configuration stores at https://<store>.azconfig.localhost:PORT (implied by "
+    "--appconfig-seed or an 'appconfig' part in the --seed file). Not kept in --data-dir.",
+)
+@click.option(
+    "--appconfig-seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='A JSON file of App Configuration stores ({"store": [{"key": ..., "value": ...}, {"key": ..., '
+    "\"secret_uri\": ...}]}, or a seed file's 'appconfig' part), loaded at every start.",
+)
 def serve(
     port: int,
     host: str,
@@ -127,6 +138,8 @@ def serve(
     access_log: bool,
     data_dir: Path | None,
     control_token_file: Path | None,
+    serve_appconfig: bool,
+    appconfig_seed: Path | None,
 ) -> None:
     """Serve the fake Key Vault at https://<vault>.localhost:PORT until Ctrl-C.
 
@@ -134,6 +147,13 @@ def serve(
     resource="https://localhost:PORT", and its certificate comes from a local CA you trust.
     """
     from kvconfig._private_files import write_private
+    from kvconfig.cli._fake_stores import (
+        StoreSeedError,
+        loopback_store_seed,
+        read_store_seed,
+        serve_stores,
+        split_seed,
+    )
     from kvconfig.fake import FakeKeyVault, SeedError
     from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
     from kvconfig.fake.serve.tls import default_cert_dir
@@ -156,8 +176,17 @@ def serve(
     for target in (ready_file, dump_on_exit):
         if target is not None and target.is_symlink():
             raise FakeCommandError(f"{target} is a symbolic link; kvconfig does not write through links.")
+    try:
+        vault_seed, stores_seed = split_seed(seed_file) if seed_file is not None else (None, None)
+        if appconfig_seed is not None:
+            stores_seed = {**(stores_seed or {}), **read_store_seed(appconfig_seed)}
+    except StoreSeedError as exc:
+        raise FakeCommandError(str(exc)) from exc
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
     fake = FakeKeyVault(latency=latency, strict=strict)
+    stores = None
+    if serve_appconfig or stores_seed is not None:
+        stores = serve_stores(fake, strict=strict, latency=latency)
     control_token = _read_control_token(control_token_file) if control_token_file is not None else None
     if cert_dir is None and data_dir is None:
         cert_dir = default_cert_dir()
@@ -172,6 +201,7 @@ def serve(
             log_level=log_level,
             access_log=access_log,
             tunnel_port=tunnel_port,
+            appconfig=stores,
         )
     except OSError as exc:
         raise FakeCommandError(f"Cannot use the certificate folder: {exc.strerror or exc}.") from exc
@@ -188,15 +218,21 @@ def serve(
         raise FakeCommandError(str(exc)) from exc
     if durable is not None and durable.restored_vaults:
         click.echo(f"Restored {durable.restored_vaults} vault(s) from {data_dir}.", err=True)
-        seed_file = None  # the folder's state wins: seeding again would add versions at every restart
-    if seed_file is not None:
+        vault_seed = None  # the folder's state wins: seeding again would add versions at every restart
+    if vault_seed is not None:
         try:
-            fake.seed(loopback_seed(seed_file, bound))
+            fake.seed(loopback_seed(vault_seed, bound))
             if durable is not None:
                 durable.save()
         except (SeedError, RuntimeError) as exc:  # RuntimeError: PersistenceError, the seed could not be saved
             server.stop()
             raise FakeCommandError(str(exc)) from exc
+    if stores is not None and stores_seed is not None:  # stores are not kept in the data folder: seeded every start
+        try:
+            stores.seed(loopback_store_seed(stores_seed, server.store_domain or ""))
+        except (ValueError, TypeError) as exc:  # AppConfigSeedError names the store and the entry
+            server.stop()
+            raise FakeCommandError(f"Cannot use the App Configuration seed: {exc}") from exc
 
     def stop_on_sigterm(signum: int, frame: object) -> None:
         raise SystemExit(0)
@@ -307,6 +343,10 @@ def token(
     as_json: bool,
 ) -> None:
     """Print an access token of a running emulator for IDENTITY (e.g. for curl -H "Authorization: Bearer ...")."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     from kvconfig.fake.serve.tls import CA_FILE, default_cert_dir
 
     base = (url or f"https://localhost:{port}").rstrip("/")

@@ -6,14 +6,18 @@ from __future__ import annotations
 import os
 import shlex
 import ssl
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from kvconfig.fake.appconfig import FakeAppConfiguration
     from kvconfig.fake.serve.emulator import EmulatorServer
 
 __all__ = ["banner", "ready_document"]
 
 IDENTITY_HEADER = "kvconfig"
+CONTROL_PATH = "/_kvconfig/"  # the control API (serve/control_api.py)
+PORTAL_PATH = "/_kvconfig/portal"  # the read-only portal (serve/portal.py)
+STORE_AUDIENCE = "https://azconfig.localhost"  # what the official client asks tokens for, for the emulator's stores
 
 
 def public_roots() -> str | None:
@@ -36,6 +40,27 @@ def _vault_urls(server: EmulatorServer) -> dict[str, str]:
     return dict(sorted(urls.items()))
 
 
+def _store_urls(server: EmulatorServer) -> dict[str, str]:
+    """The App Configuration stores by name (``contoso-config``), with their endpoints; empty without stores."""
+    if server.appconfig is None:
+        return {}
+    domain = f".{server.store_domain}"
+    stores = cast("FakeAppConfiguration", server.appconfig).stores
+    return dict(
+        sorted((s.host.removesuffix(domain) if s.host.endswith(domain) else s.host, s.endpoint) for s in stores)
+    )
+
+
+def _stores_part(server: EmulatorServer) -> dict[str, Any]:
+    if server.appconfig is None:
+        return {}
+    return {
+        "store_url_template": server.store_url_for("{store}"),
+        "stores": _store_urls(server),
+        "store_token_resource": STORE_AUDIENCE,
+    }
+
+
 def ready_document(server: EmulatorServer, bundle: str) -> dict[str, Any]:
     """The ready file's content: where everything is, no secret (tokens are fetched, not written)."""
     return {
@@ -54,7 +79,11 @@ def ready_document(server: EmulatorServer, bundle: str) -> dict[str, Any]:
         "identity_header": IDENTITY_HEADER,
         "token_url": f"{server.base_url}/_kvconfig/token",
         "health_url": f"{server.base_url}/_kvconfig/health",
+        "control_url": f"{server.base_url}{CONTROL_PATH}",
+        "portal_url": f"{server.base_url}{PORTAL_PATH}",
+        "data_dir": str(server.data_dir) if server.data_dir is not None else None,
         "proxy_url": server.proxy_url,
+        **_stores_part(server),
     }
 
 
@@ -98,5 +127,16 @@ def banner(server: EmulatorServer, bundle: str, *, localhost_resolves: bool) -> 
         f"  token      curl --cacert <CA> '{server.base_url}/_kvconfig/token?identity=app'   "
         f"(or: kvconfig fake token --identity app --port {port})",
         "             any bearer token works while no access control is set (anonymous caller)",
+        f"  control    {server.base_url}{CONTROL_PATH}   (JSON: clock, faults, throttling, seed, dump, audit, "
+        "events, vaults; loopback only)",
+        f"  portal     {server.base_url}{PORTAL_PATH}   (read-only, in a browser; loopback only)",
     ]
+    if server.data_dir is not None:
+        lines.append(f"  data       {server.data_dir}   (every acknowledged write survives a restart)")
+    if server.appconfig is not None:
+        lines += [
+            f"  stores     {server.store_url_for('<store>')}  (App Configuration; any name is a store; tokens for "
+            f"{STORE_AUDIENCE})",
+            *(f"             {name:<12} {url}" for name, url in _store_urls(server).items()),
+        ]
     return "\n".join(lines).replace("<CA>", shlex.quote(ca)).replace("<bundle>", shlex.quote(bundle))

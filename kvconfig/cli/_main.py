@@ -1,7 +1,8 @@
 """The ``kvconfig`` command group: its commands, and one voice for errors (``kvconfig: <message>`` on stderr).
 
 The commands live in their own modules: ``resolve`` (``_resolve``), ``run`` (``_run``), ``check`` (``_check``),
-``inject`` (``_inject``) and the fake vault's ``fake ...`` (``_fake``); what they share is in ``_common``.
+``inject`` (``_inject``), ``mount`` (``_mount``) and the fake vault's ``fake ...`` (``_fake``), each imported when it
+is used (``_lazy``); what they share is in ``_common``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 
 import click
 
+from kvconfig.cli._lazy import LazyCommand, LazyGroup
 from kvconfig.errors import ResolutionError
 
 __all__ = ["cli", "main"]
 
 
-class KvconfigGroup(click.Group):
+class KvconfigGroup(LazyGroup):
     """A click group whose errors (usage errors included, for every subcommand) read ``kvconfig: <message>``
     rather than click's ``Error: <message>``."""
 
@@ -73,12 +75,32 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
 
 
-from kvconfig.cli._check import check  # noqa: E402
-from kvconfig.cli._fake import fake_group  # noqa: E402
-from kvconfig.cli._inject import inject  # noqa: E402
-from kvconfig.cli._mount import mount  # noqa: E402
-from kvconfig.cli._resolve import resolve  # noqa: E402
-from kvconfig.cli._run import run  # noqa: E402
-
-for _command in (resolve, run, check, inject, mount, fake_group):
-    cli.add_command(_command)
+# Each command is imported when it is used (``_lazy.py``): ``kvconfig fake serve`` never loads the resolver's side.
+_COMMANDS = {
+    "check": LazyCommand(
+        "kvconfig.cli._check", "check", "Check every reference: status, version and expiry. Exits 1 if any fails."
+    ),
+    "fake": LazyCommand(
+        "kvconfig.cli._fake",
+        "fake_group",
+        "The fake Key Vault: serve it over loopback HTTPS to other processes, and get tokens for it.",
+    ),
+    "inject": LazyCommand(
+        "kvconfig.cli._inject",
+        "inject",
+        "Render a config file with its references replaced by their values (masked unless --reveal).",
+    ),
+    "mount": LazyCommand(
+        "kvconfig.cli._mount",
+        "mount",
+        "Write a SecretProviderClass's objects into DIR as the CSI driver does, and keep them current.",
+    ),
+    "resolve": LazyCommand("kvconfig.cli._resolve", "resolve", "Resolve every reference and print the settings."),
+    "run": LazyCommand(
+        "kvconfig.cli._run",
+        "run",
+        "Run COMMAND with resolved settings in its environment: kvconfig run --env-file .env -- python app.py",
+    ),
+}
+for _name, _command in _COMMANDS.items():
+    cli.add_lazy_command(_name, _command)

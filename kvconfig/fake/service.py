@@ -32,13 +32,13 @@ from kvconfig.fake.secrets.operations import new_secret_version
 from kvconfig.fake.seed import dump_seed, load_seed
 from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
-from kvconfig.fake.serve.patch import FakePatch
 from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
 from kvconfig.fake.vaults import VaultDirectory
 
 if TYPE_CHECKING:
     # The httpx transports need the optional ``httpx`` extra: imported when asked for (see httpx_transport()).
     from kvconfig.fake.serve.httpx_transport import FakeAsyncHttpxTransport, FakeHttpxTransport
+    from kvconfig.fake.serve.patch import FakePatch
 
 __all__ = ["FakeKeyVault"]
 
@@ -168,6 +168,8 @@ class FakeKeyVault(VaultDirectory):
 
         Works as a context manager and as a decorator; everything is restored on exit, also on exceptions.
         """
+        from kvconfig.fake.serve.patch import FakePatch  # unittest.mock and the SDK's transports: only when patching
+
         return FakePatch(self, Identity.of(identity))
 
     # -- the framework-free entry point ----------------------------------------------------------------------------

@@ -192,8 +192,8 @@ def test_inject_does_not_offer_source_options_and_spells_output_like_resolve(see
         assert result.stderr.startswith("kvconfig: No such option"), result.stderr
         assert option in result.stderr.splitlines()[0]
 
-    inject_output = _option(cli.commands["inject"], "output")
-    resolve_output = _option(cli.commands["resolve"], "output")
+    inject_output = _option(cli.load("inject"), "output")
+    resolve_output = _option(cli.load("resolve"), "output")
     assert inject_output.opts == resolve_output.opts == ["-o", "--output"]
 
 
@@ -258,8 +258,11 @@ def _option(command: click.Command, name: str) -> click.Option:
 
 def _walk(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
     found = [(path, command)]
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+    if isinstance(command, click.Group):  # through get_command: the top group loads its commands on demand
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, name
             found.extend(_walk(sub, f"{path} {name}"))
     return found
 

@@ -52,6 +52,21 @@ OTHER_EXTRAS_FEATURES = {
 }
 
 
+def _lazy_edges() -> dict[str, set[str]]:
+    """Imports made by name at run time, which the reader cannot see in the source: ``kvconfig``'s public names
+    (``kvconfig._LAZY``) and the CLI's commands (``kvconfig/cli/_lazy.py``), each loaded on first use."""
+    import kvconfig
+    from kvconfig.cli import cli
+
+    return {
+        "kvconfig": set(vars(kvconfig)["_LAZY"].values()),
+        "kvconfig.cli._main": {command.module for command in cli.lazy_commands.values()},
+    }
+
+
+LAZY_EDGES = _lazy_edges()
+
+
 def module_file(module: str) -> Path | None:
     """The source file of one of the wheel's own modules, or None for a third-party or standard module."""
     top, *rest = module.split(".")
@@ -129,6 +144,7 @@ def third_party_imports(roots: list[str]) -> dict[str, set[str]]:
         seen.add(module)
         parts = module.split(".")
         pending.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # importing a.b.c runs a and a.b first
+        pending.extend(LAZY_EDGES.get(module, ()))
         path = module_file(module)
         if path is None:
             continue

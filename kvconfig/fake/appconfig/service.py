@@ -22,11 +22,13 @@ from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.patch import FakePatch, ServedHosts
 from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
 
-__all__ = ["KEYVAULT_REF_CONTENT_TYPE", "STORE_SUFFIXES", "FakeAppConfiguration"]
+__all__ = ["KEYVAULT_REF_CONTENT_TYPE", "LOOPBACK_STORE_DOMAIN", "STORE_SUFFIXES", "FakeAppConfiguration"]
 
 # The host families of App Configuration stores: public cloud (both domains), Azure US Government, Azure China.
 STORE_SUFFIXES = ("azconfig.io", "appconfig.azure.com", "azconfig.azure.us", "azconfig.azure.cn")
 KEYVAULT_REF_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json;charset=utf-8"
+# The loopback emulator's store hosts: <store>.azconfig.localhost:<port> (see add_loopback_port).
+LOOPBACK_STORE_DOMAIN = "azconfig.localhost"
 
 
 def _valid_store_name(name: str) -> bool:
@@ -64,8 +66,19 @@ class FakeAppConfiguration:
         self.operation_counts: Counter[str] = Counter()
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
+        self._suffixes: frozenset[str] = frozenset(STORE_SUFFIXES)
 
     # -- stores ----------------------------------------------------------------------------------------------------
+
+    def add_loopback_port(self, port: int) -> str:
+        """Serve stores at ``<store>.azconfig.localhost:<port>`` too (the loopback emulator's hosts); returns that
+        suffix. The official client's token audience for them is ``https://azconfig.localhost``."""
+        if not 0 < port < 65536:
+            raise ValueError(f"{port} is not a TCP port.")
+        suffix = LOOPBACK_STORE_DOMAIN if port == 443 else f"{LOOPBACK_STORE_DOMAIN}:{port}"
+        with self._lock:
+            self._suffixes = self._suffixes | {suffix}
+        return suffix
 
     @staticmethod
     def _host_for(name: str) -> str:
@@ -96,7 +109,7 @@ class FakeAppConfiguration:
     def locate_store(self, host: str) -> Store | None:
         """The store serving ``host``, made on first use unless strict; None when the host is no store's."""
         name, _, suffix = host.partition(".")
-        if suffix not in STORE_SUFFIXES or not _valid_store_name(name):
+        if suffix not in self._suffixes or not _valid_store_name(name):
             return None
         with self._lock:
             found = self._stores.get(host)
@@ -108,7 +121,7 @@ class FakeAppConfiguration:
         """Whether ``host`` is a store host of this fake's clouds (in strict mode, an unknown store then answers as
         a DNS failure does); nothing is created."""
         name, _, suffix = host.lower().partition(".")
-        return suffix in STORE_SUFFIXES and _valid_store_name(name)
+        return suffix in self._suffixes and _valid_store_name(name)
 
     def endpoint(self, name: str) -> str:
         return self.store(name).endpoint

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.persist import PersistenceError
-from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.host import Dispatcher, ServedService, StoreService
 from kvconfig.fake.serve.portal import Portal
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
@@ -62,8 +62,10 @@ class FakeKeyVaultApp:
         timeout_hold: float = 60.0,
         max_body_bytes: int = MAX_BODY_BYTES,
         control: ControlApi | None = None,
+        stores: StoreService | None = None,
     ) -> None:
         self.fake = fake
+        self.stores = stores  # App Configuration stores on their own hosts (<store>.azconfig.localhost:<port>)
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
         self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
@@ -90,6 +92,9 @@ class FakeKeyVaultApp:
         self._ensure_loopback_domain(request)
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
+        if self.stores is not None and self.stores.serves_host(host):
+            await self._dispatch(self.stores, request, receive, send)
+            return
         if match_domain(host, self.fake.domains) is None:
             client = scope.get("client")
             peer = str(client[0]) if client else None
@@ -99,14 +104,18 @@ class FakeKeyVaultApp:
                 response = _not_saved(exc)
             await _respond(send, response)
             return
+        await self._dispatch(self.fake, request, receive, send)
+
+    async def _dispatch(self, service: Dispatcher, request: FakeRequest, receive: Receive, send: Send) -> None:
+        """One request to a service's router: its answer, after the service's latency, or its connection fault."""
         # On a worker thread: an operation may take a while (certificate and RSA key generation) and must not stall
         # the event loop that serves every other connection. The router is thread-safe.
         try:
-            outcome = await asyncio.to_thread(self.fake.dispatch, request)
+            outcome = await asyncio.to_thread(service.dispatch, request)
         except PersistenceError as exc:  # the write happened in memory but is not durable: never acknowledge it
             await _respond(send, _not_saved(exc))
             return
-        wait = self.fake.latency + outcome.delay
+        wait = service.latency + outcome.delay
         if wait > 0:
             await asyncio.sleep(wait)
         if outcome.fault is not None:

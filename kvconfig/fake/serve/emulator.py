@@ -25,6 +25,7 @@ from kvconfig.fake.core.seeding import SeedError
 from kvconfig.fake.persist import DurableState, PersistedService, open_data_dir
 from kvconfig.fake.serve.asgi import MAX_BODY_BYTES, FakeKeyVaultApp
 from kvconfig.fake.serve.control_api import ControlApi, ControlledService
+from kvconfig.fake.serve.host import StoreService
 from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
 from kvconfig.fake.serve.tunnel import LoopbackTunnel
 
@@ -67,7 +68,8 @@ class EmulatorServer:
 
     ``data_dir`` keeps the fake's state across restarts (``persist/``: restored before serving, every acknowledged
     write committed before its response). The control API (``control_api.py``) answers loopback peers, and others
-    presenting ``control_token``.
+    presenting ``control_token``. ``appconfig`` (a ``FakeAppConfiguration``) is served too, its stores at
+    ``https://<store>.azconfig.localhost:<port>`` (:meth:`store_url_for`); they are not kept in ``data_dir``.
     """
 
     def __init__(
@@ -85,8 +87,11 @@ class EmulatorServer:
         max_body_bytes: int = MAX_BODY_BYTES,
         data_dir: str | Path | None = None,
         control_token: str | None = None,
+        appconfig: StoreService | None = None,
     ) -> None:
         self.fake = fake
+        self.appconfig = appconfig
+        self._store_domain = ""
         self.host = host
         self._requested_port = port
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -101,7 +106,9 @@ class EmulatorServer:
             self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
             cert_dir = self._scratch.name
         self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
-        self.app = FakeKeyVaultApp(fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes, control=self.control)
+        self.app = FakeKeyVaultApp(
+            fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes, control=self.control, stores=appconfig
+        )
         self._log_level = log_level
         self._log_config = log_config
         self._access_log = access_log
@@ -165,6 +172,23 @@ class EmulatorServer:
         middle = ".managedhsm" if managed_hsm else ""
         return f"https://{vault.lower()}{middle}.{self.base_url.removeprefix('https://')}"
 
+    def store_url_for(self, store: str) -> str:
+        """The endpoint of an App Configuration store on this emulator (with ``appconfig=``):
+        ``https://<store>.azconfig.localhost:<port>``."""
+        domain = self.store_domain
+        if domain is None:
+            raise RuntimeError("This emulator serves no App Configuration stores: pass appconfig=.")
+        return f"https://{store.lower()}.{domain}"
+
+    @property
+    def store_domain(self) -> str | None:
+        """The domain of this emulator's App Configuration stores, ``azconfig.localhost:<port>`` (``None`` without
+        ``appconfig=``; binds the socket if that has not happened yet)."""
+        if self.appconfig is None:
+            return None
+        self.bind()
+        return self._store_domain
+
     def env(self) -> dict[str, str]:
         """Environment variables that make a child process trust the emulator and get managed-identity tokens
         from it (``DefaultAzureCredential`` picks them up)."""
@@ -184,6 +208,8 @@ class EmulatorServer:
             sock = _listening_socket(self.host, self._requested_port)
             self._socket = sock
             self.fake.add_domains(*loopback_domains(int(sock.getsockname()[1])))
+            if self.appconfig is not None:
+                self._store_domain = self.appconfig.add_loopback_port(int(sock.getsockname()[1]))
         return self._socket
 
     def restore(self) -> DurableState | None:
@@ -333,6 +359,7 @@ class EmulatorServer:
             "proxy_headers": False,
             "server_header": False,
             "timeout_graceful_shutdown": 3,
+            "ws": "none",  # no WebSocket routes: "auto" would import websockets or wsproto at start-up for nothing
         }
         factory_supported = "ssl_context_factory" in inspect.signature(uvicorn.Config).parameters
         if factory_supported:

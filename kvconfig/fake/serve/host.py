@@ -11,7 +11,7 @@ from kvconfig.fake.core.router import Outcome
 from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest
 
-__all__ = ["Dispatcher", "ServedService"]
+__all__ = ["Dispatcher", "ServedService", "StoreService"]
 
 
 class Dispatcher(Protocol):
@@ -51,3 +51,16 @@ class ServedService(Dispatcher, Protocol):
     def vaults(self) -> list[Vault]: ...
 
     def add_domains(self, *domains: VaultDomain) -> None: ...
+
+
+class StoreService(Dispatcher, Protocol):
+    """A service the emulator serves beside the vaults, on hosts of its own: ``FakeAppConfiguration``'s stores at
+    ``<store>.azconfig.localhost:<port>``."""
+
+    def serves_host(self, host: str) -> bool:
+        """Whether ``host`` (``name:port``, port left out for 443) is one of this service's."""
+        ...
+
+    def add_loopback_port(self, port: int) -> str:
+        """Serve the loopback hosts on ``port`` too; returns their domain (``azconfig.localhost:<port>``)."""
+        ...

@@ -1,0 +1,81 @@
+"""``kvconfig fake serve``'s App Configuration stores: which seed to load, and the fake that serves them.
+
+Stores are served when asked for: ``--appconfig``, ``--appconfig-seed FILE``, or an ``appconfig`` part in the
+``--seed`` file (the format ``kvconfig check --fake-vault`` takes, ``FakeAppConfiguration.seed``'s). Bare store
+names (``contoso-config``) become the emulator's stores, ``https://contoso-config.azconfig.localhost:<port>``.
+The fake App Configuration is imported only then: a plain ``fake serve`` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kvconfig.fake import FakeKeyVault
+    from kvconfig.fake.appconfig import FakeAppConfiguration
+
+__all__ = [
+    "MAX_STORE_SEED_BYTES",
+    "StoreSeedError",
+    "loopback_store_seed",
+    "read_store_seed",
+    "serve_stores",
+    "split_seed",
+]
+
+MAX_STORE_SEED_BYTES = 64 * 1024 * 1024
+
+
+class StoreSeedError(ValueError):
+    """An App Configuration seed that cannot be used; the message names the file."""
+
+
+def _read_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_STORE_SEED_BYTES + 1)
+    except OSError as exc:
+        raise StoreSeedError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_STORE_SEED_BYTES:
+        raise StoreSeedError(f"The {what} {path} is larger than {MAX_STORE_SEED_BYTES} bytes.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise StoreSeedError(f"The {what} {path} is not valid JSON{where}.") from None
+    if not isinstance(data, dict):
+        raise StoreSeedError(f"The {what} {path} must hold a JSON object.")
+    return data
+
+
+def split_seed(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The ``--seed`` file as the fake Key Vault's part and its ``appconfig`` part (``None`` without one)."""
+    data = _read_object(path, "seed file")
+    stores = data.pop("appconfig", None)
+    if stores is not None and not isinstance(stores, dict):
+        raise StoreSeedError(f"The seed file {path}: 'appconfig' must map store names to lists of key-values.")
+    return data, stores
+
+
+def read_store_seed(path: Path) -> dict[str, Any]:
+    """The stores of ``--appconfig-seed FILE``: ``{"appconfig": {...}}`` or the stores mapping itself."""
+    data = _read_object(path, "App Configuration seed")
+    stores = data.get("appconfig", data)
+    if not isinstance(stores, dict):
+        raise StoreSeedError(f"The App Configuration seed {path}: 'appconfig' must map store names to lists.")
+    return stores
+
+
+def loopback_store_seed(stores: Mapping[str, Any], domain: str) -> dict[str, Any]:
+    """Bare store names (``contoso-config``) as the emulator's store hosts (``contoso-config.<domain>``)."""
+    return {(name if "." in name or "://" in name else f"{name}.{domain}"): items for name, items in stores.items()}
+
+
+def serve_stores(keyvault: FakeKeyVault, *, strict: bool, latency: float) -> FakeAppConfiguration:
+    """The fake App Configuration the emulator serves beside ``keyvault`` (its clock and token authority)."""
+    from kvconfig.fake.appconfig import FakeAppConfiguration
+
+    return FakeAppConfiguration(keyvault=keyvault, strict=strict, latency=latency)
