@@ -90,6 +90,7 @@ class FakeKeyVault(VaultDirectory):
         self.tick_hooks: list[TickHook] = [self.events.on_tick]
         self._vaults: dict[str, Vault] = {}
         self._deleted_vaults: dict[str, tuple[Vault, float]] = {}
+        self._building: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
 

@@ -18,6 +18,9 @@ from kvconfig.fake.core.state import Sku, Vault, VaultProperties
 
 __all__ = ["VaultDirectory"]
 
+# How long a request waits for a vault that create_vault is building before answering as for an unknown vault.
+_BUILD_WAIT_SECONDS = 5.0
+
 
 class VaultDirectory:
     """The vault table of a fake Key Vault service (mixed into ``FakeKeyVault``, which sets the state below)."""
@@ -30,6 +33,8 @@ class VaultDirectory:
     _throttle: Throttle
     _vaults: dict[str, Vault]
     _deleted_vaults: dict[str, tuple[Vault, float]]
+    # Hosts whose vault create_vault is building: set when it is published (or its creation failed).
+    _building: dict[str, threading.Event]
     _lock: threading.Lock
 
     # -- vaults ----------------------------------------------------------------------------------------------------
@@ -81,13 +86,38 @@ class VaultDirectory:
             location=location,
         )
         with self._lock:
-            if host in self._vaults:
-                raise ValueError(f"The vault {host} already exists in this fake.")
-            if host in self._deleted_vaults:
-                raise ValueError(
-                    f"The vault name {vault_name} is in use by a soft-deleted vault: recover or purge it first."
-                )
-            vault = self._vaults[host] = Vault(props)
+            self._refuse_taken(host, vault_name)
+            building = self._building[host] = threading.Event()
+        try:
+            return self._build_and_publish(
+                props,
+                domain,
+                activated=activated,
+                enforce_access=enforce_access,
+                access_policies=access_policies,
+                network_rules=network_rules,
+                throttling=throttling,
+            )
+        finally:
+            with self._lock:
+                del self._building[host]
+            building.set()
+
+    def _build_and_publish(
+        self,
+        props: VaultProperties,
+        domain: VaultDomain,
+        *,
+        activated: bool,
+        enforce_access: bool,
+        access_policies: Mapping[str | Identity, Mapping[str, Iterable[str]]] | None,
+        network_rules: Mapping[str, Any] | None,
+        throttling: bool | int | Mapping[str, int],
+    ) -> Vault:
+        # The vault is built whole (access model, policies, firewall, throttling) before it is published in the
+        # table: a request that finds it through locate_vault must meet every check its creator asked for, never a
+        # vault that enforces nothing yet.
+        vault = Vault(props)
         access = vault.access
         access.policy_listeners.append(lambda: self.events.access_policy_changed(vault))
         access.security_domain_activated = domain.kind != "managedhsm" or activated
@@ -99,10 +129,21 @@ class VaultDirectory:
             vault.set_network_rules(**network_rules)
         if throttling is not False:
             if isinstance(throttling, Mapping):
-                self.throttle(vault.url, limits=throttling)
+                self._throttle.configure(vault, self._throttle_policy(None, throttling, 10.0))
             else:
-                self.throttle(vault.url, limit=None if throttling is True else int(throttling))
+                limit = None if throttling is True else int(throttling)
+                self._throttle.configure(vault, self._throttle_policy(limit, None, 10.0))
+        with self._lock:
+            self._vaults[props.host] = vault
         return vault
+
+    def _refuse_taken(self, host: str, vault_name: str) -> None:
+        if host in self._vaults or host in self._building:
+            raise ValueError(f"The vault {host} already exists in this fake.")
+        if host in self._deleted_vaults:
+            raise ValueError(
+                f"The vault name {vault_name} is in use by a soft-deleted vault: recover or purge it first."
+            )
 
     def vault(self, name: str, *, cloud: str = "vault.azure.net") -> Vault:
         """The vault with this name or URL, created with default properties if needed (even in strict mode)."""
@@ -190,11 +231,15 @@ class VaultDirectory:
         if not enabled:
             self._throttle.configure(target, None)
             return
+        self._throttle.configure(target, self._throttle_policy(limit, limits, window))
+
+    @staticmethod
+    def _throttle_policy(limit: int | None, limits: Mapping[str, int] | None, window: float) -> ThrottlePolicy:
         chosen = dict(DEFAULT_LIMITS)
         if limit is not None:
             chosen = dict.fromkeys(chosen, int(limit))
         chosen.update(limits or {})
-        self._throttle.configure(target, ThrottlePolicy(chosen, window))
+        return ThrottlePolicy(chosen, window)
 
     def locate_vault(self, host: str) -> tuple[Vault, VaultDomain] | None:
         """The vault serving ``host`` (lower case, ``:port`` only when not 443), or None if it cannot exist."""
@@ -206,6 +251,15 @@ class VaultDirectory:
             vault = self._vaults.get(host)
             if vault is None and host in self._deleted_vaults:
                 return None
+            building = self._building.get(host) if vault is None else None
+        if building is not None:
+            # A request that arrives while its vault is being built waits for it (never meets a vault whose access
+            # settings do not apply yet, and never makes an open one in its place); building takes microseconds.
+            building.wait(_BUILD_WAIT_SECONDS)
+            with self._lock:
+                vault = self._vaults.get(host)
+                if vault is None and host in self._building:
+                    return None  # still not built: answer as for a vault that does not exist (yet)
         if vault is None:
             if self.strict:
                 return None

@@ -167,3 +167,18 @@ async def test_release_of_a_key_that_is_not_exportable_is_refused(kh: KeysUnderT
     with pytest.raises(HttpResponseError) as caught:
         await kh.call(client.release_key, key.name, _token({"iss": AUTHORITY}))
     assert caught.value.status_code == 400
+
+
+async def test_ec_hsm_keys_on_a_managed_hsm_list_derive_key_by_default(kh: KeysUnderTest) -> None:
+    hsm = kh.key_client(HSM_URL)
+    key = await kh.call(hsm.create_ec_key, kh.name(), hardware_protected=True)
+    assert key.key_type == "EC-HSM"
+    assert "deriveKey" in key.key_operations
+    assert {"sign", "verify"} <= set(key.key_operations)
+    # What a client read back it can send back: an update with the same key_ops is accepted.
+    updated = await kh.call(hsm.update_key_properties, key.name, key_operations=key.key_operations)
+    assert updated.key_operations == key.key_operations
+    chosen = await kh.call(hsm.create_ec_key, kh.name(), hardware_protected=True, key_operations=["sign"])
+    assert chosen.key_operations == ["sign"]
+    premium = await kh.call(kh.key_client(PREMIUM_URL).create_ec_key, kh.name(), hardware_protected=True)
+    assert "deriveKey" not in premium.key_operations

@@ -175,6 +175,12 @@ class ServiceError(Exception):
         return cls(403, "Forbidden", f"Operation get is not allowed on a disabled {kind}.", inner=inner)
 
     @classmethod
+    def transformation_not_supported(cls, source: str, target: str) -> ServiceError:
+        # [R] the start, from the service's recorded answer to outContentType=application/x-pem-file on a secret
+        # that is not a PFX ("The 'Unsupported' to 'PEM' transformation is not supported..."); [I] the sentence's end.
+        return cls(400, "BadParameter", f"The '{source}' to '{target}' transformation is not supported.")
+
+    @classmethod
     def secret_too_large(cls, size: int, limit: int) -> ServiceError:
         return cls(
             400,

@@ -60,7 +60,8 @@ from kvconfig.fake.keys.store import (
 
 __all__ = ["ROUTES", "new_key_version"]
 
-KEY_OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export")
+# deriveKey: Managed HSM lists it on EC-HSM keys, so a client that sends back the key_ops it read must be heard.
+KEY_OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export", "deriveKey")
 MAX_OCT_IMPORT_BYTES = 64
 
 _BOTH: frozenset[VaultKind] = frozenset({"vault", "managedhsm"})

@@ -25,6 +25,7 @@ __all__ = [
     "KeyVersion",
     "ReleasePolicy",
     "bundle",
+    "default_key_ops",
     "deleted",
     "hsm_keys_allowed",
     "item",
@@ -46,6 +47,15 @@ DEFAULT_KEY_OPS: dict[str, tuple[str, ...]] = {
     "EC": ("sign", "verify"),
     "oct": ("encrypt", "decrypt", "wrapKey", "unwrapKey"),
 }
+
+
+def default_key_ops(vault: Vault, kty_family: str) -> list[str]:
+    """The operations a new key is granted when its request names none: a Managed HSM's EC-HSM keys also list
+    ``deriveKey`` (the service's recorded answers), a vault's do not."""
+    ops = list(DEFAULT_KEY_OPS[kty_family])
+    if kty_family == "EC" and vault.properties.kind == "managedhsm":
+        ops.append("deriveKey")
+    return ops
 
 
 @dataclass
@@ -188,7 +198,7 @@ def new_key_version(
     so that ``kid`` and the certificate share it). Refuses (409) a name that is soft-deleted. No validation of
     the vault's SKU or of ``key_ops`` happens here: callers (the operations) validate their requests first.
     """
-    ops = list(key_ops) if key_ops is not None else list(DEFAULT_KEY_OPS[material.kty_family])
+    ops = list(key_ops) if key_ops is not None else default_key_ops(vault, material.kty_family)
     with vault.lock:
         refuse_if_deleted(vault, name)
         obj = key_store(vault).get_or_create(name)

@@ -188,7 +188,11 @@ def get_secret(ctx: OperationContext) -> dict[str, Any]:
         # nbf/exp are informational for secrets: the service still returns the value outside the window.
         wire = _bundle(ctx, obj, version, value=True)
         out_type = ctx.query.get("outContentType")
-        if out_type and version.managed and ctx.api_at_least(_OUT_CONTENT_TYPE_SINCE):
+        if out_type and ctx.api_at_least(_OUT_CONTENT_TYPE_SINCE):
+            source, target = _format_of(version.content_type), _format_of(out_type)
+            if source == "Unsupported" or target == "Unsupported":
+                # Only certificate material converts: the service refuses any other value (recorded answer).
+                raise ServiceError.transformation_not_supported(source, target)
             # A certificate's secret in the other format (PFX <-> PEM), as the service converts it.
             for convert in _VALUE_CONVERTERS:
                 converted = convert(version.value, version.content_type, out_type)
@@ -196,6 +200,13 @@ def get_secret(ctx: OperationContext) -> dict[str, Any]:
                     wire["value"], wire["contentType"] = converted, out_type
                     break
         return wire
+
+
+def _format_of(content_type: str | None) -> str:
+    """The name the service gives a content type in its conversion errors."""
+    return {"application/x-pkcs12": "PFX", "application/x-pem-file": "PEM"}.get(
+        (content_type or "").lower(), "Unsupported"
+    )
 
 
 def update_secret(ctx: OperationContext) -> dict[str, Any]:
@@ -261,6 +272,9 @@ def get_deleted_secret(ctx: OperationContext) -> dict[str, Any]:
         obj = ctx.vault.secrets.get_deleted(name)
         if obj is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
+        if not obj.current().attributes.enabled:
+            # The service reads a deleted secret as it reads a live one: a disabled one is refused (recorded answer).
+            raise ServiceError.disabled(KIND)
         return _deleted(ctx, obj, _bundle(ctx, obj, obj.current(), value=False))
 
 
