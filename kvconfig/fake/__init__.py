@@ -17,7 +17,7 @@ from kvconfig.fake.core.api_versions import API_VERSIONS
 from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
 from kvconfig.fake.core.clouds import VaultDomain, loopback_domains
 from kvconfig.fake.core.errors import ServiceError
-from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.identity import Group, Identity
 from kvconfig.fake.core.permissions import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
 from kvconfig.fake.core.records import RequestRecord
 from kvconfig.fake.core.roles import RoleDefinition
@@ -50,6 +50,7 @@ __all__ = [
     "FakeTransport",
     "FakeVaultNotImplementedError",
     "Fault",
+    "Group",
     "Identity",
     "ManualClock",
     "NetworkRules",

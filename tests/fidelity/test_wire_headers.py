@@ -107,8 +107,17 @@ def test_managed_hsm_challenge_has_no_body() -> None:
 
 def _token(fake: FakeKeyVault, **claims: Any) -> str:
     now = int(time.time())
-    base = {"aud": "https://vault.azure.net", "iat": now, "nbf": now - 300, "exp": now + 3600, "name": "t"}
-    return jwt.encode({**base, **claims}, fake.tokens.key, algorithm="HS256", headers={"kid": "kvconfig-fake"})
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    base = {
+        "aud": "https://vault.azure.net",
+        "iss": f"https://sts.windows.net/{tenant}/",
+        "tid": tenant,
+        "iat": now,
+        "nbf": now - 300,
+        "exp": now + 3600,
+        "name": "t",
+    }
+    return jwt.encode({**base, **claims}, fake.tokens.private_key, algorithm="RS256", headers={"kid": fake.tokens.kid})
 
 
 class StaticCredential:

@@ -80,6 +80,7 @@ PACKAGES = {
         "FakeTransport",
         "FakeVaultNotImplementedError",
         "Fault",
+        "Group",
         "Identity",
         "ManualClock",
         "NetworkRules",

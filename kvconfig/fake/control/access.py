@@ -56,6 +56,9 @@ def check_access(ctx: OperationContext) -> None:
         _DECISIONS.value = AccessDecision(operation, None, False, None, None, "Unauthorized")
         raise ServiceError.untrusted_token()
     collection, name = _resource(ctx)
+    # The data plane resolves group membership from the token: an assignment or access policy to one of the
+    # caller's groups counts as one to the caller.
+    principals = identity.principal_ids
     if access.rbac:
         action = rbac_action(operation, props.kind)
         if action is None:
@@ -64,9 +67,7 @@ def check_access(ctx: OperationContext) -> None:
             (
                 item
                 for item in assignments
-                if item.principal_id == identity.object_id
-                and item.covers(collection, name)
-                and item.role.allows(action)
+                if item.principal_id in principals and item.covers(collection, name) and item.role.allows(action)
             ),
             None,
         )
@@ -78,8 +79,11 @@ def check_access(ctx: OperationContext) -> None:
     permission = OPERATION_PERMISSIONS.get(operation)
     if permission is None:
         return
-    policy = policies.get(identity.object_id)
-    allowed = policy is not None and policy.grants(permission.collection, permission.policy)
+    allowed = any(
+        policy.grants(permission.collection, permission.policy)
+        for policy in (policies.get(object_id) for object_id in principals)
+        if policy is not None
+    )
     _DECISIONS.value = AccessDecision(operation, None, allowed, None, None, None)
     if not allowed:
         raise ServiceError.access_denied_by_policy(

@@ -1,82 +1,162 @@
-"""JWT-shaped access tokens the fake signs and verifies, and the token credentials that issue them.
+"""Access tokens the fake's own issuer signs (RS256) and verifies, and the token credentials that issue them.
 
-The fake signs its tokens (HS256, a key private to each :class:`~kvconfig.fake.FakeKeyVault`) and marks them with
-its own ``kid`` header. A token carrying that mark is verified strictly (signature, audience, expiry): a tampered,
-expired or wrong-audience token gets 401. Any other bearer token (a test double's opaque string) is treated as an
+The fake is its own Entra-like issuer: it signs v1.0 access tokens (``iss`` ``https://sts.windows.net/{tid}/``, as
+Key Vault's tokens are) with an RSA key and marks them with that key's ``kid``. The emulator serves the OpenID
+configuration and the JWKS (:mod:`kvconfig.fake.serve.token_endpoints`), so a third party can validate the fake's
+tokens as it would Entra's. A vault verifies signature, ``iss``, ``aud``, ``exp`` and ``nbf``: a tampered, expired,
+not-yet-valid or wrong-audience token gets 401, and so does a token of another issuer (a JWT signed by another key,
+or naming another ``iss``). An opaque bearer string that is not a JWT at all (a test double's) is taken as an
 anonymous caller, so existing test set-ups keep working while a vault enforces no access control.
+
+Generating a 2048-bit RSA key costs about 120 ms and a test suite makes hundreds of fakes, so fakes in one process
+share one key pair unless given their own (the emulator keeps its own across restarts); each fake has its own key
+id, and verifies only tokens that carry it.
 """
 
 from __future__ import annotations
 
 import secrets as _secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kvconfig.fake.core.clock import Clock
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.identity import Identity
 
-__all__ = ["FakeAsyncCredential", "FakeCredential", "Identity", "TokenAuthority"]
-
-_KID = "kvconfig-fake"
+__all__ = ["FakeAsyncCredential", "FakeCredential", "Identity", "TokenAuthority", "v1_issuer", "v2_issuer"]
 
 
 ANONYMOUS = Identity("anonymous", object_id="00000000-0000-0000-0000-000000000000")
-# Marks a cached token that carried the fake's mark but failed verification.
-_INVALID = Identity("invalid-token", object_id="ffffffff-ffff-ffff-ffff-ffffffffffff")
 _CACHE_SIZE = 4096
 # Entra ID's token validation tolerates five minutes of clock skew on nbf.
 _CLOCK_SKEW = 300
+_KEY_SIZE = 2048
+_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+
+_shared_key: rsa.RSAPrivateKey | None = None
+_shared_lock = threading.Lock()
+
+
+def _process_key() -> rsa.RSAPrivateKey:
+    global _shared_key
+    with _shared_lock:
+        if _shared_key is None:
+            _shared_key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_SIZE)
+        return _shared_key
+
+
+def v1_issuer(tenant_id: str) -> str:
+    """The ``iss`` of a v1.0 access token (the kind Key Vault receives) for ``tenant_id``."""
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
+def v2_issuer(tenant_id: str, authority: str = _ENTRA_AUTHORITY) -> str:
+    """The ``iss`` of a v2.0 token (and the ``issuer`` of the v2.0 OpenID configuration) for ``tenant_id``."""
+    return f"{authority.rstrip('/')}/{tenant_id}/v2.0"
+
+
+class _Refused(Exception):
+    """A token that names this issuer's key (or another issuer) and fails verification: always a 401."""
+
+    def __init__(self, error: ServiceError) -> None:
+        self.error = error
 
 
 @dataclass
 class TokenAuthority:
-    """Issues and verifies the fake's tokens against one clock."""
+    """The fake's token issuer: signs tokens with RS256 and verifies them against one clock."""
 
     clock: Clock
-    key: bytes = field(default_factory=lambda: _secrets.token_bytes(32), repr=False)
-    _verified: dict[str, tuple[bytes, dict[str, Any] | None, Identity | None]] = field(
+    signing_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
+    kid: str = field(default_factory=lambda: _secrets.token_urlsafe(20))
+    _verified: dict[str, tuple[rsa.RSAPrivateKey, dict[str, Any] | _Refused | None, Identity | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """The signing key (made on first use; the process's shared key unless one was given)."""
+        if self.signing_key is None:
+            self.signing_key = _process_key()
+        return self.signing_key
+
+    # -- publishing (the emulator's JWKS, persistence) ---------------------------------------------------------------
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set a relying party validates this issuer's tokens with (public key only)."""
+        public: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {"keys": [{**public, "use": "sig", "kid": self.kid, "x5t": self.kid, "alg": "RS256"}]}
+
+    def export_key(self) -> bytes:
+        """The signing key as unencrypted PKCS#8 PEM, for the emulator's data folder (written 0600)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def use_own_key(self) -> None:
+        """Sign with a new key of this issuer's own (rather than the process's shared one) from now on."""
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_SIZE)
+
+    def restore_key(self, pem: bytes, kid: str | None) -> None:
+        """Adopt a key saved by :meth:`export_key`; anything else (an older folder's HS256 secret) is ignored, and
+        the tokens it signed stop verifying: clients simply ask for new ones."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            return
+        if isinstance(key, rsa.RSAPrivateKey):
+            self.signing_key = key
+            if kid:
+                self.kid = kid
+
+    # -- issuing and verifying ----------------------------------------------------------------------------------
 
     def issue(self, identity: Identity, audience: str, *, lifetime: float = 3600.0) -> tuple[str, int]:
         now = int(self.clock.now())
         expires = int(now + lifetime)
         claims: dict[str, Any] = {
             "aud": audience,
-            "iss": f"https://sts.windows.net/{identity.tenant_id}/",
+            "iss": v1_issuer(identity.tenant_id),
             "iat": now,
             "nbf": now - 300,
             "exp": expires,
+            "ver": "1.0",
             "oid": identity.object_id,
             "sub": identity.object_id,
             "tid": identity.tenant_id,
+            "idtyp": identity.kind,
             "name": identity.name,
             "ipaddr": identity.client_ip,
         }
         if identity.app_id:
             claims["appid"] = identity.app_id
-        token = jwt.encode(claims, self.key, algorithm="HS256", headers={"kid": _KID})
+        if identity.groups:
+            claims["groups"] = list(identity.group_ids)
+        token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid})
         return token, expires
 
     def verify(self, token: str, resource: str) -> Identity | None:
-        """Return the token's identity, ``None`` for a foreign (anonymous) token, or raise a 401 ServiceError."""
+        """Return the token's identity, ``None`` for an opaque (anonymous) token, or raise a 401 ServiceError."""
         # Decoding and checking the signature is most of the cost of a request, and a client sends the same token
-        # for an hour: remember what each token string decoded to. Audience and expiry are checked every time.
+        # for an hour: remember what each token string decoded to. Audience and time are checked every time.
+        key = self.private_key
         cached = self._verified.get(token)
-        if cached is None or cached[0] is not self.key:
-            cached = (self.key, *self._decode(token))
+        if cached is None or cached[0] is not key:
+            cached = (key, *self._decode(token, key))
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
             self._verified[token] = cached
         _key, claims, identity = cached
+        if isinstance(claims, _Refused):
+            raise claims.error
         if claims is None:
-            if identity is _INVALID:
-                raise ServiceError.invalid_token("the token's signature is not valid.")
             return None
         audience = str(claims.get("aud", "")).rstrip("/")
         if audience != resource.rstrip("/"):
@@ -88,30 +168,39 @@ class TokenAuthority:
             raise ServiceError.token_not_yet_valid()
         return identity
 
-    def _decode(self, token: str) -> tuple[dict[str, Any] | None, Identity | None]:
-        """(claims, identity) of one of this fake's tokens; (None, None) for a foreign token; (None, _INVALID) for a
-        token that carries the fake's mark but fails the signature check."""
+    def _decode(self, token: str, key: rsa.RSAPrivateKey) -> tuple[dict[str, Any] | _Refused | None, Identity | None]:
+        """(claims, identity) of one of this issuer's tokens; (None, None) for an opaque token that is no JWT;
+        (_Refused, None) for a JWT this issuer did not sign or that names another issuer."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             return None, None
-        if header.get("kid") != _KID:
-            return None, None
+        if header.get("kid") != self.kid or header.get("alg") != "RS256":
+            return _Refused(
+                ServiceError.invalid_token("the token was not signed by a key of this tenant's issuer.")
+            ), None
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.key,
-                algorithms=["HS256"],
+                key.public_key(),
+                algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
             )
         except jwt.PyJWTError:
-            return None, _INVALID
+            return _Refused(ServiceError.invalid_token("the token's signature is not valid.")), None
+        tenant = str(claims.get("tid", ""))
+        issuer = str(claims.get("iss", ""))
+        expected = (v1_issuer(tenant), v2_issuer(tenant))
+        if not tenant or issuer not in expected:
+            return _Refused(ServiceError.invalid_issuer(expected, issuer)), None
         identity = Identity(
             name=str(claims.get("name", "")),
-            tenant_id=str(claims.get("tid", "")),
+            tenant_id=tenant,
             object_id=str(claims.get("oid", "")),
-            app_id=claims.get("appid"),
+            app_id=claims.get("appid") or claims.get("azp"),
             client_ip=str(claims.get("ipaddr", "127.0.0.1")),
+            groups=tuple(str(group) for group in claims.get("groups", ()) if isinstance(group, str)),
+            kind="app" if claims.get("idtyp") == "app" else "user",
         )
         return claims, identity
 

@@ -110,6 +110,12 @@ class ServiceError(Exception):
         return cls(401, "Unauthorized", f"AKV10022: Invalid audience. Expected {expected}, found: {found}.")
 
     @classmethod
+    def invalid_issuer(cls, expected: tuple[str, ...], found: str) -> ServiceError:
+        return cls(
+            401, "Unauthorized", f"AKV10032: Invalid issuer. Expected one of {', '.join(expected)}, found {found}."
+        )
+
+    @classmethod
     def token_not_yet_valid(cls) -> ServiceError:
         # [I] the service's wording for a token used before its nbf is not in any recording we have.
         return cls(401, "Unauthorized", "AKV10022: Invalid token: the token is not yet valid (nbf).")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.identity import Group, Identity, principal
 from kvconfig.fake.core.properties import VaultProperties
 from kvconfig.fake.core.roles import (
     Collection,
@@ -155,23 +155,23 @@ class VaultAccess:
 
     def assign_role(
         self,
-        identity: str | Identity,
+        identity: str | Identity | Group,
         role: str | RoleDefinition,
         *,
         scope: str = "/",
         assignment_id: str | None = None,
     ) -> RoleAssignment:
-        """Assign ``role`` to ``identity`` at ``scope``; ``assignment_id`` names it (the REST API's client chooses the
-        name; a new GUID otherwise)."""
-        principal = Identity.of(identity)
+        """Assign ``role`` to ``identity`` (or to a :class:`Group`, for its members) at ``scope``; ``assignment_id``
+        names it (the REST API's client chooses the name; a new GUID otherwise)."""
+        assignee = principal(identity)
         definition = find_role(role, self._properties.kind)
         normalised = _normalise_scope(scope)
         if self._properties.kind == "managedhsm" and normalised.split("/")[1:2] not in ([""], ["keys"]):
             raise ValueError(f"A Managed HSM role scope is '/', '/keys' or '/keys/<name>', not {scope!r}.")
         assignment = RoleAssignment(
             id=assignment_id or str(uuid.uuid4()),
-            principal_id=principal.object_id,
-            principal_name=principal.name,
+            principal_id=assignee.object_id,
+            principal_name=assignee.name,
             role=definition,
             scope=normalised,
             _owner=self,
@@ -185,8 +185,10 @@ class VaultAccess:
         with self.lock:
             self.assignments = [item for item in self.assignments if item.id != assignment.id]
 
-    def remove_role(self, identity: str | Identity, role: str | None = None, *, scope: str | None = None) -> int:
-        principal = Identity.of(identity)
+    def remove_role(
+        self, identity: str | Identity | Group, role: str | None = None, *, scope: str | None = None
+    ) -> int:
+        assignee = principal(identity)
         definition = find_role(role, self._properties.kind) if role is not None else None
         wanted_scope = _normalise_scope(scope) if scope is not None else None
         with self.lock:
@@ -194,7 +196,7 @@ class VaultAccess:
                 item
                 for item in self.assignments
                 if not (
-                    item.principal_id == principal.object_id
+                    item.principal_id == assignee.object_id
                     and (definition is None or item.role == definition)
                     and (wanted_scope is None or item.scope == wanted_scope)
                 )
@@ -203,19 +205,19 @@ class VaultAccess:
             self.assignments = kept
         return removed
 
-    def role_assignments(self, identity: str | Identity | None = None) -> list[RoleAssignment]:
+    def role_assignments(self, identity: str | Identity | Group | None = None) -> list[RoleAssignment]:
         with self.lock:
             items = list(self.assignments)
         if identity is None:
             return items
-        oid = Identity.of(identity).object_id
+        oid = principal(identity).object_id
         return [item for item in items if item.principal_id == oid]
 
     # -- access policies -------------------------------------------------------------------------------------------
 
     def set_access_policy(
         self,
-        identity: str | Identity,
+        identity: str | Identity | Group,
         *,
         secrets: Iterable[str] = (),
         keys: Iterable[str] = (),
@@ -223,29 +225,29 @@ class VaultAccess:
     ) -> AccessPolicy:
         if self._properties.kind == "managedhsm":
             raise ValueError("A Managed HSM pool has no access policies: use local RBAC roles (assign_role).")
-        principal = Identity.of(identity)
+        holder = principal(identity)
         policy = AccessPolicy(
-            object_id=principal.object_id,
-            principal_name=principal.name,
-            tenant_id=principal.tenant_id,
+            object_id=holder.object_id,
+            principal_name=holder.name,
+            tenant_id=holder.tenant_id,
             secrets=policy_permissions("secrets", secrets),
             keys=policy_permissions("keys", keys),
             certificates=policy_permissions("certificates", certificates),
         )
         with self.lock:
-            if principal.object_id not in self.policies and len(self.policies) >= MAX_ACCESS_POLICIES:
+            if holder.object_id not in self.policies and len(self.policies) >= MAX_ACCESS_POLICIES:
                 raise ValueError(
                     f"The vault {self._properties.name} already has {MAX_ACCESS_POLICIES} access policy entries, the "
                     "service's limit; remove one or switch the vault to Azure RBAC."
                 )
-            self.policies[principal.object_id] = policy
+            self.policies[holder.object_id] = policy
             self.enforce = True
         self._policy_changed()
         return policy
 
-    def remove_access_policy(self, identity: str | Identity) -> bool:
+    def remove_access_policy(self, identity: str | Identity | Group) -> bool:
         with self.lock:
-            removed = self.policies.pop(Identity.of(identity).object_id, None) is not None
+            removed = self.policies.pop(principal(identity).object_id, None) is not None
         if removed:
             self._policy_changed()
         return removed

@@ -17,7 +17,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sortedcontainers import SortedDict
 
-from kvconfig.fake.core.identity import Identity
+from kvconfig.fake.core.identity import Group, Identity
 from kvconfig.fake.core.permissions import AccessPolicy, NetworkRules, RoleAssignment, VaultAccess
 from kvconfig.fake.core.properties import Sku, VaultKind, VaultProperties
 
@@ -279,17 +279,20 @@ class Vault:
 
     # -- access control (``self.access`` holds the state; these are the documented entry points) ------------------
 
-    def assign_role(self, identity: str | Identity, role: str, *, scope: str = "/") -> RoleAssignment:
-        """Assign a built-in role (name or id) to an identity at vault scope or one object (``/secrets/<name>``)."""
+    def assign_role(self, identity: str | Identity | Group, role: str, *, scope: str = "/") -> RoleAssignment:
+        """Assign a built-in role (name or id) to an identity (or a :class:`Group`, for its members) at vault scope
+        or one object (``/secrets/<name>``)."""
         return self.access.assign_role(identity, role, scope=scope)
 
-    def remove_role(self, identity: str | Identity, role: str | None = None, *, scope: str | None = None) -> int:
+    def remove_role(
+        self, identity: str | Identity | Group, role: str | None = None, *, scope: str | None = None
+    ) -> int:
         """Remove matching role assignments at once; returns how many were removed."""
         return self.access.remove_role(identity, role, scope=scope)
 
     def set_access_policy(
         self,
-        identity: str | Identity,
+        identity: str | Identity | Group,
         *,
         secrets: Iterable[str] = (),
         keys: Iterable[str] = (),

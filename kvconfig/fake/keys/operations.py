@@ -26,6 +26,7 @@ from kvconfig.fake.core.objects import (
 from kvconfig.fake.core.routing import OperationContext, Route
 from kvconfig.fake.core.state import Attributes, Vault, VaultKind, Versioned
 from kvconfig.fake.core.wire import b64url_decode
+from kvconfig.fake.keys.byok import check_key_exchange_key, unwrap_transfer_blob
 from kvconfig.fake.keys.crypto import (
     decrypt,
     encrypt,
@@ -191,7 +192,9 @@ def create_key(ctx: OperationContext) -> dict[str, Any]:
         )
     except InvalidKeyError as exc:
         raise ServiceError.bad_parameter(str(exc)) from None
-    return _add_version(ctx, name, material, body, _key_ops(body.get("key_ops")))
+    key_ops = _key_ops(body.get("key_ops"))
+    check_key_exchange_key(material.kty, material.size, key_ops)
+    return _add_version(ctx, name, material, body, key_ops)
 
 
 def import_key(ctx: OperationContext) -> dict[str, Any]:
@@ -208,6 +211,11 @@ def import_key(ctx: OperationContext) -> dict[str, Any]:
     if isinstance(kty, str) and hsm and not kty.endswith("-HSM"):
         kty = f"{kty}-HSM"
     kty = _check_kty(ctx.vault, kty)
+    if jwk.get("key_hsm") is not None:
+        if not kty.endswith("-HSM"):
+            raise ServiceError.bad_parameter("A BYOK key (key_hsm) is imported as RSA-HSM, EC-HSM or oct-HSM.")
+        material = unwrap_transfer_blob(ctx.vault, jwk, kty)
+        return _add_version(ctx, name, material, body, _key_ops(jwk.get("key_ops")))
     if kty.startswith("oct"):
         k = jwk.get("k")
         # The decoded size from the text's length: a malformed ``k`` is the JWK reader's to refuse, below.

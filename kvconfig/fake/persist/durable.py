@@ -103,7 +103,11 @@ class DurableState:
             elif clock.get("kind") == "offset":
                 self.fake.clock = OffsetClock(float(clock["offset"]))
         if "token_key" in meta:
-            self.fake.tokens.key = meta["token_key"]
+            kid = meta.get("token_kid")
+            self.fake.tokens.restore_key(meta["token_key"], kid.decode("ascii", "replace") if kid else None)
+        else:
+            # A data folder keeps the issuer's key: it gets a key of its own, not the process's shared one.
+            self.fake.tokens.use_own_key()
         if "certificate_authority" in meta:
             adopt_certificate_authority(self.fake, loads(meta["certificate_authority"]))  # type: ignore[arg-type]
             self._authority_saved = True
@@ -181,9 +185,13 @@ class DurableState:
         """Commit the clock, the token key and the certificate authority (after the control API moved time)."""
         try:
             with self._lock:
-                self.database.write(meta={**self._clock_meta(), "token_key": self.fake.tokens.key})
+                self.database.write(meta={**self._clock_meta(), **self._token_meta()})
         except Exception as exc:
             raise PersistenceError(f"The emulator could not save its state in {self.folder}: {exc}") from exc
+
+    def _token_meta(self) -> dict[str, bytes]:
+        """The issuer's signing key (PKCS#8 PEM) and key id, so tokens issued before a restart still verify."""
+        return {"token_key": self.fake.tokens.export_key(), "token_kid": self.fake.tokens.kid.encode("ascii")}
 
     def _service_meta(self) -> dict[str, bytes]:
         meta: dict[str, bytes] = {}

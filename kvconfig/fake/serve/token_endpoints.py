@@ -3,7 +3,10 @@
 Served on the emulator's own host (``https://localhost:<port>``), never on a vault host:
 
 * ``GET  /{tenant}/v2.0/.well-known/openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token``: enough of
-  Microsoft Entra ID for MSAL's client-credentials flow, so ``ClientSecretCredential(tenant, client_id, secret,
+  Microsoft Entra ID for MSAL's client-credentials flow (and for a relying party: the v1.0 configuration at
+  ``/{tenant}/.well-known/openid-configuration``, whose ``issuer`` is the ``iss`` of the access tokens Key Vault
+  receives, and the signing keys at ``/{tenant}/discovery/v2.0/keys``, ``/{tenant}/discovery/keys`` and their
+  tenant-less forms), so ``ClientSecretCredential(tenant, client_id, secret,
   authority="localhost:<port>", disable_instance_discovery=True)`` works. The token names ``client_id``; any secret
   or client assertion is accepted (the fake has no app registrations).
 * ``GET /msi/token``: App Service's managed identity endpoint, for ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``
@@ -22,7 +25,7 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from kvconfig.fake.control.tokens import Identity
+from kvconfig.fake.control.tokens import Identity, v1_issuer, v2_issuer
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.serve.host import ServedService
 
@@ -35,6 +38,8 @@ _MIN_LIFETIME = 1.0
 _MAX_LIFETIME = 366 * 24 * 3600.0
 
 _OIDC = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration/?$")
+_OIDC_V1 = re.compile(r"^/(?P<tenant>[^/]+)/\.well-known/openid-configuration/?$")
+_JWKS = re.compile(r"^(?:/(?P<tenant>[^/]+))?/discovery(?:/v2\.0)?/keys/?$")
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token/?$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -47,6 +52,10 @@ def serve_identity(fake: ServedService, request: FakeRequest) -> FakeResponse | 
     loopback_resource = "https://localhost" if port in (None, 443) else f"https://localhost:{port}"
     if match := _OIDC.match(path):
         return _only(method, "GET") or _openid_configuration(base, match["tenant"])
+    if match := _OIDC_V1.match(path):
+        return _only(method, "GET") or _openid_configuration_v1(base, match["tenant"], _tenant(fake, match["tenant"]))
+    if _JWKS.match(path):
+        return _only(method, "GET") or json_response(200, fake.tokens.jwks())
     if match := _TOKEN.match(path):
         return _only(method, "POST") or _client_credentials(fake, request, match["tenant"])
     if path.rstrip("/") == "/msi/token":
@@ -99,7 +108,8 @@ def _openid_configuration(base: str, tenant: str) -> FakeResponse:
     return json_response(
         200,
         {
-            "issuer": f"{prefix}/v2.0",
+            # MSAL checks this against the authority it was given, so it names the tenant as the path does.
+            "issuer": v2_issuer(tenant, base),
             "authorization_endpoint": f"{prefix}/oauth2/v2.0/authorize",
             "token_endpoint": f"{prefix}/oauth2/v2.0/token",
             "device_authorization_endpoint": f"{prefix}/oauth2/v2.0/devicecode",
@@ -107,6 +117,25 @@ def _openid_configuration(base: str, tenant: str) -> FakeResponse:
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "tenant_region_scope": None,
+            "cloud_instance_name": "kvconfig.fake",
+            "id_token_signing_alg_values_supported": ["RS256"],
+        },
+    )
+
+
+def _openid_configuration_v1(base: str, tenant: str, tenant_id: str) -> FakeResponse:
+    """The v1.0 document: its ``issuer`` is the ``iss`` of the v1.0 access tokens Key Vault receives."""
+    prefix = f"{base}/{tenant}"
+    return json_response(
+        200,
+        {
+            "issuer": v1_issuer(tenant_id),
+            "authorization_endpoint": f"{prefix}/oauth2/authorize",
+            "token_endpoint": f"{prefix}/oauth2/token",
+            "jwks_uri": f"{base}/{tenant}/discovery/keys",
+            "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "tenant_region_scope": None,
             "cloud_instance_name": "kvconfig.fake",
         },
@@ -159,7 +188,7 @@ def _managed_identity(fake: ServedService, request: FakeRequest) -> FakeResponse
         return json_response(400, {"statusCode": 400, "message": "The 'resource' query parameter is missing."})
     audience = _audience(resource)
     chosen = query.get("client_id") or query.get("object_id") or query.get("mi_res_id") or MANAGED_IDENTITY_NAME
-    identity = Identity(chosen, tenant_id=fake.tenant_id, app_id=query.get("client_id"))
+    identity = Identity(chosen, tenant_id=fake.tenant_id, app_id=query.get("client_id"), kind="app")
     token, expires_on = _issue(fake, identity, audience, 3600.0)
     return json_response(
         200,
