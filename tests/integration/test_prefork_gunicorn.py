@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 def get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback, our own server)
+    with urllib.request.urlopen(url, timeout=10) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data
 
