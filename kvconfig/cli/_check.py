@@ -13,6 +13,7 @@ from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_o
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.cli._cost import cost_options, cost_projection, cost_text
 from kvconfig.cli._platforms import containerapp_statuses, load_with_platforms, open_platform_resolver, platform_options
+from kvconfig.cli._startup import startup_options
 from kvconfig.errors import KvConfigError
 from kvconfig.platforms import portal_status
 from kvconfig.resolve import ReferenceStatus, TransactionMeter
@@ -26,6 +27,7 @@ _WARN_ONLY = frozenset({"SecretExpired", "SecretNotYetValid"})
 @source_options
 @appconfig_options
 @resolver_options
+@startup_options
 @platform_options
 @click.option(
     "--format",

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from kvconfig.cli._startup import startup_fleet
 from kvconfig.errors import KvConfigError
 from kvconfig.references import cloud_vault_suffix, trusted_entries
 from kvconfig.resolve import ExpiryWarning, FetchProgress, SecretResolver, merge_sources
@@ -239,6 +240,7 @@ def open_resolver(
             strict=params["strict"],
             on_failure=on_failure,  # type: ignore[arg-type]
             progress=progress,
+            fleet=startup_fleet(params, progress),  # --startup-deadline (run, check)
             **options,
         )
         stack.callback(resolver.close)

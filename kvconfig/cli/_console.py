@@ -7,6 +7,7 @@ colour off (rich honours it), and ``FORCE_COLOR``/``TTY_COMPATIBLE`` force a ter
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
@@ -57,6 +58,7 @@ class ProgressLine:
         self._done = 0
         self._vaults: dict[str, None] = {}
         self._current = ""
+        self._throttle = ""
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._timer: threading.Timer | None = None
@@ -83,11 +85,20 @@ class ProgressLine:
             self._current = reference.name
             self._update()
 
+    def throttled(self, count: int, remaining: float) -> None:
+        """A fleet start-up retry (``kvconfig.fleet.StartupProgress`` watcher): ``count`` throttled responses so far,
+        ``remaining`` seconds to the start-up deadline. Shown as ``3 throttled, retrying until 12:04:31``."""
+        until = time.strftime("%H:%M:%S", time.localtime(time.time() + max(remaining, 0.0)))
+        with self._lock:
+            self._throttle = f"{count} throttled, retrying until {until}"
+            self._update()
+
     def _description(self) -> str:
         vaults = list(self._vaults)
         where = ", ".join(vaults[:3]) + (f" and {len(vaults) - 3} more" if len(vaults) > 3 else "")
         last = f" (last: {self._current})" if self._current else ""
-        return f"Reading secrets from {where}{last}"
+        throttle = f"; {self._throttle}" if self._throttle else ""
+        return f"Reading secrets from {where}{last}{throttle}"
 
     def _show(self) -> None:
         with self._lock:

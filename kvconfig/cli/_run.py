@@ -27,6 +27,7 @@ from kvconfig.cli._platforms import (
     open_platform_resolver,
     platform_options,
 )
+from kvconfig.cli._startup import startup_options
 from kvconfig.errors import KvConfigError
 from kvconfig.references import find_references
 from kvconfig.resolve import SecretResolver
@@ -37,6 +38,7 @@ __all__ = ["run"]
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @source_options
 @resolver_options
+@startup_options
 @platform_options
 @click.option(
     "--mask/--no-mask",

@@ -117,9 +117,7 @@ class RedisSharedCache:
         if self._client is None:
             arg = self._redis_arg
             if isinstance(arg, str):
-                from redis.asyncio import Redis
-
-                self._client = Redis.from_url(
+                self._client = _redis().asyncio.Redis.from_url(
                     arg, socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout
                 )
             elif _is_client(arg):
@@ -130,11 +128,9 @@ class RedisSharedCache:
         return self._client
 
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
-        from redis.exceptions import RedisError
-
         try:
             result = await asyncio.wait_for(op(), self.op_timeout)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (_redis().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
             raise _RedisDown(type(exc).__name__) from exc
         return result
 
@@ -360,7 +356,7 @@ class RedisSharedCache:
 
     async def _release(self, lease_key: str, token: str) -> None:
         """Delete the lease only if it is still ours (it may have expired and gone to another replica)."""
-        from redis.exceptions import WatchError
+        WatchError = _redis().exceptions.WatchError
 
         async def release() -> None:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -379,6 +375,16 @@ class RedisSharedCache:
             pass  # changed under us: it is no longer ours to delete
         except _RedisDown:
             pass  # it expires by itself
+
+
+def _redis() -> Any:
+    """redis-py (imported when the shared tier is first used, so that ``kvconfig.fleet`` imports without it)."""
+    try:
+        import redis.asyncio
+        import redis.exceptions
+    except ImportError as exc:
+        raise ImportError("RedisSharedCache needs redis-py; install it with: pip install 'kvconfig[redis]'") from exc
+    return redis
 
 
 def _bytes(value: Any) -> bytes | None:

@@ -18,12 +18,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["StartupPolicy", "StartupProgress", "ThrottledPastDeadline", "retry_after_of"]
+__all__ = ["RetryWatcher", "StartupPolicy", "StartupProgress", "ThrottledPastDeadline", "retry_after_of"]
 
 logger = logging.getLogger("kvconfig")
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[object]]
+RetryWatcher = Callable[[int, float], object]
+"""Told ``(throttled responses so far, seconds left to the deadline)`` each time a throttled read waits to retry."""
 
 _MAX_RETRY_AFTER = 60.0  # a bound on what a server may make a caller wait at once
 
@@ -100,6 +102,8 @@ class StartupProgress:
         self._started = 0.0
         self._last_log = float("-inf")
         self.total = self.done = self.failed = self.throttled = 0
+        # Watchers (the CLI's progress line): called on the resolver's loop; one that fails is logged, never fatal.
+        self.watchers: list[RetryWatcher] = []
 
     def enter(self) -> None:
         """A read of the wave starts (the first one starts the wave and its deadline)."""
@@ -175,4 +179,9 @@ class StartupProgress:
                     self.remaining,
                     self.policy.deadline,
                 )
+            for watcher in list(self.watchers):
+                try:
+                    watcher(self.throttled, self.remaining)
+                except Exception:
+                    logger.exception("A kvconfig start-up watcher failed")
             await self._sleep(wait)

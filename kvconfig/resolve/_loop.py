@@ -8,6 +8,11 @@ Closing is final: work still running on the loop is cancelled (its callers get a
 of waiting forever on a loop that no longer runs), the ``final`` coroutine closes what lives on the loop, and the
 thread, its worker threads and the loop are shut down and joined. A closed loop thread never starts again.
 
+A loop thread does not survive ``fork()``: the child has the loop object but not the thread running it. A fork hook
+(``os.register_at_fork``) marks every started loop thread in the child as forked: using it raises a ``RuntimeError``
+that says to make a new resolver after the fork, and closing it (at exit, say) returns at once instead of waiting on
+a loop nobody runs. A resolver never used before the fork starts its loop in the child as usual.
+
 Closing is bounded by ``close_timeout``. A worker thread stuck in a blocking call (a DNS lookup that hangs, say)
 cannot be interrupted: the loop stops waiting for it when the time is up, so ``close()`` returns and the loop thread
 ends; the worker finishes its call on its own and exits then. (A sync credential's calls do not even run here: see
@@ -20,8 +25,10 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -34,7 +41,14 @@ Closer = Callable[[], Coroutine[Any, Any, object]]
 
 _CLOSED = "This SecretResolver is closed; create a new one."
 _CLOSED_WHILE_RUNNING = "This SecretResolver was closed while the call was running."
+_FORKED = (
+    "This SecretResolver was used before the process forked (in process {parent}); its event loop thread does not "
+    "survive a fork. Make a new SecretResolver in this process after the fork (gunicorn's post_fork hook, the "
+    "worker's start-up hook), or resolve before forking and close the resolver then."
+)
 DEFAULT_CLOSE_TIMEOUT = 5.0
+
+_started: weakref.WeakSet[LoopThread] = weakref.WeakSet()  # loop threads with a running thread, for the fork hook
 
 
 class LoopThread:
@@ -50,6 +64,8 @@ class LoopThread:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
+        self._forked_from: int | None = None  # the parent's pid, in a child forked after the loop started
         self._close_deadline = 0.0  # time.monotonic() by which close() returns
 
     @property
@@ -59,6 +75,8 @@ class LoopThread:
 
     def _start(self) -> asyncio.AbstractEventLoop:
         # Called with the lock held.
+        if self._forked_from is not None:
+            raise RuntimeError(_FORKED.format(parent=self._forked_from))
         if self._closed:
             raise RuntimeError(_CLOSED)
         if self._loop is None:
@@ -70,7 +88,18 @@ class LoopThread:
             thread.start()
             ready.wait()
             self._loop, self._thread = loop, thread
+            self._pid = os.getpid()
+            _started.add(self)
         return self._loop
+
+    def _after_fork_in_child(self) -> None:
+        # Only this thread exists now. The lock may have been held by a thread that is gone: replace it. The loop and
+        # its thread are the parent's: forget them (never close the loop here, its selector is the parent's too).
+        self._lock = threading.Lock()
+        if self._loop is not None and not self._closed:
+            self._forked_from = self._pid
+            self._closed = True
+        self._loop = self._thread = None
 
     def _time_left(self) -> float:
         return max(0.0, self._close_deadline - time.monotonic())
@@ -86,6 +115,11 @@ class LoopThread:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def forked(self) -> bool:
+        """Whether this is a child process that inherited the loop from its parent (unusable here)."""
+        return self._forked_from is not None
 
     def in_loop_thread(self) -> bool:
         thread = self._thread
@@ -180,6 +214,16 @@ class LoopThread:
             _stop(loop)
         finally:
             await asyncio.to_thread(thread.join, self._time_left())
+
+
+def _mark_forked() -> None:
+    for loop_thread in list(_started):
+        loop_thread._after_fork_in_child()
+    _started.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_mark_forked)
 
 
 def _serve(loop: asyncio.AbstractEventLoop, ready: threading.Event, time_left: Callable[[], float]) -> None:

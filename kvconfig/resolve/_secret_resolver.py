@@ -10,6 +10,7 @@ this module decides what to fetch, puts values in place, refreshes and reports.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import logging
 import time
@@ -135,6 +136,8 @@ class SecretResolver:
         self._values: dict[str, Any] = {}
         self._listeners: list[Callable[[RefreshEvent], object]] = []
         self._closed = False
+        self._announcing: set[concurrent.futures.Future[None]] = set()  # invalidations being published
+        self._announced: list[Callable[[str, str], object]] = []
         # kvconfig.fleet (docs/fleet.md): the fleet gets the vault reads and announces other replicas' new versions.
         self.fleet = fleet
         if fleet is not None:
@@ -267,14 +270,25 @@ class SecretResolver:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
-    def invalidate(self, vault_url: str | None = None, name: str | None = None) -> None:
+    def invalidate(self, vault_url: str | None = None, name: str | None = None, *, announce: bool = True) -> None:
         """Make the next resolve read the latest version of these secrets again (e.g. on a new-version event).
 
-        With a fleet that shares a cache, one secret's invalidation also reaches the other replicas.
+        With a fleet that shares a cache, one secret's invalidation also reaches the other replicas (the shared
+        pointer is dropped before this resolver's next read) unless ``announce=False``: a routine re-read, or one
+        that another replica's announcement caused, stays local so the fleet hears each new version once.
         """
-        self.cache.invalidate(vault_url.rstrip("/").lower() if vault_url else None, name)
-        if self.fleet is not None and vault_url and name and not self._closed:
-            self._loop.submit(self.fleet.publish_invalidation(vault_url.rstrip("/").lower(), name))
+        vault = vault_url.rstrip("/").lower() if vault_url else None
+        self.cache.invalidate(vault, name)
+        if announce and self.fleet is not None and vault and name and not self._closed:
+            future = self._loop.submit(self.fleet.publish_invalidation(vault, name))
+            self._announcing.add(future)
+            future.add_done_callback(self._announcing.discard)
+
+    def add_invalidation_listener(self, listener: Callable[[str, str], object]) -> Callable[[], None]:
+        """Call ``listener(vault_url, name)`` when another replica of the fleet announces a new version of a secret
+        (after this resolver refreshed, if its settings use it). On the loop thread; an async listener is awaited."""
+        self._announced.append(listener)
+        return lambda: self._announced.remove(listener) if listener in self._announced else None
 
     async def _on_fleet_invalidation(self, vault_url: str, name: str) -> None:
         """Another replica announced a new version: drop ours and refresh, if the settings use that secret."""
@@ -287,6 +301,13 @@ class SecretResolver:
         )
         if used:
             await self._refresh()
+        for listener in list(self._announced):
+            try:
+                outcome = listener(vault_url, name)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:
+                logger.exception("A kvconfig invalidation listener failed")
 
     @property
     def values(self) -> ResolvedSettings:
@@ -470,6 +491,8 @@ class SecretResolver:
                 results[key] = Fetched(cached)
             else:
                 pending[key] = self._clients.fetch_shared(ref)
+        if pending and self._announcing:  # a read after invalidate() never meets the shared pointer it dropped
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._announcing)), return_exceptions=True)
         if pending:
             logger.debug("Fetching %d Key Vault secret(s) (%d from cache)", len(pending), len(results))
             if self._progress is not None:

@@ -40,6 +40,13 @@ class TransactionMeter:
         if self._forward is not None:
             self._forward.fetched(reference, status)
 
+    def throttled(self, count: int, remaining: float) -> None:
+        """Passed on to ``forward`` when it shows start-up retries (the CLI's progress line); throttled requests are
+        not billed, so nothing is counted here."""
+        forward = getattr(self._forward, "throttled", None)
+        if callable(forward):
+            forward(count, remaining)
+
     @property
     def secrets(self) -> int:
         """Get Secret transactions so far, all vaults."""

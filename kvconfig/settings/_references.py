@@ -146,7 +146,7 @@ class KeyVaultReferences(PydanticBaseSettingsSource):
                         continue
                     for ref in references_in(text, resolver):
                         if ref.version is None and build.rereads(ref.vault_url, ref.name):
-                            resolver.invalidate(ref.vault_url, ref.name)
+                            resolver.invalidate(ref.vault_url, ref.name, announce=False)
             read = {key: text for key, text in flat.items() if key not in kept}
             values, _missing, stale = resolve_with_fallback(
                 resolver, read, {key: origins.get(key, "settings") for key in read}, previous=previous

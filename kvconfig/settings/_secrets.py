@@ -181,7 +181,7 @@ class KeyVaultSecretsSource(AzureKeyVaultSettingsSource):
             read = [secret for secret in wanted if secret not in kept and secret not in kept_absent]
             if previous is not None:
                 for secret in read:
-                    resolver.invalidate(self._url, secret)
+                    resolver.invalidate(self._url, secret, announce=False)
             flat = {secret: _reference(self._url, secret) for secret in read}
             origins = dict.fromkeys(flat, f"Key Vault {self._url}")
             values, missing, stale = resolve_with_fallback(

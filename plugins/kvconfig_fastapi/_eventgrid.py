@@ -7,7 +7,8 @@ CloudEvents 1.0 (``type``; validated by an ``OPTIONS`` request answered with ``W
 Every request is authenticated first (a :class:`~kvconfig_fastapi.WebhookAuthenticator`: 401 otherwise), its body
 is bounded (413 past ``max_body_bytes``, checked before anything is parsed) and must be JSON of bounded depth (400).
 A ``Microsoft.KeyVault.SecretNewVersionCreated`` event (``data``: ``VaultName``, ``ObjectName``, ``Id``) for a
-secret the settings use asks the target to refresh that secret only; the target coalesces bursts.
+secret the settings use is announced (``target.invalidate``: a fleet sharing Redis tells every other replica) and
+asks the target to refresh that secret only; the target coalesces bursts.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class EventTarget(Protocol):
     """What the router drives: ``KvConfig`` is one."""
 
     def uses(self, vault_url: str, name: str) -> bool: ...
+
+    def invalidate(self, vault_url: str, name: str) -> bool: ...
 
     def refresh_secrets(self, secrets: frozenset[SecretName]) -> Awaitable[RefreshResult | None]: ...
 
@@ -103,6 +106,7 @@ def eventgrid_router(
                 used = target.uses(vault_url, name)
                 logger.info("New version of secret %r in %s (used by the settings: %s)", name, vault_url, used)
                 if used:
+                    target.invalidate(vault_url, name)  # with a fleet on Redis: every replica hears of it
                     wanted.add((vault_url.lower(), name.lower()))
         if not wanted:
             return {"refreshed": False}

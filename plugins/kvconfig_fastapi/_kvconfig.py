@@ -70,6 +70,8 @@ class KvConfig(Generic[S]):
         self._listeners: list[Callable[[S, RefreshOutcome], object]] = []
         self.loaded_at: datetime | None = None
         self.last_refresh: RefreshOutcome | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._announced: set[asyncio.Task[RefreshOutcome | None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -98,11 +100,36 @@ class KvConfig(Generic[S]):
             self.loaded_at = datetime.now(timezone.utc)
         if self.refresh_interval is not None and self._task is None:
             self._task = asyncio.create_task(self._refresh_loop(self.refresh_interval), name="kvconfig-refresh")
+        resolver = self._shared_resolver()
+        if self._unlisten is None and resolver is not None and resolver.fleet is not None:
+            # Another replica received a new-version event: refresh that secret here too (without announcing it
+            # again), on this app's loop; the resolver calls from its own loop thread.
+            loop = asyncio.get_running_loop()
+            self._unlisten = resolver.add_invalidation_listener(
+                lambda vault_url, name: loop.call_soon_threadsafe(self._on_announced, vault_url, name)
+            )
         return self._current
+
+    def _shared_resolver(self) -> SecretResolver | None:
+        resolver = type(self._current).model_config.get("keyvault_resolver") if self._current is not None else None
+        return resolver if isinstance(resolver, SecretResolver) else None
+
+    def _on_announced(self, vault_url: str, name: str) -> None:
+        if self._current is None or not self.uses(vault_url, name):
+            return
+        task = asyncio.ensure_future(self.refresh_secrets([(vault_url.lower(), name.lower())]))
+        self._announced.add(task)
+        task.add_done_callback(self._announced.discard)
 
     async def stop(self) -> None:
         """Stop the background refresh and forget the settings and their refresh history (the next start loads them
         again; the dependency answers 503 meanwhile)."""
+        unlisten, self._unlisten = self._unlisten, None
+        if unlisten is not None:
+            unlisten()
+        for pending in list(self._announced):
+            pending.cancel()
+        await asyncio.gather(*self._announced, return_exceptions=True)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -206,12 +233,14 @@ class KvConfig(Generic[S]):
         """Forget the cached latest version of a secret; True when the current settings use it.
 
         Only a shared resolver (``keyvault_resolver=SecretResolver(...)``) caches across loads, so only its cache is
-        touched. With a factory (``keyvault_resolver=lambda: SecretResolver(...)``) or none, each load and refresh
-        makes its own resolver and closes it after, so there is nothing to forget: the next :meth:`refresh` reads the
-        latest version anyway.
+        touched; with a :class:`kvconfig.fleet.Fleet` sharing Redis, the resolver also announces the new version to
+        the other replicas, whose ``KvConfig`` refresh that secret once. With a factory
+        (``keyvault_resolver=lambda: SecretResolver(...)``) or none, each load and refresh makes its own resolver and
+        closes it after, so there is nothing to forget: the next :meth:`refresh` reads the latest version anyway.
+        The Event Grid router calls this for each new version the settings use, then refreshes.
         """
-        resolver = type(self.current).model_config.get("keyvault_resolver")
-        if isinstance(resolver, SecretResolver):
+        resolver = self._shared_resolver()
+        if resolver is not None:
             resolver.invalidate(vault_url, name)
         return self.current.keyvault_status.uses(vault_url, name)
 
