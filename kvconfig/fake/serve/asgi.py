@@ -24,6 +24,7 @@ from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.persist import PersistenceError
 from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.peers import TunnelPeers
 from kvconfig.fake.serve.portal import Portal
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
@@ -62,8 +63,11 @@ class FakeKeyVaultApp:
         timeout_hold: float = 60.0,
         max_body_bytes: int = MAX_BODY_BYTES,
         control: ControlApi | None = None,
+        peers: TunnelPeers | None = None,
     ) -> None:
         self.fake = fake
+        # The clients behind the emulator's tunnel (peers.py): a tunnelled client is never taken for a loopback one.
+        self.peers = peers if peers is not None else TunnelPeers()
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
         self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
@@ -86,13 +90,13 @@ class FakeKeyVaultApp:
         if body is None:
             await _respond(send, _too_large(self.max_body_bytes))
             return
-        request = _to_fake_request(scope, body)
+        client = scope.get("client")
+        peer = self.peers.peer_of((str(client[0]), int(client[1]))) if client else None
+        request = _to_fake_request(scope, body, peer)
         self._ensure_loopback_domain(request)
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
         if match_domain(host, self.fake.domains) is None:
-            client = scope.get("client")
-            peer = str(client[0]) if client else None
             try:
                 response = await asyncio.to_thread(self._serve_own_host, request, peer)
             except PersistenceError as exc:
@@ -138,7 +142,7 @@ class FakeKeyVaultApp:
         await _abort(receive, send)
 
 
-def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
+def _to_fake_request(scope: Scope, body: bytes, peer: str | None) -> FakeRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
         name = raw_name.decode("latin-1").lower()
@@ -148,10 +152,10 @@ def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
     if not host:
         server = scope.get("server") or ("localhost", 443)
         host = str(server[0]) if server[1] in (None, 443) else f"{server[0]}:{server[1]}"
-    # The emulator is the edge: the address it saw replaces whatever a client claims (network rules use it).
-    client = scope.get("client")
-    if client:
-        headers["x-forwarded-for"] = str(client[0])
+    # The emulator is the edge: the address it saw (behind the tunnel, the tunnelled client's) replaces whatever a
+    # client claims (network rules and the portal use it).
+    if peer:
+        headers["x-forwarded-for"] = peer
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
     query = scope.get("query_string", b"").decode("latin-1")
