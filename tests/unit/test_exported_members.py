@@ -295,6 +295,7 @@ PACKAGES = {
     "kvconfig.sources": [
         "AppConfigSource",
         "ConfigSource",
+        "MAX_FILE_CHARS",
         "PathPart",
         "SourceError",
         "StoreAddress",
@@ -308,6 +309,7 @@ PACKAGES = {
         "from_mapping",
         "leaves",
         "path_key",
+        "read_text_file",
     ],
 }
 
