@@ -93,6 +93,11 @@ class FakeKeyVaultApp:
         client = scope.get("client")
         peer = self.peers.peer_of((str(client[0]), int(client[1]))) if client else None
         request = _to_fake_request(scope, body, peer)
+        try:
+            _ = request.parts  # a Host header no URL can hold (port "abc", 99999, "[zz") is the client's mistake
+        except ValueError:
+            await _respond(send, _bad_host())
+            return
         self._ensure_loopback_domain(request)
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
@@ -193,6 +198,11 @@ def _not_saved(exc: PersistenceError) -> FakeResponse:
         {"error": {"code": "StateNotSaved", "message": f"{exc} The request was not acknowledged; retry it."}},
         {"Retry-After": "1"},
     )
+
+
+def _bad_host() -> FakeResponse:
+    message = "The Host header is not a host name with an optional port from 0 to 65535."
+    return json_response(400, {"error": {"code": "BadRequest", "message": message}})
 
 
 def _too_large(limit: int) -> FakeResponse:
