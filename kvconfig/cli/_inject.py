@@ -26,7 +26,7 @@ from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.errors import KvConfigError
 from kvconfig.references import find_references
 from kvconfig.resolve import SecretResolver
-from kvconfig.sources import SourceError, file_kind, from_file
+from kvconfig.sources import file_kind, from_file, read_text_file
 
 __all__ = ["inject"]
 
@@ -84,10 +84,7 @@ def _inject_settings(template: Path, resolver: SecretResolver, params: dict[str,
 
 def _inject_text(template: Path, resolver: SecretResolver, params: dict[str, Any], reveal: bool) -> str:
     """Any other text: every embedded reference is replaced, each named after its place (``file:line:column``)."""
-    try:
-        text = template.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"Cannot read {template}: it is not readable UTF-8 text ({type(exc).__name__}).") from None
+    text = read_text_file(template, "the template")
     found = find_references(text, origin=str(template), cloud=params["cloud"], trusted_hosts=params["trusted_hosts"])
     places = {}
     for start, end, _ref in found:

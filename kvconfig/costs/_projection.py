@@ -16,6 +16,8 @@ from pathlib import Path
 
 from kvconfig.errors import KvConfigError
 
+_MAX_PRICE_TABLE = 65536  # characters: a price table is a few lines
+
 __all__ = ["CATEGORIES", "CostProjection", "PriceTable", "project_costs"]
 
 CATEGORIES = ("secrets", "software_keys", "hsm_keys", "certificates")
@@ -38,8 +40,17 @@ class PriceTable:
         leaves out keeps the default."""
         source = Path(path)
         try:
-            data = json.loads(source.read_text(encoding="utf-8")[:65536])
+            with source.open(encoding="utf-8") as handle:
+                text = handle.read(_MAX_PRICE_TABLE + 1)  # a device or a huge file is refused, never read whole
         except (OSError, ValueError) as exc:
+            raise KvConfigError(f"Cannot read the price table {source}: {exc}") from None
+        if len(text) > _MAX_PRICE_TABLE:
+            raise KvConfigError(
+                f"Cannot read the price table {source}: it is larger than {_MAX_PRICE_TABLE:,} characters."
+            )
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
             raise KvConfigError(f"Cannot read the price table {source}: {exc}") from None
         default = cls()
         prices = dict(default.per_10k)

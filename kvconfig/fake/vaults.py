@@ -266,8 +266,15 @@ class VaultDirectory:
             try:
                 vault = self.create_vault(host, activated=True)
             except ValueError:
+                # Another thread made it first, or is making it now: wait until it is published, then use it.
                 with self._lock:
-                    vault = self._vaults[host]
+                    building = self._building.get(host)
+                if building is not None:
+                    building.wait(_BUILD_WAIT_SECONDS)
+                with self._lock:
+                    vault = self._vaults.get(host)
+                if vault is None:
+                    return None
         return vault, domain
 
     def add_domains(self, *domains: VaultDomain) -> None:

@@ -140,7 +140,8 @@ def read_spc(path: str | Path) -> SecretProviderClass:
     """Read and check a ``SecretProviderClass`` manifest (the first one of the file with provider ``azure``)."""
     source = Path(path)
     try:
-        data = source.read_bytes()
+        with source.open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)  # a device or a huge file is refused below, never read whole
     except OSError as exc:
         raise SpcError(f"Cannot read {source}: {exc.strerror or type(exc).__name__}.") from None
     if len(data) > MAX_FILE:

@@ -14,9 +14,11 @@ from kvconfig.sources._dotenv import from_dotenv
 from kvconfig.sources._env import from_environ, from_mapping
 from kvconfig.sources._files import file_kind, from_file
 from kvconfig.sources._paths import PathPart, assign, leaves, path_key
+from kvconfig.sources._reading import MAX_FILE_CHARS, read_text_file
 from kvconfig.sources._render import dotenv_quote
 
 __all__ = [
+    "MAX_FILE_CHARS",
     "AppConfigSource",
     "ConfigSource",
     "PathPart",
@@ -32,4 +34,5 @@ __all__ = [
     "from_mapping",
     "leaves",
     "path_key",
+    "read_text_file",
 ]

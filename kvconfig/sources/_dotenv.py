@@ -10,7 +10,8 @@ from typing import Any
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from kvconfig.sources._base import ConfigSource, SourceError, os_reason
+from kvconfig.sources._base import ConfigSource, SourceError
+from kvconfig.sources._reading import read_text_file
 
 __all__ = ["from_dotenv"]
 
@@ -24,10 +25,7 @@ def from_dotenv(path: str | os.PathLike[str], *, interpolate: bool = True) -> Co
     thousands of lines, or any file that needs no expansion, in linear time and keeps ``$`` as written.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"Cannot read the env file {file}: {os_reason(exc)}.") from None
+    text = read_text_file(file, "the env file")
     origins: dict[str, str] = {}
     raw: dict[str, str | None] = {}
     # Checked before python-dotenv reads the values, so a bad line is an error here and not a logged warning.

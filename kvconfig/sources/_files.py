@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kvconfig.sources._base import ConfigSource, SourceError, os_reason
+from kvconfig.sources._base import ConfigSource, SourceError
 from kvconfig.sources._depth import check_depth
 from kvconfig.sources._dotenv import from_dotenv
 from kvconfig.sources._locate import json_lines, line_of, toml_lines
 from kvconfig.sources._paths import PathPart, leaves, path_key
+from kvconfig.sources._reading import read_text_file
 from kvconfig.sources._yaml import load_yaml
 
 if sys.version_info >= (3, 11):
@@ -57,10 +58,7 @@ def file_kind(path: str | os.PathLike[str]) -> str | None:
 
 
 def _structured(file: Path, kind: str) -> ConfigSource:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"Cannot read the config file {file}: {os_reason(exc)}.") from None
+    text = read_text_file(file, "the config file")
     lines: dict[tuple[PathPart, ...], int] = {}
     try:
         if kind == "json":

@@ -296,6 +296,7 @@ PACKAGES = {
     "kvconfig.sources": [
         "AppConfigSource",
         "ConfigSource",
+        "MAX_FILE_CHARS",
         "PathPart",
         "SourceError",
         "StoreAddress",
@@ -309,6 +310,7 @@ PACKAGES = {
         "from_mapping",
         "leaves",
         "path_key",
+        "read_text_file",
     ],
 }
 

@@ -24,6 +24,7 @@ from kvconfig.fake.core.clouds import loopback_domains, match_domain
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.persist import PersistenceError
 from kvconfig.fake.serve.host import Dispatcher, ServedService, StoreService
+from kvconfig.fake.serve.peers import TunnelPeers
 from kvconfig.fake.serve.portal import Portal
 from kvconfig.fake.serve.token_endpoints import serve_identity
 
@@ -63,9 +64,12 @@ class FakeKeyVaultApp:
         max_body_bytes: int = MAX_BODY_BYTES,
         control: ControlApi | None = None,
         stores: StoreService | None = None,
+        peers: TunnelPeers | None = None,
     ) -> None:
         self.fake = fake
         self.stores = stores  # App Configuration stores on their own hosts (<store>.azconfig.localhost:<port>)
+        # The clients behind the emulator's tunnel (peers.py): a tunnelled client is never taken for a loopback one.
+        self.peers = peers if peers is not None else TunnelPeers()
         self.timeout_hold = timeout_hold
         self.max_body_bytes = max_body_bytes
         self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
@@ -88,7 +92,14 @@ class FakeKeyVaultApp:
         if body is None:
             await _respond(send, _too_large(self.max_body_bytes))
             return
-        request = _to_fake_request(scope, body)
+        client = scope.get("client")
+        peer = self.peers.peer_of((str(client[0]), int(client[1]))) if client else None
+        request = _to_fake_request(scope, body, peer)
+        try:
+            _ = request.parts  # a Host header no URL can hold (port "abc", 99999, "[zz") is the client's mistake
+        except ValueError:
+            await _respond(send, _bad_host())
+            return
         self._ensure_loopback_domain(request)
         _, hostname, _, port = request.parts
         host = hostname if port in (None, 443) else f"{hostname}:{port}"
@@ -96,8 +107,6 @@ class FakeKeyVaultApp:
             await self._dispatch(self.stores, request, receive, send)
             return
         if match_domain(host, self.fake.domains) is None:
-            client = scope.get("client")
-            peer = str(client[0]) if client else None
             try:
                 response = await asyncio.to_thread(self._serve_own_host, request, peer)
             except PersistenceError as exc:
@@ -147,7 +156,7 @@ class FakeKeyVaultApp:
         await _abort(receive, send)
 
 
-def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
+def _to_fake_request(scope: Scope, body: bytes, peer: str | None) -> FakeRequest:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", ()):
         name = raw_name.decode("latin-1").lower()
@@ -157,10 +166,10 @@ def _to_fake_request(scope: Scope, body: bytes) -> FakeRequest:
     if not host:
         server = scope.get("server") or ("localhost", 443)
         host = str(server[0]) if server[1] in (None, 443) else f"{server[0]}:{server[1]}"
-    # The emulator is the edge: the address it saw replaces whatever a client claims (network rules use it).
-    client = scope.get("client")
-    if client:
-        headers["x-forwarded-for"] = str(client[0])
+    # The emulator is the edge: the address it saw (behind the tunnel, the tunnelled client's) replaces whatever a
+    # client claims (network rules and the portal use it).
+    if peer:
+        headers["x-forwarded-for"] = peer
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
     query = scope.get("query_string", b"").decode("latin-1")
@@ -198,6 +207,11 @@ def _not_saved(exc: PersistenceError) -> FakeResponse:
         {"error": {"code": "StateNotSaved", "message": f"{exc} The request was not acknowledged; retry it."}},
         {"Retry-After": "1"},
     )
+
+
+def _bad_host() -> FakeResponse:
+    message = "The Host header is not a host name with an optional port from 0 to 65535."
+    return json_response(400, {"error": {"code": "BadRequest", "message": message}})
 
 
 def _too_large(limit: int) -> FakeResponse:

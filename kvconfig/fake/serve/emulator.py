@@ -26,6 +26,7 @@ from kvconfig.fake.persist import DurableState, PersistedService, open_data_dir
 from kvconfig.fake.serve.asgi import MAX_BODY_BYTES, FakeKeyVaultApp
 from kvconfig.fake.serve.control_api import ControlApi, ControlledService
 from kvconfig.fake.serve.host import StoreService
+from kvconfig.fake.serve.peers import TunnelPeers
 from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
 from kvconfig.fake.serve.tunnel import LoopbackTunnel
 
@@ -106,8 +107,14 @@ class EmulatorServer:
             self._scratch = tempfile.TemporaryDirectory(prefix="kvconfig-emulator-")
             cert_dir = self._scratch.name
         self.ca = LoopbackCertificateAuthority.load_or_create(cert_dir)
+        self.peers = TunnelPeers()  # the tunnel tells the app which client each of its connections carries
         self.app = FakeKeyVaultApp(
-            fake, timeout_hold=timeout_hold, max_body_bytes=max_body_bytes, control=self.control, stores=appconfig
+            fake,
+            timeout_hold=timeout_hold,
+            max_body_bytes=max_body_bytes,
+            control=self.control,
+            stores=appconfig,
+            peers=self.peers,
         )
         self._log_level = log_level
         self._log_config = log_config
@@ -292,7 +299,11 @@ class EmulatorServer:
         on_started: Callable[[EmulatorServer], None] | None,
     ) -> None:
         """Serve until ``server`` exits: uvicorn, and the tunnel when there is one."""
-        tunnel = LoopbackTunnel(self._tunnel_bind(), self._tunnel_target) if self._tunnel_port is not None else None
+        tunnel = (
+            LoopbackTunnel(self._tunnel_bind(), self._tunnel_target, peers=self.peers)
+            if self._tunnel_port is not None
+            else None
+        )
         task = asyncio.create_task(server.serve(sockets=sockets))
         try:
             while not server.started and not task.done():

@@ -9,6 +9,7 @@ OpenSSL does not accept ``*.localhost`` as a wildcard (too few labels), so ``myv
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import re
@@ -88,6 +89,7 @@ class LoopbackCertificateAuthority:
     def load_or_create(cls, directory: str | Path) -> LoopbackCertificateAuthority:
         path = Path(directory).expanduser()
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _check_private_folder(path)
         loaded = cls._load(path)
         if loaded is not None:
             return loaded
@@ -107,6 +109,8 @@ class LoopbackCertificateAuthority:
             return None
         if certificate.public_key() != key.public_key():
             return None  # two processes raced to make a CA: start again rather than serve a broken chain
+        if not _constrained_to_loopback(certificate):
+            return None  # not a CA kvconfig made: trusting it (ca-bundle.pem) could vouch for real hosts
         if certificate.not_valid_after_utc - _now() < _LEAF_LIFETIME:
             return None
         return cls(directory, certificate, key)
@@ -239,6 +243,31 @@ class LoopbackCertificateAuthority:
         bundle = self.directory / BUNDLE_FILE
         _write_atomically(bundle, b"".join(parts), mode=0o644)
         return bundle
+
+
+def _check_private_folder(path: Path) -> None:
+    """Refuse a certificate folder another user owns or may write to: whoever can write there can plant the CA
+    every client of the emulator trusts (and the bundle that adds it to the public roots)."""
+    if os.name != "posix":
+        return
+    status = path.stat()
+    if status.st_uid != os.geteuid():
+        raise PermissionError(errno.EPERM, f"{path} belongs to another user; use a folder of your own")
+    if status.st_mode & 0o022:
+        raise PermissionError(
+            errno.EPERM, f"{path} may be written by other users (mode {status.st_mode & 0o777:o}); chmod go-w it"
+        )
+
+
+def _constrained_to_loopback(certificate: x509.Certificate) -> bool:
+    """The CA carries kvconfig's critical name constraints: ``localhost`` and loopback addresses, nothing more."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    permitted = set(extension.value.permitted_subtrees or ())
+    expected = {x509.DNSName("localhost"), *(x509.IPAddress(network) for network in _LOOPBACK_NETWORKS)}
+    return extension.critical and permitted == expected and not extension.value.excluded_subtrees
 
 
 def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:

@@ -9,7 +9,9 @@ the same certificate name, the same ``Host`` header, so the SDKs' challenge-reso
 ``*.localhost`` resolving.
 
 It is not an open proxy: only loopback names and addresses on the emulator's own port get a tunnel (403 otherwise),
-and every client input is bounded (request head size, time to send it, open tunnels).
+and every client input is bounded (request head size, time to send it, open tunnels). Nor does it launder a client:
+each connection it makes to the emulator is recorded in ``peers`` (``peers.py``) with the client it carries, so a
+client beyond loopback stays one to the control API, the portal and the vaults' network rules.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 
+from kvconfig.fake.serve.peers import TunnelPeers
 from kvconfig.fake.serve.tls import is_loopback_name
 
 __all__ = ["LoopbackTunnel"]
@@ -31,11 +34,15 @@ _CHUNK = 64 * 1024
 
 
 class LoopbackTunnel:
-    """A ``CONNECT`` proxy on ``sock`` that tunnels to ``target`` (the emulator's ``(host, port)``) only."""
+    """A ``CONNECT`` proxy on ``sock`` that tunnels to ``target`` (the emulator's ``(host, port)``) only, telling
+    the emulator through ``peers`` which client each of its connections carries."""
 
-    def __init__(self, sock: socket.socket, target: Callable[[], tuple[str, int]]) -> None:
+    def __init__(
+        self, sock: socket.socket, target: Callable[[], tuple[str, int]], *, peers: TunnelPeers | None = None
+    ) -> None:
         self._socket = sock
         self._target = target
+        self.peers = peers if peers is not None else TunnelPeers()
         self._server: asyncio.AbstractServer | None = None
         self._open = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -106,7 +113,13 @@ class LoopbackTunnel:
                 f"The kvconfig emulator's tunnel only reaches its own vaults, <vault>.localhost:{target_port}.",
             )
             return
+        client = writer.get_extra_info("peername")
+        if not client:
+            return
         upstream_reader, upstream_writer = await asyncio.open_connection(target_host, target_port)
+        local = upstream_writer.get_extra_info("sockname")
+        # Recorded before the client hears "200": the emulator can never see a byte of it as a loopback peer's.
+        self.peers.add((str(local[0]), int(local[1])), str(client[0]))
         try:
             writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             await writer.drain()
@@ -115,6 +128,7 @@ class LoopbackTunnel:
             upstream_writer.close()
             with contextlib.suppress(Exception):
                 await upstream_writer.wait_closed()
+            self.peers.discard((str(local[0]), int(local[1])))
 
 
 def _split_authority(authority: str) -> tuple[str | None, int | None]:
