@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 from collections.abc import Callable
 
@@ -106,7 +105,7 @@ class LoopbackTunnel:
             return
         host, port = _split_authority(authority)
         target_host, target_port = self._target()
-        if host is None or port != target_port or not _is_loopback(host):
+        if host is None or port != target_port or not is_loopback_name(host):
             await _answer(
                 writer,
                 403,
@@ -137,13 +136,6 @@ def _split_authority(authority: str) -> tuple[str | None, int | None]:
         return None, None
     host = host.removeprefix("[").removesuffix("]").lower().rstrip(".")
     return (host or None), int(port_text)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return is_loopback_name(host)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
