@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import signal
@@ -277,12 +276,9 @@ def _read_control_token(path: Path) -> str:
 
 
 def _is_loopback_host(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    from kvconfig.fake.serve.tls import is_loopback_address
+
+    return host.lower().rstrip(".") == "localhost" or is_loopback_address(host)
 
 
 def _announce(server: Any, ready_file: Path | None, write: Callable[[Path, str], None]) -> None:
