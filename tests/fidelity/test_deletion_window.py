@@ -276,3 +276,20 @@ def test_a_real_time_window_ends_by_itself_on_the_system_clock() -> None:
         time.sleep(max(0.0, 0.35 - (time.monotonic() - deleted_at)))
         assert client.get_deleted_secret("realtime").name == "realtime"
         client.purge_deleted_secret("realtime")
+
+
+async def test_under_patch_the_sdks_default_transports_wait_through_the_window_too() -> None:
+    clock = ManualClock(1_750_000_000)
+    fake = FakeKeyVault(clock=clock, deletion_delay=DELAY)
+    with fake.patch():
+        with SecretClient(VAULT_URL, fake.credential()) as client:
+            client.set_secret("patched", "v")
+            started = clock.now()
+            client.begin_delete_secret("patched").wait()
+            assert DELAY <= clock.now() - started < DELAY + 2.0 + 1e-6
+        credential = fake.async_credential()
+        async with secrets_aio.SecretClient(VAULT_URL, credential) as aio_client, credential:
+            await aio_client.set_secret("patched-async", "v")
+            started = clock.now()
+            await aio_client.delete_secret("patched-async")
+            assert DELAY <= clock.now() - started < DELAY + 2.0 + 1e-6
