@@ -3,7 +3,11 @@ the SDK's own transports) and return once the window ended; a restarted emulator
 
 from __future__ import annotations
 
+import os
+import signal
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -80,3 +84,36 @@ def test_a_restarted_emulator_keeps_a_deletion_window_that_is_still_open(tmp_pat
                 assert control.post("/clock", json={"advance": 300}).status_code == 200
             assert client.get_deleted_secret("slow").name == "slow"
             client.purge_deleted_secret("slow")
+
+
+def test_kvconfig_fake_serve_deletion_delay_gives_its_vaults_a_deletion_window(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "kvconfig", "fake", "serve", "--port", "0", "--cert-dir", str(tmp_path / "c")]
+    process = subprocess.Popen(
+        [*command, "--deletion-delay", "60"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        assert "kvconfig fake Key Vault on 127.0.0.1:" in banner, banner
+        port = int(banner.split("127.0.0.1:")[1].split()[0])
+        vault = f"https://myvault.localhost:{port}"
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(tmp_path / "c" / "ca.pem")), timeout=5) as http:
+            token = http.get(f"https://localhost:{port}/_kvconfig/token").json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            query = {"api-version": "7.5"}
+            assert http.put(f"{vault}/secrets/s", params=query, headers=headers, json={"value": "v"}).status_code == 200
+            assert http.delete(f"{vault}/secrets/s", params=query, headers=headers).status_code == 200
+            assert http.get(f"{vault}/deletedsecrets/s", params=query, headers=headers).status_code == 404
+            purge = http.delete(f"{vault}/deletedsecrets/s", params=query, headers=headers)
+        assert purge.status_code == 409
+        assert purge.json()["error"]["innererror"] == {"code": "ObjectIsBeingDeleted"}
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=8)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
