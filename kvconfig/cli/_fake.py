@@ -73,6 +73,14 @@ class FakeCommandError(click.ClickException):
     "An 'appconfig' part seeds App Configuration stores (<store>.azconfig.localhost:<port>).",
 )
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds per request.")
+@click.option(
+    "--deletion-delay",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 300),
+    help="Seconds a soft delete takes, as in the service: meanwhile the object is being deleted (its deleted form "
+    "answers 404; recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted).",
+)
 @click.option("--strict", is_flag=True, help="Only seeded vaults exist; other vault hosts drop the connection.")
 @click.option(
     "--cert-dir",
@@ -129,6 +137,7 @@ def serve(
     tunnel_port: int | None,
     seed_file: Path | None,
     latency: float,
+    deletion_delay: float,
     strict: bool,
     cert_dir: Path | None,
     ready_file: Path | None,
@@ -182,7 +191,7 @@ def serve(
     except StoreSeedError as exc:
         raise FakeCommandError(str(exc)) from exc
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
-    fake = FakeKeyVault(latency=latency, strict=strict)
+    fake = FakeKeyVault(latency=latency, strict=strict, deletion_delay=deletion_delay)
     stores = None
     if serve_appconfig or stores_seed is not None:
         stores = serve_stores(fake, strict=strict, latency=latency)

@@ -44,6 +44,7 @@ __all__ = [
     "live_certificate",
     "operation_to_wire",
     "policy_to_wire",
+    "refuse_if_being_deleted",
     "vault_state",
 ]
 
@@ -172,6 +173,12 @@ def get_or_create_object(vault: Vault, name: str) -> CertificateObject:
         found = CertificateObject(name)
         store.live[name.lower()] = found
     return found
+
+
+def refuse_if_being_deleted(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a certificate whose soft delete has not finished."""
+    if certificate_store(vault).being_deleted(name) is not None:
+        raise ServiceError.being_deleted(KIND)
 
 
 def live_certificate(vault: Vault, name: str) -> CertificateObject:

@@ -158,6 +158,32 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def being_deleted(cls, kind: str) -> ServiceError:
+        """409 for recover or purge while a soft delete has not finished (``VaultProperties.deletion_delay``).
+
+        [R] keys and certificates: JS SDK live recordings of ``DELETE /deletedkeys/{name}`` and
+        ``DELETE /deletedcertificates/{name}`` answered this (Conflict, innererror ObjectIsBeingDeleted). [R] secrets:
+        the JS SDK's live-test helper retries purge on exactly "Secret is currently being deleted." (no recording of
+        the body found). [I] that recover answers the same as purge.
+        """
+        return cls(409, "Conflict", f"{kind.capitalize()} is currently being deleted.", inner="ObjectIsBeingDeleted")
+
+    @classmethod
+    def being_deleted_name(cls, kind: str, name: str) -> ServiceError:
+        """409 for creating (set, create, import, restore) a name whose soft delete has not finished.
+
+        [R] keys: the C++ SDK's recorded test of a create before the delete poller finished expects this message
+        with code Conflict (innererror ObjectIsBeingDeleted per operations.md §3.2). [I] secrets and certificates
+        (the same sentence with their kind), and restore answering as a create does.
+        """
+        return cls(
+            409,
+            "Conflict",
+            f"{kind.capitalize()} {name} is currently being deleted and cannot be re-created; retry later.",
+            inner="ObjectIsBeingDeleted",
+        )
+
+    @classmethod
     def restore_conflict(cls, kind: str, name: str) -> ServiceError:
         return cls(
             409,

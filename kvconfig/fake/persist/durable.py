@@ -2,7 +2,9 @@
 
 :func:`open_data_dir` restores what the folder holds into a fresh fake (vaults with their versions, soft-deleted
 objects, keys' private material, certificates and their policies, issuers and pending operations, roles, access
-policies, throttling; the certificate authority, the token signing key and the clock's offset), then listens to the
+policies, throttling; the certificate authority, the token signing key, the clock's offset and the SDK waits the
+fake skipped, so soft deletes still in their deletion window and pending certificate operations finish on the same
+progress clock as before the restart), then listens to the
 router: after each request that wrote (a 2xx to anything but GET/HEAD), or after which the object state changed
 (expiry purges and rotations happen on reads too), the vault's snapshot is committed.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -71,6 +74,9 @@ class PersistedService(Protocol):
     @property
     def create_vault(self) -> Callable[..., Vault]: ...
 
+    # The SDK waits the fake skipped: part of the progress clock deletion windows and issuance are measured on.
+    skipped_waits: float
+
     def locate_existing_vault(self, host: str) -> Vault | None: ...
 
 
@@ -102,6 +108,9 @@ class DurableState:
                 self.fake.clock = ManualClock(float(clock["now"]))
             elif clock.get("kind") == "offset":
                 self.fake.clock = OffsetClock(float(clock["offset"]))
+        skipped = _seconds(meta.get("skipped_waits"))
+        if skipped is not None:
+            self.fake.skipped_waits = max(self.fake.skipped_waits, skipped)
         if "token_key" in meta:
             kid = meta.get("token_kid")
             self.fake.tokens.restore_key(meta["token_key"], kid.decode("ascii", "replace") if kid else None)
@@ -172,6 +181,8 @@ class DurableState:
                 if vault is not None:
                     removed = set()
                 meta = self._service_meta()
+                if rows or removed:
+                    meta["skipped_waits"] = repr(float(self.fake.skipped_waits)).encode("ascii")
                 if rows or removed or meta:
                     self.database.write(vaults=rows, removed=removed, meta=meta)
                 self._written.update(digests)
@@ -248,6 +259,17 @@ def open_data_dir(fake: PersistedService, folder: str | Path, *, port: int | Non
         raise
     fake.listeners.append(state.on_request)
     return state
+
+
+def _seconds(raw: bytes | None) -> float | None:
+    """A saved count of seconds, or None when absent or not a finite, non-negative number (a damaged file)."""
+    if raw is None or len(raw) > 64:
+        return None
+    try:
+        value = float(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _host_of(url: str) -> str | None:
