@@ -182,6 +182,31 @@ async def test_built_in_role_definitions_cannot_be_deleted(pool: Pool) -> None:
     assert refused.value.status_code == 403
 
 
+async def test_missing_role_definitions_and_assignments_answer_the_recorded_404s(pool: Pool) -> None:
+    # The wordings of the Java client's session records (azure-sdk-assets, KeyVaultAccessControlClientTest).
+    access = pool.access()
+    with pytest.raises(ResourceNotFoundError) as definition:
+        await call(access.get_role_definition(KeyVaultRoleScope.GLOBAL, "00000000-0000-0000-0000-00000000d0e5"))
+    assert definition.value.error.code == "RoleDefinitionNotFound"
+    assert definition.value.error.message == "Requested role definition not found"
+    with pytest.raises(ResourceNotFoundError) as assignment:
+        await call(access.get_role_assignment(KeyVaultRoleScope.GLOBAL, "00000000-0000-0000-0000-00000000a551"))
+    assert assignment.value.error.code == "RoleAssignmentNotFound"
+    assert assignment.value.error.message == "Requested role assignment not found"
+
+
+async def test_creating_an_existing_role_assignment_again_is_the_recorded_400(pool: Pool) -> None:
+    access = pool.access()
+    admin = await _definition(pool, "Managed HSM Administrator")
+    name = "00000000-0000-0000-0000-0000000a5519"
+    await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, admin.id, ADMIN.object_id, name=name))
+    with pytest.raises(HttpResponseError) as again:
+        await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, admin.id, ADMIN.object_id, name=name))
+    assert again.value.status_code == 400
+    assert again.value.error.code == "RoleAssignmentExists"
+    assert again.value.error.message == "The role assignment already exists."
+
+
 async def test_settings_are_listed_read_and_updated(pool: Pool) -> None:
     settings = pool.settings()
     listed = (await call(settings.list_settings())) if pool.mode == "sync" else await collect(settings.list_settings())
@@ -272,8 +297,10 @@ async def test_selective_key_restore_restores_one_key_and_a_backup_serves_anothe
     other_keys = pool._keep(cls(other_pool, retry_total=0, **options))
     restored = await call(other_keys.get_key("chosen"))
     assert restored.key.x == original.key.x
-    with pytest.raises(HttpResponseError):
+    with pytest.raises(HttpResponseError) as failed:
         await _run(pool, other.begin_restore, result.folder_url, sas_token="t", key_name="absent", _polling_interval=0)
+    # The failed job's error as the C++ client's session record RestoreSelectiveInvalidKeyStatus shows it.
+    assert "The given key or its versions NOT found" in str(failed.value)
 
 
 async def test_restore_from_a_folder_without_a_backup_fails(pool: Pool) -> None:
@@ -293,3 +320,15 @@ async def test_backup_needs_a_sas_token_or_the_managed_identity(pool: Pool) -> N
     )
     assert answer.status == 400
     assert "SAS token" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("kind", ["backup", "restore"])
+def test_status_of_an_unknown_job_is_the_recorded_404(kind: str) -> None:
+    fake = FakeKeyVault()
+    fake.create_vault(POOL, cloud="managedhsm.azure.net", activated=True)
+    token = fake.credential(ADMIN).get_token("https://managedhsm.azure.net/.default").token
+    answer = fake.handle(
+        "GET", f"{POOL}/{kind}/nosuchjob/pending?api-version=7.6", {"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 404
+    assert answer.json()["error"] == {"code": "NotFound", "message": "The given jobId is not found"}

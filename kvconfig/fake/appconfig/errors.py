@@ -87,7 +87,9 @@ class AppConfigError(Exception):
         return cls(
             409,
             "key-locked",
-            f"Modifying key '{key}' is not allowed",
+            # [R] "Modifing" is the service's own spelling: azure-sdk-assets, python azure-appconfiguration
+            # test_set_read_only (2026) and azure-sdk-for-js nock recordings (2020) alike.
+            f"Modifing key '{key}' is not allowed",
             name=key,
             detail="The key is read-only. To allow modification unlock it first.",
         )
