@@ -174,12 +174,27 @@ async def test_custom_role_definition_is_created_assigned_and_enforced(pool: Poo
     assert reader.name in {item.name for item in listed}
 
 
-async def test_built_in_role_definitions_cannot_be_deleted(pool: Pool) -> None:
+async def test_built_in_role_definitions_cannot_be_deleted_or_replaced(pool: Pool) -> None:
     access = pool.access()
     user = await _definition(pool, "Managed HSM Crypto User")
     with pytest.raises(HttpResponseError) as refused:
         await call(access.delete_role_definition(KeyVaultRoleScope.GLOBAL, user.name))
     assert refused.value.status_code == 403
+    # Replacing one is the service's recorded 400 (azure-sdk-for-js keyvault-admin recording).
+    with pytest.raises(HttpResponseError) as reused:
+        await call(
+            access.set_role_definition(
+                KeyVaultRoleScope.GLOBAL,
+                name=user.name,
+                role_name="mine",
+                permissions=[KeyVaultPermission(data_actions=[KeyVaultDataAction.READ_HSM_KEY])],
+            )
+        )
+    assert reused.value.status_code == 400
+    assert reused.value.error.code == "BadParameter"
+    assert reused.value.error.message == (
+        "Cannot re-use the name/GUID matching that of a built-in role. Please use a unique role ID."
+    )
 
 
 async def test_missing_role_definitions_and_assignments_answer_the_recorded_404s(pool: Pool) -> None:

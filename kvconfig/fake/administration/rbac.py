@@ -190,7 +190,10 @@ def set_role_definition(ctx: OperationContext) -> dict[str, Any]:
     if not isinstance(props, dict):
         raise ServiceError.missing_field("properties")
     if any(role.id.lower() == name for role in BUILT_IN_ROLES):
-        raise ServiceError(403, "Forbidden", "A built-in role definition cannot be changed.")  # [I]
+        # [R] azure-sdk-for-js keyvault-admin nock recording (2021, index id 8136105042): PUT of a built-in role's id.
+        raise ServiceError.bad_parameter(
+            "Cannot re-use the name/GUID matching that of a built-in role. Please use a unique role ID."
+        )
     role_name = props.get("roleName") or name
     description = props.get("description") or ""
     if not isinstance(role_name, str) or not isinstance(description, str) or len(role_name + description) > _MAX_TEXT:
