@@ -212,8 +212,9 @@ class ServiceError(Exception):
 
     @classmethod
     def key_disabled(cls, operation: str) -> ServiceError:
-        # [I] the secrets' recorded triple with "key" (innererror KeyDisabled); no recording has it. GET of a disabled
-        # key is not refused at all (.NET session record KeyClientLiveTests/UpdateEcHsmKeyEnabled).
+        # [R] from a user's report of the live service, not a recording: azure-sdk-for-python#45342 quotes "403
+        # Forbidden: Operation X is not allowed on a disabled key (KeyDisabled)" for decrypt, sign and unwrapKey. GET
+        # of a disabled key is not refused at all (.NET session record KeyClientLiveTests/UpdateEcHsmKeyEnabled).
         return cls(403, "Forbidden", f"Operation {operation} is not allowed on a disabled key.", inner="KeyDisabled")
 
     @classmethod
