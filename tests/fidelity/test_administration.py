@@ -234,8 +234,14 @@ async def test_settings_are_listed_read_and_updated(pool: Pool) -> None:
     )
     assert updated.value == "true"
     assert (await call(settings.get_setting("AllowKeyManagementOperationsThroughARM"))).value == "true"
-    with pytest.raises(ResourceNotFoundError):
+    # An unknown name is the service's recorded 400 (Go session record TestGetSetting_InvalidSettingName).
+    with pytest.raises(HttpResponseError) as unknown:
         await call(settings.get_setting("NoSuchSetting"))
+    assert unknown.value.status_code == 400
+    assert unknown.value.error.code == "InvalidSetting"
+    assert unknown.value.error.message == (
+        "Invalid setting name. Please check the spelling of the setting name to update."
+    )
     with pytest.raises(HttpResponseError) as refused:
         await call(
             settings.update_setting(KeyVaultSetting(name="AllowKeyManagementOperationsThroughARM", value="maybe"))
@@ -335,6 +341,17 @@ async def test_backup_needs_a_sas_token_or_the_managed_identity(pool: Pool) -> N
     )
     assert answer.status == 400
     assert "SAS token" in answer.json()["error"]["message"]
+
+
+def test_updating_a_setting_without_a_body_is_the_recorded_400() -> None:
+    fake = FakeKeyVault()
+    fake.create_vault(POOL, cloud="managedhsm.azure.net", activated=True)
+    token = fake.credential(ADMIN).get_token("https://managedhsm.azure.net/.default").token
+    url = f"{POOL}/settings/AllowKeyManagementOperationsThroughARM?api-version=7.6"
+    answer = fake.handle("PATCH", url, {"Authorization": f"Bearer {token}"})
+    assert answer.status == 400
+    # Go session record TestUpdateSetting_InvalidUpdateSettingRequest.
+    assert answer.json()["error"] == {"code": "Nocontentprovided", "message": "No content provided"}
 
 
 @pytest.mark.parametrize("kind", ["backup", "restore"])
