@@ -72,6 +72,7 @@ class AppConfigError(Exception):
 
     @classmethod
     def not_found(cls) -> AppConfigError:
+        # [R] no body: python azure-appconfiguration session record test_get_non_existing_configuration_setting.
         return cls(404, None, "Not Found")
 
     @classmethod
@@ -80,6 +81,7 @@ class AppConfigError(Exception):
 
     @classmethod
     def precondition_failed(cls) -> AppConfigError:
+        # [R] no body: python azure-appconfiguration session record test_set_configuration_setting_wrong_etag.
         return cls(412, None, "Precondition Failed")
 
     @classmethod
