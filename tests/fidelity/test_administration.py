@@ -93,7 +93,7 @@ async def test_built_in_role_definitions_are_listed_and_read(pool: Pool) -> None
     assert {"Managed HSM Administrator", "Managed HSM Crypto User", "Managed HSM Crypto Officer"} <= names
     user = next(item for item in definitions if item.role_name == "Managed HSM Crypto User")
     assert user.id == f"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{user.name}"
-    assert user.role_type == "AKSBuiltInRole"
+    assert user.role_type == "AKVBuiltInRole"  # the service's recorded answers; the SDK's KeyVaultRoleType value
     assert KeyVaultDataAction.SIGN_HSM_KEY in user.permissions[0].data_actions
     fetched = await call(access.get_role_definition(KeyVaultRoleScope.GLOBAL, user.name))
     assert fetched.role_name == "Managed HSM Crypto User"
@@ -172,6 +172,13 @@ async def test_custom_role_definition_is_created_assigned_and_enforced(pool: Poo
     assert in_use.value.status_code == 409
     listed = await collect(access.list_role_definitions(KeyVaultRoleScope.GLOBAL))
     assert reader.name in {item.name for item in listed}
+
+
+async def test_a_role_definition_without_permissions_is_created_and_grants_nothing(pool: Pool) -> None:
+    # The service creates it (Java session record createExistingRoleAssignmentThrows sends only a roleName).
+    empty = await call(pool.access().set_role_definition(KeyVaultRoleScope.GLOBAL, role_name="nothing yet"))
+    assert empty.role_type == "CustomRole"
+    assert [(p.data_actions, p.not_data_actions) for p in empty.permissions] == [([], [])]
 
 
 async def test_built_in_role_definitions_cannot_be_deleted_or_replaced(pool: Pool) -> None:

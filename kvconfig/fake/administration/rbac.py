@@ -71,7 +71,8 @@ def _definition_to_wire(role: RoleDefinition, *, custom: tuple[str, tuple[str, .
         "properties": {
             "roleName": role.name,
             "description": description,
-            "type": "CustomRole" if custom is not None else "AKSBuiltInRole",
+            # AKVBuiltInRole: the recorded answers (python test_role_definitions session records) and the SDK's enum.
+            "type": "CustomRole" if custom is not None else "AKVBuiltInRole",
             "permissions": [
                 {
                     "actions": [],
@@ -164,7 +165,11 @@ def _strings(raw: object, what: str) -> tuple[str, ...]:
 
 
 def _data_actions(permissions: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    if not isinstance(permissions, list) or not permissions or len(permissions) > 16:
+    if permissions is None:
+        # A definition without permissions is created, granting nothing (Java session record
+        # KeyVaultAccessControlClientTest.createExistingRoleAssignmentThrows).
+        return (), ()
+    if not isinstance(permissions, list) or len(permissions) > 16:
         raise ServiceError.bad_parameter("The property 'permissions' must be a list of permission objects.")
     granted: list[str] = []
     refused: list[str] = []
