@@ -348,26 +348,3 @@ async def test_backup_needs_a_sas_token_or_the_managed_identity(pool: Pool) -> N
     )
     assert answer.status == 400
     assert "SAS token" in answer.json()["error"]["message"]
-
-
-def test_updating_a_setting_without_a_body_is_the_recorded_400() -> None:
-    fake = FakeKeyVault()
-    fake.create_vault(POOL, cloud="managedhsm.azure.net", activated=True)
-    token = fake.credential(ADMIN).get_token("https://managedhsm.azure.net/.default").token
-    url = f"{POOL}/settings/AllowKeyManagementOperationsThroughARM?api-version=7.6"
-    answer = fake.handle("PATCH", url, {"Authorization": f"Bearer {token}"})
-    assert answer.status == 400
-    # Go session record TestUpdateSetting_InvalidUpdateSettingRequest.
-    assert answer.json()["error"] == {"code": "Nocontentprovided", "message": "No content provided"}
-
-
-@pytest.mark.parametrize("kind", ["backup", "restore"])
-def test_status_of_an_unknown_job_is_the_recorded_404(kind: str) -> None:
-    fake = FakeKeyVault()
-    fake.create_vault(POOL, cloud="managedhsm.azure.net", activated=True)
-    token = fake.credential(ADMIN).get_token("https://managedhsm.azure.net/.default").token
-    answer = fake.handle(
-        "GET", f"{POOL}/{kind}/nosuchjob/pending?api-version=7.6", {"Authorization": f"Bearer {token}"}
-    )
-    assert answer.status == 404
-    assert answer.json()["error"] == {"code": "NotFound", "message": "The given jobId is not found"}
