@@ -56,8 +56,10 @@ IN_PROGRESS_DETAILS = (
 )
 # Unknown issuer: the service's create-certificate scenarios document this wording.
 MERGE_DETAILS = "Pending certificate created. Please Perform Merge to complete the request."
-# [I] no recording shows the details of a cancelled request; the status itself is documented ("cancelled").
-CANCELLED_DETAILS = "The certificate request was cancelled before it completed."
+# [R] a cancelled operation carries no status_details at all (empty: left out of the answer), and until it is
+# cancelled it keeps the in-progress details with cancellation_requested true (.NET session record
+# CertificateClientLiveTests/VerifyCancelCertificateOperation, 2024; azure-sdk-for-js nock recordings, 2020).
+CANCELLED_DETAILS = ""
 # Policy fields that arrived with later api-versions: answers in older versions leave them out, as the service does.
 SANS_SINCE = "2025-06-01-preview"  # uris and ipAddresses: absent from the 7.6 swagger, present in 2025-07-01
 _PRESERVE_ORDER_SINCE = "7.6"
