@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kvconfig.fake.appconfig.router import dispatch
-from kvconfig.fake.appconfig.seed import dump_appconfig_seed, load_appconfig_seed
+from kvconfig.fake.appconfig.seed import KEYVAULT_REF_CONTENT_TYPE, dump_appconfig_seed, load_appconfig_seed
 from kvconfig.fake.appconfig.state import ROLES, KeyValue, Role, Store
 from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
 from kvconfig.fake.core.clock import Clock, SystemClock
@@ -26,7 +26,6 @@ __all__ = ["KEYVAULT_REF_CONTENT_TYPE", "LOOPBACK_STORE_DOMAIN", "STORE_SUFFIXES
 
 # The host families of App Configuration stores: public cloud (both domains), Azure US Government, Azure China.
 STORE_SUFFIXES = ("azconfig.io", "appconfig.azure.com", "azconfig.azure.us", "azconfig.azure.cn")
-KEYVAULT_REF_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json;charset=utf-8"
 # The loopback emulator's store hosts: <store>.azconfig.localhost:<port> (see add_loopback_port).
 LOOPBACK_STORE_DOMAIN = "azconfig.localhost"
 
@@ -222,11 +221,12 @@ class FakeAppConfiguration:
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load stores from ``{"mystore": [{"key": ..., "value": ..., "label": ..., "content_type": ..., "tags": {}}
-        | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file)."""
+        | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file); a store with snapshots is
+        ``{"key_values": [...], "snapshots": [{"name": ..., "filters": [...], ...}]}`` (see ``seed.py``)."""
         load_appconfig_seed(self, data)
 
     def dump(self) -> dict[str, Any]:
-        """Every store as a seed mapping (values included: this is test data)."""
+        """Every store as a seed mapping, snapshots included (values included: this is test data)."""
         return dump_appconfig_seed(self)
 
     def __iter__(self) -> Iterator[Store]:
