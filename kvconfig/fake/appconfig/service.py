@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kvconfig.fake.appconfig.router import dispatch
 from kvconfig.fake.appconfig.seed import KEYVAULT_REF_CONTENT_TYPE, dump_appconfig_seed, load_appconfig_seed
 from kvconfig.fake.appconfig.state import ROLES, KeyValue, Role, Store
+from kvconfig.fake.appconfig.store_state import dumps_store, restore_store
 from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
 from kvconfig.fake.core.clock import Clock, SystemClock
 from kvconfig.fake.core.identity import Identity
@@ -66,6 +67,9 @@ class FakeAppConfiguration:
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
         self._suffixes: frozenset[str] = frozenset(STORE_SUFFIXES)
+        # Called with a store's host after each write it acknowledged, before the response goes out (the
+        # emulator's data folder commits there: see persist/durable.py).
+        self.write_listeners: list[Callable[[str], None]] = []
 
     # -- stores ----------------------------------------------------------------------------------------------------
 
@@ -169,7 +173,15 @@ class FakeAppConfiguration:
 
     def dispatch(self, request: FakeRequest) -> Outcome:
         """Serve one request (the surface the transports use)."""
-        return dispatch(self, request)
+        outcome = dispatch(self, request)
+        response = outcome.response
+        wrote = response is not None and 200 <= response.status < 300 and request.method.upper() not in ("GET", "HEAD")
+        if wrote and self.write_listeners:
+            _scheme, hostname, _path, port = request.parts
+            host = hostname if port in (None, 443) else f"{hostname}:{port}"
+            for listener in list(self.write_listeners):
+                listener(host)  # a failure to save propagates: the write must not be acknowledged
+        return outcome
 
     def handle(
         self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
@@ -228,6 +240,20 @@ class FakeAppConfiguration:
     def dump(self) -> dict[str, Any]:
         """Every store as a seed mapping, snapshots included (values included: this is test data)."""
         return dump_appconfig_seed(self)
+
+    def export_state(self, host: str | None = None) -> dict[str, bytes]:
+        """The whole state of the store at ``host`` (``None``: of every store) by host, for the data folder."""
+        with self._lock:
+            chosen = (
+                list(self._stores.values()) if host is None else [self._stores[host]] if host in self._stores else []
+            )
+        return {store.host: dumps_store(store) for store in chosen}
+
+    def restore_state(self, rows: Mapping[str, bytes]) -> int:
+        """Make the stores ``export_state`` wrote (by host) again; how many. Raises ``StoreStateError``."""
+        for host, blob in rows.items():
+            restore_store(self.store(host), blob)
+        return len(rows)
 
     def __iter__(self) -> Iterator[Store]:
         return iter(self.stores)
