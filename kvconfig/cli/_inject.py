@@ -26,6 +26,7 @@ from kvconfig.cli._common import (
     reference_settings,
     require_reveal,
     resolver_options,
+    warn,
 )
 from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.errors import KvConfigError
@@ -64,7 +65,11 @@ def inject(template: Path, reveal: bool, output: Path | None, **params: Any) -> 
     """Render a config file with its references replaced by their values (masked unless --reveal)."""
     require_reveal(output, reveal)
     if params["appconfig"] and file_kind(template) is None:
-        raise click.UsageError("--appconfig fills the settings of a .env, JSON, YAML or TOML template.")
+        source = click.get_current_context().get_parameter_source("appconfig")
+        if source is not click.core.ParameterSource.ENVIRONMENT:
+            raise click.UsageError("--appconfig fills the settings of a .env, JSON, YAML or TOML template.")
+        warn(f"KVCONFIG_APPCONFIG is not used for {template}: a store fills the settings of a structured template.")
+        params["appconfig"] = None
     try:
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
             if file_kind(template) is not None:

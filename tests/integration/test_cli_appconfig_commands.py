@@ -176,3 +176,12 @@ def test_resolve_for_azure_pipelines_marks_store_references_secret(seed: Path) -
     secret_lines = [line for line in lines if "issecret=true" in line]
     assert len(secret_lines) == 2  # db:password (by content type) and api-key (by its text)
     assert any("variable=greeting" in line and "issecret=true" not in line for line in lines)
+
+
+def test_a_store_from_the_environment_is_left_out_of_a_text_template(seed: Path, tmp_path: Path) -> None:
+    template = tmp_path / "nginx.conf.tmpl"
+    template.write_text("password @Microsoft.KeyVault(VaultName=contoso-app;SecretName=db-password);\n")
+    result = _invoke("inject", "-i", template, "--fake-vault", seed, env={"KVCONFIG_APPCONFIG": STORE})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "password ********;\n"
+    assert "KVCONFIG_APPCONFIG is not used" in result.stderr
