@@ -122,13 +122,14 @@ class FakeCommandError(click.ClickException):
     "serve_appconfig",
     is_flag=True,
     help="Also serve App Configuration stores at https://<store>.azconfig.localhost:PORT (implied by "
-    "--appconfig-seed or an 'appconfig' part in the --seed file). Not kept in --data-dir.",
+    "--appconfig-seed or an 'appconfig' part in the --seed file). Kept in --data-dir like the vaults.",
 )
 @click.option(
     "--appconfig-seed",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='A JSON file of App Configuration stores ({"store": [{"key": ..., "value": ...}, {"key": ..., '
-    "\"secret_uri\": ...}]}, or a seed file's 'appconfig' part), loaded at every start.",
+    "\"secret_uri\": ...}]}, or a seed file's 'appconfig' part); with --data-dir, only into a folder that holds "
+    "no stores yet.",
 )
 def serve(
     port: int,
@@ -235,10 +236,15 @@ def serve(
         except (SeedError, RuntimeError) as exc:  # RuntimeError: PersistenceError, the seed could not be saved
             server.stop()
             raise FakeCommandError(str(exc)) from exc
-    if stores is not None and stores_seed is not None:  # stores are not kept in the data folder: seeded every start
+    if durable is not None and durable.restored_stores:
+        click.echo(f"Restored {durable.restored_stores} App Configuration store(s) from {data_dir}.", err=True)
+        stores_seed = None  # the folder's stores win, as its vaults do
+    if stores is not None and stores_seed is not None:
         try:
             stores.seed(loopback_store_seed(stores_seed, server.store_domain or ""))
-        except (ValueError, TypeError) as exc:  # AppConfigSeedError names the store and the entry
+            if durable is not None:
+                durable.save_stores()
+        except (ValueError, TypeError, RuntimeError) as exc:  # AppConfigSeedError names the store and the entry
             server.stop()
             raise FakeCommandError(f"Cannot use the App Configuration seed: {exc}") from exc
 
