@@ -110,17 +110,36 @@ def test_rotate_new_data_key_from_the_environment_deletes_the_sealed_entries(
     assert_nothing_secret(result, redis_url)
 
 
-def test_rotate_against_the_example_seed_makes_a_data_key_and_refuses_a_foreign_record(redis_url: str) -> None:
+def test_rotate_against_the_example_seed_makes_a_data_key_that_another_run_rewraps(redis_url: str) -> None:
     key = "https://contoso-app.vault.azure.net/keys/kvconfig-kek"
     made = invoke("--redis", redis_url, "--key", key, "--new-data-key", "--fake-vault", str(SEED))
-    # Another run is another fake vault, whose key has other versions: the record's version is not there.
-    refused = invoke("--redis", redis_url, "--key", key, "--fake-vault", str(SEED))
+    # Another run is another fake vault; the seed pins the key's material and version, so it unwraps the record.
+    rewrapped = invoke("--redis", redis_url, "--key", key, "--fake-vault", str(SEED))
 
     assert made.exit_code == 0, made.stderr
     assert made.output.startswith(f"new data key {record(redis_url)['id']} in namespace kvconfig\n")
-    assert refused.exit_code == 1
-    assert refused.stderr.startswith("kvconfig: re-wrapping the data key failed: ResourceNotFoundError")
-    assert refused.stderr.rstrip().endswith("(nothing was changed).")
+    assert rewrapped.exit_code == 0, rewrapped.stderr
+    assert f"  now wrapped by {key}/e0a1b2c3d4e5f60718293a4b5c6d7e8f (RSA-OAEP-256)" in rewrapped.output
+    assert (
+        rewrapped.stderr
+        == "kvconfig: warning: the key has no newer version: the record is wrapped by the same version as before.\n"
+    )
+
+
+def test_rotate_refuses_a_record_its_vault_cannot_unwrap_and_changes_nothing(
+    fake: FakeKeyVault, redis_url: str
+) -> None:
+    resolve_once(fake, redis_url)  # wrapped by contoso's fleet-kek, which the seed's fake vault does not hold
+    before = record(redis_url)
+    key = "https://contoso-app.vault.azure.net/keys/kvconfig-kek"
+
+    result = invoke("--redis", redis_url, "--key", key, "--fake-vault", str(SEED))
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("kvconfig: re-wrapping the data key failed: ResourceNotFoundError")
+    assert result.stderr.rstrip().endswith("(nothing was changed).")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert record(redis_url) == before
 
 
 def test_rotate_rewrap_without_a_record_says_no_replica_made_one(fake: FakeKeyVault, redis_url: str) -> None:
