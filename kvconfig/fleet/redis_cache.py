@@ -3,7 +3,10 @@
 What Redis holds (``<ns>`` is the namespace, ``kvconfig`` by default; hosts and names are not secret):
 
 - ``<ns>:datakey``: the data key record: its id, the Key Vault key id (versioned) and algorithm that wrapped it, and
-  the wrapped key. Never the key itself.
+  the wrapped key. Never the key itself. Re-wrapped or replaced by :meth:`RedisSharedCache.rewrap` and
+  :meth:`RedisSharedCache.rotate_data_key` (``rotation.py``); every sealed blob starts with its data key's id, a
+  reader adopts the record's key when a blob names it, and a writer stores only while the record names its key
+  (a transaction watching the record), so no replica seals under a retired key.
 - ``<ns>:v:<vault host>:<name>:<version>``: one secret version, sealed (AES-256-GCM under the data key, bound to
   vault, name and version): value, enabled, not-before, expiry, content type. Expires after ``value_ttl``.
 - ``<ns>:latest:<vault host>:<name>``: the latest version of a versionless reference, sealed too, expiring after

@@ -171,3 +171,11 @@ def test_rotate_refuses_a_url_that_is_not_redis() -> None:
     assert result.exit_code == 2
     assert "give a redis://, rediss:// or unix:// URL" in result.stderr
     assert "http://cache:6379" not in result.stderr
+
+
+def test_rotate_with_redis_unreachable_fails_in_one_line(fake: FakeKeyVault) -> None:
+    result = invoke("--redis", "redis://127.0.0.1:1/0", "--key", KEK_URL, "--new-data-key")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("kvconfig: Redis failed while the data key record was being changed (")
+    assert len(result.stderr.strip().splitlines()) == 1
