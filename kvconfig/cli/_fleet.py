@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from kvconfig.cli._common import fail, warn
+from kvconfig.errors import KvConfigError
 from kvconfig.references import is_trusted_host, trusted_entries
 
 if TYPE_CHECKING:
@@ -135,10 +136,13 @@ def rotate(
         raise click.UsageError("--keep-entries only applies with --new-data-key (a re-wrap keeps every entry).")
     key_url = _key_url(key_url, trusted_hosts)
     with contextlib.ExitStack() as stack:
-        if fake_vault is not None:
-            from kvconfig.cli._fake_seed import patched_fakes
+        try:
+            if fake_vault is not None:
+                from kvconfig.cli._fake_seed import patched_fakes
 
-            stack.enter_context(patched_fakes(fake_vault))
+                stack.enter_context(patched_fakes(fake_vault))
+        except KvConfigError as exc:  # a seed that cannot be used
+            fail(exc)
         try:
             change = asyncio.run(
                 _change(redis_url, key_url, namespace, algorithm, trusted_hosts, new_data_key, not keep_entries)

@@ -179,3 +179,16 @@ def test_rotate_with_redis_unreachable_fails_in_one_line(fake: FakeKeyVault) -> 
     assert result.exit_code == 1
     assert result.stderr.startswith("kvconfig: Redis failed while the data key record was being changed (")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rotate_with_a_seed_that_is_not_json_fails_in_one_line(tmp_path: Path, redis_url: str) -> None:
+    seed = tmp_path / "vault.json"
+    seed.write_text("{not json")
+
+    result = invoke("--redis", redis_url, "--key", KEK_URL, "--fake-vault", str(seed))
+
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"kvconfig: Cannot use the --fake-vault seed {seed}: it is not valid JSON (line 1, column 2).\n"
+    )
