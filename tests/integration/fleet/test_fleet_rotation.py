@@ -5,6 +5,7 @@ memory never seals under it. Replicas are resolvers with their own SDK clients o
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -235,3 +236,31 @@ def test_a_record_changed_during_the_rewrap_is_not_overwritten(redis_url: str) -
         asyncio.run(run())
     assert client.get("kvconfig:datakey") == b'{"written": "by another rotation"}'
     client.close()
+
+
+def test_replicas_refreshing_together_after_a_rotation_all_seal_under_the_new_key(
+    replica: Callable[[], SecretResolver], fake: FakeKeyVault, redis_url: str, counts: Counter[str]
+) -> None:
+    holders = [replica() for _ in range(4)]
+    for holder in holders:
+        assert dict(holder.resolve(settings())) == expected()
+    change = with_cache(fake, counts, redis_url, lambda cache: cache.rotate_data_key())
+    reads = vault_reads(counts)
+
+    barrier = threading.Barrier(len(holders))
+    results: list[dict[str, Any]] = [{} for _ in holders]
+
+    def refresh(index: int) -> None:
+        barrier.wait()
+        results[index] = dict(holders[index].refresh())
+
+    threads = [threading.Thread(target=refresh, args=(i,)) for i in range(len(holders))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert results == [expected()] * len(holders)
+    assert vault_reads(counts) == reads + len(NAMES)  # still one read per secret for the fleet, under the lease
+    assert all(blob[:8] == bytes.fromhex(change.data_key_id) for blob in entries(redis_url).values())
+    assert sum(shared_health(holder)["state"] == "ok" for holder in holders) == len(holders)
