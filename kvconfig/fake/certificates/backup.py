@@ -107,10 +107,10 @@ def restore_certificate(ctx: OperationContext) -> dict[str, Any]:
     ensure_certificate_hook(ctx.service)  # a restored policy's lifetime actions run on the clock too
     with ctx.vault.lock:
         store = certificate_store(ctx.vault)
-        if get_object(ctx.vault, name) is not None or store.get_deleted(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
-        if ctx.vault.secrets.get(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+        taken = get_object(ctx.vault, name) is not None or store.get_deleted(name) is not None
+        if taken or ctx.vault.secrets.get(name) is not None:
+            latest = versions[-1][0].version
+            raise ServiceError.restore_conflict(KIND, f"{ctx.vault.url}/certificates/{name}/{latest}")
         check_backing_names(ctx.vault, name)
         obj: CertificateObject = get_or_create_object(ctx.vault, name)
         obj.policy = policy

@@ -39,6 +39,8 @@ class PolicyError(ValueError):
         super().__init__(message)
         self.message = message
         self.property = property
+        # What a person fixing a seed file needs beyond the service's words (which can be terse).
+        self.reason: str | None = None
 
 
 class CertificateMaterialError(ValueError):

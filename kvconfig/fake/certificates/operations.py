@@ -499,7 +499,7 @@ def recover_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
     name = ctx.param("name")
     with ctx.vault.lock:
         if get_object(ctx.vault, name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+            raise ServiceError.recover_conflict(KIND, name)
         refuse_if_being_deleted(ctx.vault, name)
         obj = certificate_store(ctx.vault).recover(name)
         if not isinstance(obj, CertificateObject):

@@ -202,7 +202,7 @@ def _keep_given_policy(vault: Vault, name: str, policy: dict[str, Any], where: s
     try:
         full = build_policy_defaults(policy)
     except PolicyError as exc:
-        raise SeedError(f"Cannot seed {where}: {exc.message}") from exc
+        raise SeedError(f"Cannot seed {where}: {exc.reason or exc.message}") from exc
     raw_attributes = policy.get("attributes")
     given: dict[str, Any] = raw_attributes if isinstance(raw_attributes, dict) else {}
     stamped = dict(obj.policy.get("attributes") or {})

@@ -186,12 +186,32 @@ class ServiceError(Exception):
         )
 
     @classmethod
-    def restore_conflict(cls, kind: str, name: str) -> ServiceError:
+    def recover_conflict(cls, kind: str, name: str) -> ServiceError:
+        """409 for recovering a deleted object whose name is live again. [I]: no recording has it (the service refuses
+        re-creating a soft-deleted name, so a recording would need a race)."""
         return cls(
             409,
             "Conflict",
-            f"There was a conflict restoring the {kind} '{name}'. This may happen if a {kind} with the same name "
-            "already exists, or is in the deleted state.",
+            f"There was a conflict recovering the {kind} '{name}'. This may happen if a {kind} with the same name "
+            "already exists.",
+        )
+
+    @classmethod
+    def restore_conflict(cls, kind: str, object_id: str) -> ServiceError:
+        """409 for restoring a backup whose name is taken (live or soft-deleted).
+
+        [R] azure-sdk-for-js nock recordings of ``POST /keys/restore`` and ``POST /secrets/restore`` (409 Conflict,
+        no innererror), and a 2024 vault audit log quoting the same resultDescription; ``object_id`` is the restored
+        object's versioned id. [I] certificates (the same sentence with "certificate").
+        """
+        return cls(
+            409,
+            "Conflict",
+            f"There was a conflict restoring the {kind} '{object_id}'. This can happen if either: a second {kind} with "
+            f"the same name was created after the first {kind} was deleted; thus trying to restore a {kind} whose name "
+            f"is already in use. To fix this, rename the second {kind} to something else so that the restore works. "
+            "The second probable cause of this exception is when multiple operations are performed in parallel "
+            f"against the {kind}. To avoid this error, perform operations against a {kind} in a sequential manner.",
         )
 
     @classmethod
@@ -224,12 +244,25 @@ class ServiceError(Exception):
         )
 
     @classmethod
-    def managed_object(cls, kind: str, name: str) -> ServiceError:
+    def managed_object(cls, kind: str, operation: str) -> ServiceError:
+        """403 for changing a key or secret that backs a certificate (``managed: true``) directly.
+
+        [R] the service's current text for deleting a certificate's backing secret, as a user's Terraform log quotes
+        the live service in 2026 (innererror SecretManagedByKeyVault); the same sentence with "key" and
+        KeyManagedByKeyVault is [I] by analogy. Older recordings (azure-sdk-for-js nock recordings of
+        ``DELETE /keys/{name}`` and ``DELETE /secrets/{name}`` on a certificate's name, 2019-2020) carry the same
+        codes with an earlier text: 'Operation "delete" is not allowed as this object's lifetime is managed by Key
+        Vault.'. [I] that set, update, backup, create, import and rotate answer the same way as delete.
+        """
+        inner = {"secret": "SecretManagedByKeyVault", "key": "KeyManagedByKeyVault"}[kind]
         return cls(
             403,
             "Forbidden",
-            f"The {kind} '{name}' is managed by Key Vault (it backs a certificate) and cannot be changed directly; "
-            "use the certificate operations instead.",
+            f'Operation "{operation}" is not allowed on this {kind}, since it is associated with a certificate. '
+            "Perform the operation on the corresponding certificate. For more information refer to "
+            "https://docs.microsoft.com/en-us/azure/key-vault/certificates/about-certificates"
+            "#composition-of-a-certificate",
+            inner=inner,
         )
 
     # -- keys and cryptographic operations (kvconfig/fake/keys/) ------------------------------------------------------

@@ -52,6 +52,7 @@ from kvconfig.fake.keys.store import (
     deleted,
     hsm_keys_allowed,
     item,
+    key_id,
     key_store,
     key_version,
     live_key,
@@ -136,13 +137,19 @@ def _check_release(exportable: bool | None, policy: ReleasePolicy | None) -> Non
         raise ServiceError.release_policy_needs_exportable()
 
 
-def _refuse_managed(obj: Versioned[KeyVersion] | None) -> None:
+def _refuse_managed(obj: Versioned[KeyVersion] | None, operation: str) -> None:
     if obj is not None and obj.current().managed:
-        raise ServiceError.managed_object(KIND, obj.name)
+        raise ServiceError.managed_object(KIND, operation)
 
 
 def _add_version(
-    ctx: OperationContext, name: str, material: KeyMaterial, body: dict[str, Any], key_ops: list[str] | None
+    ctx: OperationContext,
+    name: str,
+    material: KeyMaterial,
+    body: dict[str, Any],
+    key_ops: list[str] | None,
+    *,
+    operation: str = "create",
 ) -> dict[str, Any]:
     """What CreateKey and ImportKey share: attributes, tags, release policy, the new version and its bundle."""
     raw_attributes = body.get("attributes")
@@ -152,7 +159,7 @@ def _add_version(
     _check_release(exportable, policy)
     tags = tags_from_wire(body.get("tags"))
     with ctx.vault.lock:
-        _refuse_managed(key_store(ctx.vault).get(name))
+        _refuse_managed(key_store(ctx.vault).get(name), operation)
         obj, version = new_key_version(
             ctx.vault,
             name,
@@ -216,7 +223,7 @@ def import_key(ctx: OperationContext) -> dict[str, Any]:
         if not kty.endswith("-HSM"):
             raise ServiceError.bad_parameter("A BYOK key (key_hsm) is imported as RSA-HSM, EC-HSM or oct-HSM.")
         material = unwrap_transfer_blob(ctx.vault, jwk, kty)
-        return _add_version(ctx, name, material, body, _key_ops(jwk.get("key_ops")))
+        return _add_version(ctx, name, material, body, _key_ops(jwk.get("key_ops")), operation="import")
     if kty.startswith("oct"):
         k = jwk.get("k")
         # The decoded size from the text's length: a malformed ``k`` is the JWK reader's to refuse, below.
@@ -228,7 +235,7 @@ def import_key(ctx: OperationContext) -> dict[str, Any]:
         raise ServiceError.bad_parameter(f"JSON Web Key: {exc}") from None
     if not material.has_private:
         raise ServiceError.bad_parameter("JSON Web Key: the key to import must include its private members.")
-    return _add_version(ctx, name, material, body, _key_ops(jwk.get("key_ops")))
+    return _add_version(ctx, name, material, body, _key_ops(jwk.get("key_ops")), operation="import")
 
 
 def get_key(ctx: OperationContext) -> dict[str, Any]:
@@ -248,7 +255,7 @@ def update_key(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         obj, version = key_version(ctx.vault, ctx.param("name"), ctx.param("version"))
         if version.managed:
-            raise ServiceError.managed_object(KIND, obj.name)
+            raise ServiceError.managed_object(KIND, "update")
         key_ops = _key_ops(body.get("key_ops"))
         tags = tags_from_wire(body["tags"]) if "tags" in body else version.tags
         exportable = _exportable(body.get("attributes"))
@@ -296,7 +303,7 @@ def delete_key(ctx: OperationContext) -> dict[str, Any]:
     props = ctx.vault.properties
     with ctx.vault.lock:
         obj = live_key(ctx.vault, ctx.param("name"))
-        _refuse_managed(obj)
+        _refuse_managed(obj, "delete")
         key_store(ctx.vault).delete(
             obj.name,
             now=ctx.now,
@@ -347,7 +354,7 @@ def recover_deleted_key(ctx: OperationContext) -> dict[str, Any]:
     name = ctx.param("name")
     with ctx.vault.lock:
         if key_store(ctx.vault).get(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+            raise ServiceError.recover_conflict(KIND, name)
         refuse_if_being_deleted(ctx.vault, name)
         obj = key_store(ctx.vault).recover(name)
         if obj is None:
@@ -360,7 +367,7 @@ def rotate_key(ctx: OperationContext) -> dict[str, Any]:
     """Rotate Key: POST /keys/{key-name}/rotate"""
     with ctx.vault.lock:
         obj = live_key(ctx.vault, ctx.param("name"))
-        _refuse_managed(obj)
+        _refuse_managed(obj, "rotate")
         version = rotate_version(ctx.vault, obj, version_id=ctx.new_version(), now=ctx.now)
         return bundle(ctx, obj, version)
 
@@ -369,7 +376,7 @@ def backup_key(ctx: OperationContext) -> dict[str, Any]:
     """Backup Key: POST /keys/{key-name}/backup"""
     with ctx.vault.lock:
         obj = live_key(ctx.vault, ctx.param("name"))
-        _refuse_managed(obj)
+        _refuse_managed(obj, "backup")
         payload = {
             "name": obj.name,
             "latest": obj.latest,
@@ -387,7 +394,7 @@ def restore_key(ctx: OperationContext) -> dict[str, Any]:
         raise ServiceError.hardware_key_not_allowed()
     with ctx.vault.lock:
         if key_store(ctx.vault).get(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+            raise ServiceError.restore_conflict(KIND, key_id(ctx.vault, name, payload["latest"]))
         refuse_if_deleted(ctx.vault, name)
         obj = key_store(ctx.vault).get_or_create(name)
         for version in versions:

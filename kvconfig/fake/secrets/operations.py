@@ -155,7 +155,7 @@ def set_secret(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         existing = ctx.vault.secrets.get(name)
         if existing is not None and existing.current().managed:
-            raise ServiceError.managed_object(KIND, existing.name)
+            raise ServiceError.managed_object(KIND, "set")
         obj, version = new_secret_version(
             ctx.vault,
             name,
@@ -228,7 +228,7 @@ def update_secret(ctx: OperationContext) -> dict[str, Any]:
         if version is None:
             raise ServiceError.object_not_found(KIND, name, version_id)
         if version.managed:
-            raise ServiceError.managed_object(KIND, obj.name)
+            raise ServiceError.managed_object(KIND, "update")
         tags = tags_from_wire(body["tags"]) if "tags" in body else version.tags
         if "contentType" in body:
             content_type = body["contentType"]
@@ -267,7 +267,7 @@ def delete_secret(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         obj = _live(ctx, name)
         if obj.current().managed:
-            raise ServiceError.managed_object(KIND, obj.name)
+            raise ServiceError.managed_object(KIND, "delete")
         ctx.vault.secrets.delete(
             name,
             now=ctx.now,
@@ -318,7 +318,7 @@ def recover_deleted_secret(ctx: OperationContext) -> dict[str, Any]:
     name = ctx.param("name")
     with ctx.vault.lock:
         if ctx.vault.secrets.get(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+            raise ServiceError.recover_conflict(KIND, name)
         _refuse_if_being_deleted(ctx.vault, name)
         obj = ctx.vault.secrets.recover(name)
         if obj is None:
@@ -332,7 +332,7 @@ def backup_secret(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         obj = _live(ctx, name)
         if obj.current().managed:
-            raise ServiceError.managed_object(KIND, obj.name)
+            raise ServiceError.managed_object(KIND, "backup")
         payload = {
             "name": obj.name,
             "latest": obj.latest,
@@ -347,7 +347,7 @@ def restore_secret(ctx: OperationContext) -> dict[str, Any]:
     name = payload["name"]
     with ctx.vault.lock:
         if ctx.vault.secrets.get(name) is not None:
-            raise ServiceError.restore_conflict(KIND, name)
+            raise ServiceError.restore_conflict(KIND, _secret_id(ctx.vault, name, payload["latest"]))
         _refuse_if_deleted(ctx.vault, name)
         obj = ctx.vault.secrets.get_or_create(name)
         for item in payload["versions"]:
