@@ -105,7 +105,7 @@ async def test_rotate_makes_a_new_version_of_the_same_type_and_size(kh: KeysUnde
     client = kh.key_client()
     name = kh.name()
     if kind == "rsa":
-        first = await kh.call(client.create_rsa_key, name, size=3072, public_exponent=3, key_operations=["sign"])
+        first = await kh.call(client.create_rsa_key, name, size=3072, key_operations=["sign"])
     else:
         first = await kh.call(client.create_ec_key, name, curve="P-384", tags={"t": "1"})
     rotated = await kh.call(client.rotate_key, name)
@@ -116,7 +116,7 @@ async def test_rotate_makes_a_new_version_of_the_same_type_and_size(kh: KeysUnde
     assert getattr(rotated.key, check) != getattr(first.key, check)
     assert len(getattr(rotated.key, check)) == len(getattr(first.key, check))
     if kind == "rsa":
-        assert rotated.key.e == b"\x03"
+        assert rotated.key.e == first.key.e
     else:
         assert rotated.key.crv == "P-384"
     latest = await kh.call(client.get_key, name)
