@@ -17,6 +17,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ._primes import MAX_PUBLIC_EXPONENT, generate_rsa_with_exponent
 from .errors import InvalidKeyError, JwkError
 
 __all__ = [
@@ -257,7 +258,8 @@ def generate_key(
 ) -> KeyMaterial:
     """Generate a new private key the way Create Key does.
 
-    RSA: ``size`` 2048 (default), 3072 or 4096; ``public_exponent`` 65537 (default) or 3. EC: ``curve`` P-256
+    RSA: ``size`` 2048 (default), 3072 or 4096; ``public_exponent`` 65537 (default) or any odd number from 3 to
+    2**31 - 1 (as Managed HSM; a vault's Create Key ignores it, which is the fake's to decide). EC: ``curve`` P-256
     (default), P-384, P-521 or P-256K; ``size``, if given, must be the curve's size. oct: ``size`` 128, 192 or
     256 (default). Raises :class:`InvalidKeyError` for anything else.
     """
@@ -272,9 +274,11 @@ def generate_key(
         if bits not in _RSA_SIZES:
             raise InvalidKeyError(f"RSA key size must be one of 2048, 3072 or 4096 bits, not {bits}.")
         exponent = 65537 if public_exponent is None else public_exponent
-        if exponent not in (3, 65537):
-            raise InvalidKeyError(f"RSA public exponent must be 3 or 65537, not {exponent}.")
-        return KeyMaterial(rsa.generate_private_key(exponent, bits), kty=kty)
+        if exponent < 3 or exponent % 2 == 0 or exponent > MAX_PUBLIC_EXPONENT:
+            raise InvalidKeyError(
+                f"RSA public exponent must be an odd number from 3 to {MAX_PUBLIC_EXPONENT}, not {exponent}."
+            )
+        return KeyMaterial(generate_rsa_with_exponent(bits, exponent), kty=kty)
     if family == "EC":
         crv = _normalise_curve("P-256" if curve is None else curve)
         if size is not None and size != _CURVE_BITS[crv]:

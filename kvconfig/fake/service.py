@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -110,15 +110,45 @@ class FakeKeyVault(VaultDirectory):
 
     # -- credentials and transports -------------------------------------------------------------------------------
 
-    def credential(self, identity: str | Identity | None = None, *, lifetime: float = 3600.0) -> FakeCredential:
-        """A sync token credential whose tokens name ``identity`` (default: ``test-user``)."""
-        return FakeCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+    def _identity(self, identity: str | Identity | None) -> Identity:
+        """An :class:`Identity` as given, or one of this fake's tenant named ``identity`` (default ``test-user``)."""
+        if isinstance(identity, Identity):
+            return identity
+        return Identity(identity or "test-user", tenant_id=self.tenant_id)
+
+    def credential(
+        self,
+        identity: str | Identity | None = None,
+        *,
+        lifetime: float = 3600.0,
+        additionally_allowed_tenants: Sequence[str] = ("*",),
+    ) -> FakeCredential:
+        """A sync token credential whose tokens name ``identity`` (default: ``test-user``, of the fake's tenant).
+
+        A client asking for a vault's tenant (the Key Vault clients do) gets a token of that tenant when
+        ``additionally_allowed_tenants`` allows it (any, by default), else ``ClientAuthenticationError``.
+        """
+        return FakeCredential(
+            self.tokens,
+            self._identity(identity),
+            lifetime=lifetime,
+            additionally_allowed_tenants=additionally_allowed_tenants,
+        )
 
     def async_credential(
-        self, identity: str | Identity | None = None, *, lifetime: float = 3600.0
+        self,
+        identity: str | Identity | None = None,
+        *,
+        lifetime: float = 3600.0,
+        additionally_allowed_tenants: Sequence[str] = ("*",),
     ) -> FakeAsyncCredential:
         """The async twin of :meth:`credential`."""
-        return FakeAsyncCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
+        return FakeAsyncCredential(
+            self.tokens,
+            self._identity(identity),
+            lifetime=lifetime,
+            additionally_allowed_tenants=additionally_allowed_tenants,
+        )
 
     def transport(self) -> FakeTransport:
         """An azure-core ``HttpTransport`` serving this fake in-process."""
@@ -175,7 +205,7 @@ class FakeKeyVault(VaultDirectory):
         """
         from kvconfig.fake.serve.patch import FakePatch  # unittest.mock and the SDK's transports: only when patching
 
-        return FakePatch(self, Identity.of(identity))
+        return FakePatch(self, self._identity(identity))
 
     # -- the framework-free entry point ----------------------------------------------------------------------------
 

@@ -348,3 +348,55 @@ async def test_backup_needs_a_sas_token_or_the_managed_identity(pool: Pool) -> N
     )
     assert answer.status == 400
     assert "SAS token" in answer.json()["error"]["message"]
+
+
+async def test_full_restore_brings_back_role_definitions_assignments_and_settings(pool: Pool) -> None:
+    # "A full backup of the entire contents of the HSM including all keys, versions, attributes, tags, and role
+    # assignments" (Managed HSM docs); a selective key restore brings back the key only.
+    other = Identity("pool-other")
+    await call(pool.keys(ADMIN).create_rsa_key("k"))
+    access = pool.access()
+    admin = await _definition(pool, "Managed HSM Administrator")
+    crypto_user = await _definition(pool, "Managed HSM Crypto User")
+    await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, admin.id, ADMIN.object_id))
+    await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, crypto_user.id, ADMIN.object_id))
+    reader = await call(
+        access.set_role_definition(
+            KeyVaultRoleScope.GLOBAL,
+            permissions=[KeyVaultPermission(data_actions=[KeyVaultDataAction.READ_HSM_KEY])],
+            role_name="key reader",
+        )
+    )
+    app_grant = await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, reader.id, APP.object_id))
+    setting = "AllowKeyManagementOperationsThroughARM"
+    await call(pool.settings().update_setting(KeyVaultSetting(name=setting, value=True)))
+    backed_up = {item.name for item in await collect(access.list_role_assignments(KeyVaultRoleScope.GLOBAL))}
+    backups = _backup_client(pool)
+    result = await _run(pool, backups.begin_backup, CONTAINER, sas_token="sv=2024&sig=x", _polling_interval=0)
+
+    # After the backup: the app's grant and the custom role go, someone else is granted, the setting is turned off.
+    await call(access.delete_role_assignment(KeyVaultRoleScope.GLOBAL, app_grant.name))
+    await call(access.delete_role_definition(KeyVaultRoleScope.GLOBAL, reader.name))
+    await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, crypto_user.id, other.object_id))
+    await call(pool.settings().update_setting(KeyVaultSetting(name=setting, value=False)))
+    assert (await call(pool.keys(other).get_key("k"))).name == "k"
+
+    await _run(pool, backups.begin_restore, result.folder_url, sas_token="t", key_name="k", _polling_interval=0)
+    after_selective = {item.name for item in await collect(access.list_role_assignments(KeyVaultRoleScope.GLOBAL))}
+    assert app_grant.name not in after_selective
+    assert (await call(pool.settings().get_setting(setting))).value == "false"
+
+    await _run(pool, backups.begin_restore, result.folder_url, sas_token="t", _polling_interval=0)
+    restored = {item.name for item in await collect(access.list_role_assignments(KeyVaultRoleScope.GLOBAL))}
+    assert restored == backed_up
+    fetched = await call(access.get_role_definition(KeyVaultRoleScope.GLOBAL, reader.name))
+    assert fetched.role_name == "key reader"
+    assert (await call(pool.settings().get_setting(setting))).value == "true"
+    app_keys = pool.keys(APP)
+    assert (await call(app_keys.get_key("k"))).name == "k"
+    with pytest.raises(HttpResponseError) as refused:
+        await call(app_keys.create_rsa_key("not-allowed"))
+    assert refused.value.status_code == 403
+    with pytest.raises(HttpResponseError) as gone:
+        await call(pool.keys(other).get_key("k"))
+    assert gone.value.status_code == 403

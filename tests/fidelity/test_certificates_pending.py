@@ -71,6 +71,33 @@ async def test_unknown_issuer_operation_says_it_waits_for_a_merge(certs: CertVau
     assert fetched.status_details == operation.status_details
 
 
+async def test_a_new_certificate_answers_its_disabled_version_while_its_create_is_pending(certs: CertVault) -> None:
+    # Recorded: GET /certificates/{name}/ during a create answers 200 with the version the create makes, disabled,
+    # with the policy's validity and no certificate; the merge fills that version in.
+    cv = certs
+    name = cv.name()
+    await _unknown_request(cv, name)
+    pending = await cv.call(cv.client.get_certificate, name)
+    assert pending.properties.enabled is False
+    assert pending.cer is None
+    assert pending.properties.version
+    assert pending.policy is not None
+    assert pending.policy.issuer_name == "Unknown"
+    assert pending.properties.expires_on is not None
+    assert pending.properties.not_before is not None
+    assert (pending.properties.expires_on - pending.properties.not_before).days >= 365
+    same = await cv.call(cv.client.get_certificate_version, name, pending.properties.version)
+    assert same.id == pending.id
+    operation = await cv.call(cv.client.get_certificate_operation, name)
+    merged = await cv.call(
+        cv.client.merge_certificate, name, [_sign(cv, bytes(operation.csr)).public_bytes(serialization.Encoding.DER)]
+    )
+    assert merged.id == pending.id
+    assert merged.properties.enabled is True
+    with pytest.raises(ResourceNotFoundError):
+        await cv.call(cv.client.get_certificate_version, name, "0" * 32)
+
+
 @pytest.mark.parametrize("form", ["der", "pem-body", "pem", "pem-chain"])
 async def test_merge_accepts_der_pem_and_base64_text(certs: CertVault, form: str) -> None:
     cv = certs
@@ -144,13 +171,17 @@ async def test_self_issuance_is_in_progress_until_its_time_has_passed(certs_cloc
     _start_create(cv, name)
     operation = await cv.call(cv.client.get_certificate_operation, name)
     assert operation.status == "inProgress"
-    with pytest.raises(ResourceNotFoundError):
-        await cv.call(cv.client.get_certificate, name)
+    pending = await cv.call(cv.client.get_certificate, name)
+    assert pending.properties.enabled is False
+    assert pending.cer is None
     cv.fake.advance(seconds=29)
     assert (await cv.call(cv.client.get_certificate_operation, name)).status == "inProgress"
     cv.fake.advance(seconds=1)
     assert (await cv.call(cv.client.get_certificate_operation, name)).status == "completed"
-    assert (await cv.call(cv.client.get_certificate, name)).name == name
+    issued = await cv.call(cv.client.get_certificate, name)
+    assert issued.id == pending.id
+    assert issued.properties.enabled is True
+    assert issued.cer
 
 
 def test_a_pending_create_is_cancelled_by_the_sync_client() -> None:
@@ -166,8 +197,9 @@ def test_a_pending_create_is_cancelled_by_the_sync_client() -> None:
         # As the service answers it (.NET session record VerifyCancelCertificateOperation): no status details.
         assert result.status_details is None
         assert client.get_certificate_operation("c").status == "cancelled"
-        with pytest.raises(ResourceNotFoundError):
-            client.get_certificate("c")
+        never_issued = client.get_certificate("c")
+        assert never_issued.properties.enabled is False
+        assert never_issued.cer is None
         deleted = client.delete_certificate_operation("c")
         assert deleted.status == "cancelled"
         with pytest.raises(ResourceNotFoundError):

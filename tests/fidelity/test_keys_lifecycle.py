@@ -9,8 +9,11 @@ from datetime import datetime, timezone
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.keyvault.keys import KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
+from azure.keyvault.keys import JsonWebKey, KeyRotationLifetimeAction, KeyRotationPolicy, KeyRotationPolicyAction
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kvconfig.crypto import KeyMaterial
+from kvconfig.crypto._jwk import b64url_decode
 from kvconfig.fake.keys.rotation import rotation_notifications
 
 from .keys_support import (
@@ -105,7 +108,7 @@ async def test_rotate_makes_a_new_version_of_the_same_type_and_size(kh: KeysUnde
     client = kh.key_client()
     name = kh.name()
     if kind == "rsa":
-        first = await kh.call(client.create_rsa_key, name, size=3072, public_exponent=3, key_operations=["sign"])
+        first = await kh.call(client.create_rsa_key, name, size=3072, key_operations=["sign"])
     else:
         first = await kh.call(client.create_ec_key, name, curve="P-384", tags={"t": "1"})
     rotated = await kh.call(client.rotate_key, name)
@@ -116,7 +119,7 @@ async def test_rotate_makes_a_new_version_of_the_same_type_and_size(kh: KeysUnde
     assert getattr(rotated.key, check) != getattr(first.key, check)
     assert len(getattr(rotated.key, check)) == len(getattr(first.key, check))
     if kind == "rsa":
-        assert rotated.key.e == b"\x03"
+        assert rotated.key.e == first.key.e
     else:
         assert rotated.key.crv == "P-384"
     latest = await kh.call(client.get_key, name)
@@ -227,3 +230,22 @@ async def test_managed_hsm_rotation_policy_has_no_notify(kh: KeysUnderTest) -> N
     notify = [KeyRotationLifetimeAction(KeyRotationPolicyAction.notify, time_before_expiry="P30D")]
     with pytest.raises(HttpResponseError):
         await kh.call(client.update_key_rotation_policy, name, KeyRotationPolicy(), lifetime_actions=notify)
+
+
+async def test_an_imported_key_of_a_size_create_key_refuses_is_not_rotated_and_never_a_500(
+    kh_clock: KeysUnderTest,
+) -> None:
+    kh = kh_clock
+    client = kh.key_client()
+    name = kh.name()
+    small = KeyMaterial(rsa.generate_private_key(65537, 1024), kty="RSA").private_jwk()
+    members = {member: b64url_decode(str(small[member])) for member in ("n", "e", "d", "p", "q", "dp", "dq", "qi")}
+    imported = await kh.call(client.import_key, name, JsonWebKey(kty="RSA", **members))
+    with pytest.raises(HttpResponseError) as refused:
+        await kh.call(client.rotate_key, name)
+    assert refused.value.status_code == 400
+    actions = [KeyRotationLifetimeAction(KeyRotationPolicyAction.rotate, time_after_create="P30D")]
+    await kh.call(client.update_key_rotation_policy, name, KeyRotationPolicy(), lifetime_actions=actions)
+    kh.fake.clock.advance(days=31)
+    assert (await kh.call(client.get_key, name)).id == imported.id
+    assert kh.fake.unhandled_errors.count == 0

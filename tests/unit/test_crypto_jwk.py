@@ -231,7 +231,9 @@ def test_jwk_that_is_not_a_mapping_raises_jwk_error() -> None:
     ("kty", "options"),
     [
         ("RSA", {"size": 1024}),
-        ("RSA", {"size": 2048, "public_exponent": 17}),
+        ("RSA", {"size": 2048, "public_exponent": 18}),
+        ("RSA", {"size": 2048, "public_exponent": 1}),
+        ("RSA", {"size": 2048, "public_exponent": 2**31 + 1}),
         ("RSA", {"curve": "P-256"}),
         ("EC", {"curve": "P-192"}),
         ("EC", {"curve": "P-256", "size": 384}),

@@ -7,9 +7,12 @@ status is ``Succeeded`` or ``Failed``.
 
 The blob container URL and the SAS token (or ``useManagedIdentity``) are taken as given: there is no storage account.
 The fake keeps each backup itself, under its folder URL (``<container>/mhsm-<pool>-<timestamp>``), for every pool of
-the same fake, so a later restore from that folder works, into the same pool or another one. A backup holds a copy of
-the pool's keys, every version, as they were when the backup started. A restore from a folder that holds no backup
-(or a selective restore of a key the backup does not hold) ends ``Failed`` with an error, which the SDK's poller raises.
+the same fake, so a later restore from that folder works, into the same pool or another one. A backup holds what the
+service's documentation says a full backup holds, "the entire contents of the HSM including all keys, versions,
+attributes, tags, and role assignments", as they were when the backup started: the keys, the custom role definitions
+the assignments name, the role assignments, and the pool's settings. A full restore replaces all four; a selective key
+restore brings back one key and nothing else. A restore from a folder that holds no backup (or a selective restore of
+a key the backup does not hold) ends ``Failed`` with an error, which the SDK's poller raises.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from kvconfig.fake.administration.rbac import RoleState, restore_roles, snapshot_roles
+from kvconfig.fake.administration.settings import restore_settings, snapshot_settings
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.routing import OperationContext, Route, ServiceHost
 from kvconfig.fake.core.state import REVISION, Attributes, VaultKind, Versioned
@@ -39,6 +44,8 @@ _MAX_JOBS = 1000
 class _Backup:
     pool: str
     keys: tuple[Versioned[Any], ...]
+    roles: RoleState
+    settings: dict[str, str]
 
 
 @dataclass
@@ -175,6 +182,7 @@ def full_backup(ctx: OperationContext) -> dict[str, Any]:
     job = _start(ctx, "backup")
     with ctx.vault.lock:
         keys = tuple(_copy_object(obj) for obj in ctx.vault.store(_KEYS).live.values())
+    roles, settings = snapshot_roles(ctx.vault), snapshot_settings(ctx.vault)
     storage = _storage(ctx.service)
     with storage.lock:
         serial = 0
@@ -182,7 +190,7 @@ def full_backup(ctx: OperationContext) -> dict[str, Any]:
         while folder_url in storage.backups:
             serial += 1
             folder_url = f"{container}/mhsm-{ctx.vault.name}-{stamp}{serial:02d}"
-        storage.backups[folder_url] = _Backup(ctx.vault.name, keys)
+        storage.backups[folder_url] = _Backup(ctx.vault.name, keys, roles, settings)
     job.folder_url = folder_url
     _finish(job, ctx.now)
     return _accepted(ctx, job)
@@ -218,6 +226,8 @@ def full_restore(ctx: OperationContext) -> dict[str, Any]:
             store.live.clear()
             for obj in found.keys:
                 store.live[obj.name.lower()] = _copy_object(obj)
+            restore_roles(ctx.vault, found.roles)
+            restore_settings(ctx.vault, found.settings)
             REVISION.bump()
         _finish(job, ctx.now)
     return _accepted(ctx, job)

@@ -26,7 +26,7 @@ from kvconfig.fake.core.roles import BUILT_IN_ROLES, RoleDefinition
 from kvconfig.fake.core.routing import OperationContext, Route
 from kvconfig.fake.core.state import Vault, VaultKind
 
-__all__ = ["ROUTES", "definition_id"]
+__all__ = ["ROUTES", "RoleState", "definition_id", "restore_roles", "snapshot_roles"]
 
 _HSM_ONLY: frozenset[VaultKind] = frozenset({"managedhsm"})
 _DEFINITION_PREFIX = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
@@ -49,6 +49,40 @@ def _custom(vault: Vault) -> _CustomRoles:
 def definition_id(role: RoleDefinition) -> str:
     """A role definition's id as the service writes it: ``Microsoft.KeyVault/providers/.../roleDefinitions/<guid>``."""
     return f"{_DEFINITION_PREFIX}{role.id}"
+
+
+@dataclass(frozen=True)
+class RoleState:
+    """A pool's custom role definitions and role assignments as a full backup holds them."""
+
+    custom: tuple[tuple[str, tuple[RoleDefinition, str, tuple[str, ...]]], ...]
+    assignments: tuple[RoleAssignment, ...]
+
+
+def snapshot_roles(vault: Vault) -> RoleState:
+    """The pool's custom role definitions and role assignments now (later changes to the pool do not reach it)."""
+    roles = _custom(vault)
+    with roles.lock:
+        custom = tuple(roles.by_name.items())
+    return RoleState(custom, tuple(vault.access.role_assignments()))
+
+
+def restore_roles(vault: Vault, state: RoleState) -> None:
+    """Replace the pool's custom role definitions and role assignments with ``state``'s (a full restore).
+
+    The assignments are judged from the next request; restoring any turns enforcement on, as making one does.
+    """
+    roles = _custom(vault)
+    with roles.lock:
+        roles.by_name = dict(state.custom)
+    access = vault.access
+    with access.lock:
+        access.assignments = [
+            RoleAssignment(item.id, item.principal_id, item.principal_name, item.role, item.scope, access)
+            for item in state.assignments
+        ]
+        if access.assignments:
+            access.enforce = True
 
 
 # -- scopes and wire shapes ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.routing import OperationContext, Route
 from kvconfig.fake.core.state import Vault, VaultKind
 
-__all__ = ["ROUTES", "SETTINGS"]
+__all__ = ["ROUTES", "SETTINGS", "restore_settings", "snapshot_settings"]
 
 _HSM_ONLY: frozenset[VaultKind] = frozenset({"managedhsm"})
 _STATE = "administration.settings"
@@ -31,6 +31,20 @@ class _Settings:
 
 def _settings(vault: Vault) -> _Settings:
     return cast(_Settings, vault.extension(_STATE, _Settings))
+
+
+def snapshot_settings(vault: Vault) -> dict[str, str]:
+    """The pool's setting values now, as a full backup holds them."""
+    state = _settings(vault)
+    with state.lock:
+        return dict(state.values)
+
+
+def restore_settings(vault: Vault, values: dict[str, str]) -> None:
+    """Replace the pool's setting values with ``values`` (a full restore)."""
+    state = _settings(vault)
+    with state.lock:
+        state.values = {name: values.get(name, default) for name, (_, default) in SETTINGS.items()}
 
 
 def _known(name: str) -> str:

@@ -140,10 +140,13 @@ def start_issuance(
     attributes: Attributes,
     tags: dict[str, str] | None,
     preserve_order: bool | None,
+    version_id: str | None = None,
 ) -> PendingOperation:
     """Make the key and CSR of a new version, ask the issuer, and set it as the certificate's pending operation.
 
-    Raises 400 for an issuer name that is neither ``Self``, ``Unknown`` nor set in the vault (or is disabled).
+    ``version_id`` is the id of the version the operation will store (an operation passes ``ctx.new_version()``;
+    ``None`` makes one). Raises 400 for an issuer name that is neither ``Self``, ``Unknown`` nor set in the vault
+    (or is disabled).
     """
     issuer_name = _issuer_name(policy)
     provider: str | None = None
@@ -168,6 +171,7 @@ def start_issuance(
         attributes=attributes,
         tags=tags,
         preserve_order=preserve_order,
+        version=(version_id or service.ids.new_version()).lower(),
     )
     months = int((policy.get("x509_props") or {}).get("validity_months", 12))
     not_before, not_after = validity_window(datetime.fromtimestamp(now, timezone.utc), months)
@@ -248,10 +252,11 @@ def complete_operation(
     *,
     version_id: str | None = None,
 ) -> CertificateVersion:
-    """Finish the pending operation with signed ``certs``: store the version (with ``version_id`` when given), mark
-    the operation completed."""
+    """Finish the pending operation with signed ``certs``: store the version (with ``version_id`` when given, else
+    the id the operation was started with), mark the operation completed."""
     op = obj.pending
     assert op is not None
+    version_id = version_id or op.version or None
     version = store_version(
         service,
         vault,

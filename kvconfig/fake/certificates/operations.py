@@ -61,6 +61,7 @@ from kvconfig.fake.certificates.state import (
     item,
     live_certificate,
     operation_to_wire,
+    pending_bundle,
     policy_to_wire,
     refuse_if_being_deleted,
 )
@@ -167,6 +168,7 @@ def create_certificate(ctx: OperationContext) -> dict[str, Any]:
                 attributes=attributes,
                 tags=tags,
                 preserve_order=preserve,
+                version_id=ctx.new_version(),
             )
         except PolicyError as exc:
             _forget_if_empty(ctx, obj)
@@ -242,9 +244,16 @@ def get_certificate(ctx: OperationContext) -> dict[str, Any]:
     """Get Certificate: GET /certificates/{certificate-name}/{certificate-version}"""
     name, version_id = ctx.param("name"), ctx.param("version")
     with ctx.vault.lock:
-        obj = live_certificate(ctx.vault, name)
-        version = obj.get(version_id)
+        obj = get_object(ctx.vault, name)
+        if obj is None:
+            raise ServiceError.object_not_found(KIND, name)
+        version = obj.get(version_id) if obj.has_versions else None
         if version is None:
+            # While a create is in progress the service answers the version it makes, disabled, without a certificate.
+            op = obj.pending
+            asked = (version_id or "").lower() or (None if obj.has_versions else op.version if op else None)
+            if op is not None and op.version and op.status != "completed" and asked == op.version:
+                return pending_bundle(ctx, obj, op, policy=not version_id)
             raise ServiceError.object_not_found(KIND, name)
         # The policy comes with the certificate asked for by name only (get_certificate, not get_certificate_version).
         return bundle(ctx, obj, version, policy=not version_id)
@@ -452,7 +461,7 @@ def merge_certificate(ctx: OperationContext) -> dict[str, Any]:
             op.attributes = attributes_from_wire(body["attributes"], ctx.now)
         if tags is not None:
             op.tags = tags
-        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now, version_id=ctx.new_version())
+        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now)
         return bundle(ctx, obj, version, policy=True)
 
 

@@ -153,13 +153,15 @@ def _seed_version(
     else:
         body["policy"] = policy
         path = f"/certificates/{name}/create"
-        run_operation(fake, vault, "CreateCertificate", path, params, body, now=now, where=where)
+        # The create names the version it will store (the preset id, else one drawn now); completing it keeps it.
+        version_id = spec.get("version")
+        run_operation(fake, vault, "CreateCertificate", path, params, body, now=now, where=where, version_id=version_id)
         obj = get_object(vault, name)
         assert obj is not None
         with vault.lock:
             op = obj.pending
             if op is not None and op.in_progress and op.issued is not None:
-                complete_operation(fake, vault, obj, op.issued, now, version_id=spec.get("version"))
+                complete_operation(fake, vault, obj, op.issued, now)
     if "updated" in spec:
         _set_updated(vault, name, int(spec["updated"]))
 

@@ -10,12 +10,13 @@ The private key of every version is kept here too: it is what backups carry and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, cast
 
 from cryptography import x509
 
 from kvconfig.fake.certificates.policy import CONTENT_TYPE_PKCS12, CertificatePrivateKey
-from kvconfig.fake.certificates.x509 import cer_b64, csr_b64, thumbprint_x5t
+from kvconfig.fake.certificates.x509 import cer_b64, csr_b64, thumbprint_x5t, validity_window
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.objects import attributes_to_wire, with_deletion
 from kvconfig.fake.core.routing import OperationContext
@@ -43,6 +44,7 @@ __all__ = [
     "item",
     "live_certificate",
     "operation_to_wire",
+    "pending_bundle",
     "policy_to_wire",
     "refuse_if_being_deleted",
     "vault_state",
@@ -103,6 +105,9 @@ class PendingOperation:
     issued: tuple[x509.Certificate, ...] | None = None
     # When ``issued`` may be stored, on the issuance clock (``issuance.py``); None: only a cancel or delete ends it.
     ready_at: float | None = 0.0
+    # The id of the version the operation makes: the service makes it, disabled and without a certificate, when the
+    # request starts, and a GET of a certificate that has no other version answers it (a recorded answer).
+    version: str = ""
 
     @property
     def in_progress(self) -> bool:
@@ -242,6 +247,35 @@ def bundle(
     wire["contentType"] = version.content_type
     if version.preserve_order is not None and ctx.api_at_least(_PRESERVE_ORDER_SINCE):
         wire["preserveCertOrder"] = version.preserve_order
+    return wire
+
+
+def pending_bundle(
+    ctx: OperationContext, obj: CertificateObject, op: PendingOperation, *, policy: bool
+) -> dict[str, Any]:
+    """The CertificateBundle of the version a create makes before it is issued: disabled, with the validity the
+    policy asks for from the request's time, and no certificate yet (no ``kid``, ``sid``, ``x5t`` or ``cer``), as a
+    recording of the service shows it while a create is in progress."""
+    started = op.attributes.created
+    months = int((op.policy.get("x509_props") or {}).get("validity_months", 12))
+    not_before, not_after = validity_window(datetime.fromtimestamp(started, timezone.utc), months)
+    attributes = Attributes(
+        created=started,
+        updated=started,
+        enabled=False,
+        nbf=int(not_before.timestamp()),
+        exp=int(not_after.timestamp()),
+    )
+    wire: dict[str, Any] = {
+        "id": certificate_id(ctx.vault, obj.name, op.version),
+        "attributes": attributes_to_wire(attributes, ctx.vault.properties, ctx),
+    }
+    if op.tags is not None:
+        wire["tags"] = op.tags
+    if policy and obj.policy is not None:
+        wire["policy"] = policy_to_wire(ctx, obj)
+    if policy and op.in_progress:
+        wire["pending"] = {"id": f"{certificate_id(ctx.vault, obj.name)}/pending"}
     return wire
 
 

@@ -15,14 +15,17 @@ id, and verifies only tokens that carry it.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets as _secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+from azure.core.exceptions import ClientAuthenticationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -142,8 +145,11 @@ class TokenAuthority:
         token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid})
         return token, expires
 
-    def verify(self, token: str, resource: str) -> Identity | None:
-        """Return the token's identity, ``None`` for an opaque (anonymous) token, or raise a 401 ServiceError."""
+    def verify(self, token: str, resource: str, tenant: str | None = None) -> Identity | None:
+        """Return the token's identity, ``None`` for an opaque (anonymous) token, or raise a 401 ServiceError.
+
+        ``tenant`` is the vault's: a token issued in another tenant is refused with the service's AKV10032.
+        """
         # Decoding and checking the signature is most of the cost of a request, and a client sends the same token
         # for an hour: remember what each token string decoded to. Audience and time are checked every time.
         key = self.private_key
@@ -158,6 +164,8 @@ class TokenAuthority:
             raise claims.error
         if claims is None:
             return None
+        if tenant is not None and str(claims.get("tid", "")).lower() != tenant.lower():
+            raise ServiceError.invalid_issuer((v1_issuer(tenant),), str(claims.get("iss", "")))
         audience = str(claims.get("aud", "")).rstrip("/")
         if audience != resource.rstrip("/"):
             raise ServiceError.wrong_audience(resource, audience)
@@ -212,13 +220,33 @@ def _audience(scopes: tuple[str, ...]) -> str:
     return scope[: -len("/.default")] if scope.endswith("/.default") else scope
 
 
-class FakeCredential:
-    """A sync ``TokenCredential`` (and ``SupportsTokenInfo``) issuing the fake's tokens for one identity."""
+def _check_tenants(tenants: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(tenants, str) or not all(isinstance(tenant, str) and tenant for tenant in tenants):
+        raise TypeError("additionally_allowed_tenants is a list of tenant ids (or '*'), not one string.")
+    return tuple(tenant.lower() for tenant in tenants)
 
-    def __init__(self, authority: TokenAuthority, identity: Identity, *, lifetime: float = 3600.0) -> None:
+
+class FakeCredential:
+    """A sync ``TokenCredential`` (and ``SupportsTokenInfo``) issuing the fake's tokens for one identity.
+
+    Tokens name the identity's tenant unless the caller asks for another (``tenant_id=``, as the Key Vault clients
+    do with the tenant of the vault's challenge): like an azure-identity credential, it then issues a token of that
+    tenant if ``additionally_allowed_tenants`` lists it (``"*"``, the default, allows any), and otherwise raises
+    ``ClientAuthenticationError`` without a request, with azure-identity's wording.
+    """
+
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        identity: Identity,
+        *,
+        lifetime: float = 3600.0,
+        additionally_allowed_tenants: Sequence[str] = ("*",),
+    ) -> None:
         self._authority = authority
         self.identity = identity
         self._lifetime = lifetime
+        self._allowed = _check_tenants(additionally_allowed_tenants)
 
     def get_token(
         self,
@@ -228,12 +256,25 @@ class FakeCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        token, expires = self._authority.issue(self.identity, _audience(scopes), lifetime=self._lifetime)
+        token, expires = self._issue(scopes, tenant_id)
         return AccessToken(token, self._wall_expiry(expires))
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
-        token, expires = self._authority.issue(self.identity, _audience(scopes), lifetime=self._lifetime)
+        token, expires = self._issue(scopes, (options or {}).get("tenant_id"))
         return AccessTokenInfo(token, self._wall_expiry(expires), token_type="Bearer")
+
+    def _issue(self, scopes: tuple[str, ...], tenant_id: str | None) -> tuple[str, int]:
+        identity = self.identity
+        if tenant_id and tenant_id.lower() != identity.tenant_id.lower():
+            if "*" not in self._allowed and tenant_id.lower() not in self._allowed:
+                raise ClientAuthenticationError(
+                    message=f"The current credential is not configured to acquire tokens for tenant {tenant_id}. "
+                    "To enable acquiring tokens for this tenant add it to the additionally_allowed_tenants when "
+                    'creating the credential, or add "*" to additionally_allowed_tenants to allow acquiring '
+                    "tokens for any tenant."
+                )
+            identity = dataclasses.replace(identity, tenant_id=tenant_id)
+        return self._authority.issue(identity, _audience(scopes), lifetime=self._lifetime)
 
     def _wall_expiry(self, expires: int) -> int:
         # The SDK caches tokens against the wall clock; the fake judges them against its own clock. Reporting the
@@ -256,8 +297,17 @@ class FakeCredential:
 class FakeAsyncCredential:
     """The ``azure.core.credentials_async.AsyncTokenCredential`` twin of :class:`FakeCredential`."""
 
-    def __init__(self, authority: TokenAuthority, identity: Identity, *, lifetime: float = 3600.0) -> None:
-        self._sync = FakeCredential(authority, identity, lifetime=lifetime)
+    def __init__(
+        self,
+        authority: TokenAuthority,
+        identity: Identity,
+        *,
+        lifetime: float = 3600.0,
+        additionally_allowed_tenants: Sequence[str] = ("*",),
+    ) -> None:
+        self._sync = FakeCredential(
+            authority, identity, lifetime=lifetime, additionally_allowed_tenants=additionally_allowed_tenants
+        )
         self.identity = identity
 
     async def get_token(
@@ -268,10 +318,10 @@ class FakeAsyncCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
-        return self._sync.get_token(*scopes)
+        return self._sync.get_token(*scopes, tenant_id=tenant_id)
 
     async def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
-        return self._sync.get_token_info(*scopes)
+        return self._sync.get_token_info(*scopes, options=options)
 
     async def close(self) -> None:
         pass

@@ -116,7 +116,7 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
         if scheme_name.lower() != "bearer" or not token.strip():
             asked = request.query.get("api-version", "")
             raise ServiceError.missing_token(newest=not is_known(asked) or at_least(asked, _MTLS_POP_WORDING_SINCE))
-        identity = service.tokens.verify(token.strip(), domain.resource)
+        identity = service.tokens.verify(token.strip(), domain.resource, vault.properties.tenant_id)
         api_version = request.query.get("api-version", "")
         if not api_version:
             raise ServiceError.missing_api_version()

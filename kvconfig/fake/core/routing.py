@@ -175,8 +175,9 @@ def _first_literal(template: str) -> str | None:
 
 
 class TokenVerifier(Protocol):
-    def verify(self, token: str, resource: str) -> Identity | None:
-        """The caller a bearer token names (None for a foreign token); 401 ``ServiceError`` for a bad one of ours."""
+    def verify(self, token: str, resource: str, tenant: str | None = None) -> Identity | None:
+        """The caller a bearer token names (None for a foreign token); 401 ``ServiceError`` for a bad one of ours,
+        or one issued in a tenant other than ``tenant`` (the vault's)."""
         ...
 
 

@@ -191,6 +191,9 @@ def create_key(ctx: OperationContext) -> dict[str, Any]:
         raise ServiceError.bad_parameter("The property 'key_size' must be an integer.")
     if exponent is not None and (isinstance(exponent, bool) or not isinstance(exponent, int)):
         raise ServiceError.bad_parameter("The property 'public_exponent' must be an integer.")
+    if ctx.vault.properties.kind != "managedhsm":
+        # Only Managed HSM honours it (the SDK's docstring; azure-sdk-for-go#19624: a vault asked for 3 made 65537).
+        exponent = None
     try:
         material = generate_key(
             kty,

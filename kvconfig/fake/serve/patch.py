@@ -299,20 +299,22 @@ def _patch_credentials(stack: contextlib.ExitStack) -> None:
         credential._kvconfig_fake = True
         credential.close = _aclose_nothing
 
+    # The Key Vault clients ask for the tenant of the vault's challenge: the token is issued in it, as for a
+    # credential allowed every tenant (the vault refuses a token of another tenant).
     def get_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
-        return _serving()._issuer.get_token(*scopes)
+        return _serving()._issuer.get_token(*scopes, tenant_id=kwargs.get("tenant_id"))
 
     def get_token_info(credential: Any, *scopes: str, options: Any = None) -> Any:
-        return _serving()._issuer.get_token_info(*scopes)
+        return _serving()._issuer.get_token_info(*scopes, options=options)
 
     def close(credential: Any) -> None:
         pass
 
     async def async_get_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
-        return _serving()._issuer.get_token(*scopes)
+        return _serving()._issuer.get_token(*scopes, tenant_id=kwargs.get("tenant_id"))
 
     async def async_get_token_info(credential: Any, *scopes: str, options: Any = None) -> Any:
-        return _serving()._issuer.get_token_info(*scopes)
+        return _serving()._issuer.get_token_info(*scopes, options=options)
 
     async def async_close(credential: Any) -> None:
         pass
