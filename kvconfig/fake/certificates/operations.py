@@ -1,5 +1,6 @@
-"""The 27 certificate operations of Key Vault and their routes: certificates, policies, pending operations and soft
-delete here; issuers and contacts in ``issuers.py``; backup and restore in ``backup.py``.
+"""The 27 certificate operations of Key Vault and their routes: certificates, policies and soft delete here; the
+pending operation (get, cancel, delete, merge) in ``pending.py``; issuers and contacts in ``issuers.py``; backup and
+restore in ``backup.py``.
 
 The model and wire shapes are in ``state.py``, issuance and lifetime actions in ``issuance.py``, the backing
 key and secret in ``backing.py``, and the X.509 work in ``policy.py``, ``x509.py`` and ``material.py``.
@@ -25,7 +26,6 @@ from kvconfig.fake.certificates.errors import (
     PolicyError,
 )
 from kvconfig.fake.certificates.issuance import (
-    complete_operation,
     ensure_certificate_hook,
     start_issuance,
     store_version,
@@ -41,6 +41,14 @@ from kvconfig.fake.certificates.issuers import (
     update_certificate_issuer,
 )
 from kvconfig.fake.certificates.material import load_certificate_material
+from kvconfig.fake.certificates.pending import (
+    delete_certificate_operation,
+    forget_if_empty,
+    get_certificate_operation,
+    in_progress,
+    merge_certificate,
+    update_certificate_operation,
+)
 from kvconfig.fake.certificates.policy import (
     CONTENT_TYPE_PEM,
     CONTENT_TYPE_PKCS12,
@@ -65,7 +73,7 @@ from kvconfig.fake.certificates.state import (
     policy_to_wire,
     refuse_if_being_deleted,
 )
-from kvconfig.fake.certificates.x509 import certificate_to_merge, decode_import_value, public_key_matches
+from kvconfig.fake.certificates.x509 import decode_import_value
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.objects import attributes_from_wire, check_name, page, page_index, tags_from_wire
 from kvconfig.fake.core.routing import OperationContext, Route
@@ -136,11 +144,6 @@ def _new_object(ctx: OperationContext, name: str) -> CertificateObject:
     return get_or_create_object(ctx.vault, name)
 
 
-def _forget_if_empty(ctx: OperationContext, obj: CertificateObject) -> None:
-    if not obj.has_versions and obj.pending is None:
-        certificate_store(ctx.vault).live.pop(obj.name.lower(), None)
-
-
 # -- certificates ------------------------------------------------------------------------------------------------
 
 
@@ -171,16 +174,16 @@ def create_certificate(ctx: OperationContext) -> dict[str, Any]:
                 version_id=ctx.new_version(),
             )
         except PolicyError as exc:
-            _forget_if_empty(ctx, obj)
+            forget_if_empty(ctx, obj)
             raise ServiceError.bad_parameter(exc.message) from exc
         except ServiceError:
-            _forget_if_empty(ctx, obj)
+            forget_if_empty(ctx, obj)
             raise
         obj.policy = policy
         ctx.response_headers["Location"] = (
             f"{certificate_id(ctx.vault, obj.name)}/pending?api-version={ctx.api_version}&request_id={op.request_id}"
         )
-        return _in_progress(ctx, operation_to_wire(ctx, obj, op))
+        return in_progress(ctx, operation_to_wire(ctx, obj, op))
 
 
 def import_certificate(ctx: OperationContext) -> dict[str, Any]:
@@ -376,93 +379,6 @@ def update_certificate_policy(ctx: OperationContext) -> dict[str, Any]:
         obj = _policy_holder(ctx)
         obj.policy = _merged_policy(ctx, obj, body)
         return policy_to_wire(ctx, obj)
-
-
-# -- the pending operation ---------------------------------------------------------------------------------------
-
-
-def _pending(ctx: OperationContext) -> CertificateObject:
-    name = ctx.param("name")
-    obj = get_object(ctx.vault, name)
-    if obj is None or obj.pending is None:
-        raise ServiceError.pending_certificate_not_found(name)
-    return obj
-
-
-def _in_progress(ctx: OperationContext, wire: dict[str, Any]) -> dict[str, Any]:
-    # The service asks pollers to come back in ten seconds while a request is in progress (recorded on the 202 of a
-    # create and on GETs of the pending operation); the SDK's poller keeps its own interval.
-    if wire.get("status") == "inProgress":
-        ctx.response_headers["Retry-After"] = "10"
-    return wire
-
-
-def get_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
-    """Get Certificate Operation: GET /certificates/{certificate-name}/pending"""
-    with ctx.vault.lock:
-        obj = _pending(ctx)
-        assert obj.pending is not None
-        return _in_progress(ctx, operation_to_wire(ctx, obj, obj.pending))
-
-
-def update_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
-    """Update Certificate Operation: PATCH /certificates/{certificate-name}/pending"""
-    body = ctx.body()
-    requested = body.get("cancellation_requested")
-    if requested is None:
-        raise ServiceError.missing_field("cancellation_requested")
-    if not isinstance(requested, bool):
-        raise ServiceError.bad_parameter("The property 'cancellation_requested' must be true or false.")
-    with ctx.vault.lock:
-        obj = _pending(ctx)
-        op = obj.pending
-        assert op is not None
-        if op.in_progress and requested:
-            # As in the service's example: the request is flagged; an issuer that has not answered stops waiting
-            # when it sees the flag, and a request waiting for a merge stays until it is merged or deleted.
-            op.cancellation_requested = True
-        return operation_to_wire(ctx, obj, op)
-
-
-def delete_certificate_operation(ctx: OperationContext) -> dict[str, Any]:
-    """Delete Certificate Operation: DELETE /certificates/{certificate-name}/pending"""
-    with ctx.vault.lock:
-        obj = _pending(ctx)
-        op = obj.pending
-        assert op is not None
-        wire = operation_to_wire(ctx, obj, op)
-        obj.pending = None
-        _forget_if_empty(ctx, obj)
-        return wire
-
-
-def merge_certificate(ctx: OperationContext) -> dict[str, Any]:
-    """Merge Certificate: POST /certificates/{certificate-name}/pending/merge"""
-    body = ctx.body()
-    x5c = body.get("x5c")
-    if x5c is None:
-        raise ServiceError.missing_field("x5c")
-    if not isinstance(x5c, list) or not all(isinstance(entry, str) for entry in x5c):
-        raise ServiceError.bad_parameter("The property 'x5c' must be a list of base64-encoded certificates.")
-    try:
-        certs = certificate_to_merge(x5c)
-    except CertificateMaterialError as exc:
-        raise ServiceError.bad_parameter(exc.message) from exc
-    tags = tags_from_wire(body["tags"]) if body.get("tags") is not None else None
-    with ctx.vault.lock:
-        obj = _pending(ctx)
-        op = obj.pending
-        assert op is not None
-        if not op.in_progress or op.issued is not None:
-            raise ServiceError.nothing_to_merge(obj.name)
-        if not public_key_matches(certs[0], op.private_key):
-            raise ServiceError.merge_key_mismatch()
-        if body.get("attributes") is not None:
-            op.attributes = attributes_from_wire(body["attributes"], ctx.now)
-        if tags is not None:
-            op.tags = tags
-        version = complete_operation(ctx.service, ctx.vault, obj, tuple(certs), ctx.now)
-        return bundle(ctx, obj, version, policy=True)
 
 
 # -- soft delete -------------------------------------------------------------------------------------------------
