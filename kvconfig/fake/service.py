@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,7 +18,7 @@ from kvconfig.fake.control.audit import AuditLog
 from kvconfig.fake.control.events import EventHub
 from kvconfig.fake.control.faults import Fault, FaultSet
 from kvconfig.fake.control.throttle import Throttle
-from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
+from kvconfig.fake.control.tokens import TokenAuthority
 from kvconfig.fake.core.clock import Clock, ManualClock, SystemClock
 from kvconfig.fake.core.clouds import DEFAULT_DOMAINS, VaultDomain
 from kvconfig.fake.core.identity import Identity
@@ -26,13 +26,13 @@ from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.router import Outcome, dispatch
 from kvconfig.fake.core.routing import OperationContext, TickHook
 from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Vault, VaultProperties
-from kvconfig.fake.core.wire import FakeRequest, FakeResponse
+from kvconfig.fake.core.wire import FakeRequest
 from kvconfig.fake.routes import route_table
 from kvconfig.fake.secrets.operations import new_secret_version
 from kvconfig.fake.seed import dump_seed, load_seed
 from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
-from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
+from kvconfig.fake.serve.face import InProcessFace
 from kvconfig.fake.vaults import VaultDirectory
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["FakeKeyVault"]
 
 
-class FakeKeyVault(VaultDirectory):
+class FakeKeyVault(InProcessFace, VaultDirectory):
     """An in-memory, REST-faithful fake of the Azure Key Vault service.
 
     Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
@@ -110,53 +110,11 @@ class FakeKeyVault(VaultDirectory):
 
     # -- credentials and transports -------------------------------------------------------------------------------
 
-    def _identity(self, identity: str | Identity | None) -> Identity:
+    def identity_of(self, identity: str | Identity | None) -> Identity:
         """An :class:`Identity` as given, or one of this fake's tenant named ``identity`` (default ``test-user``)."""
         if isinstance(identity, Identity):
             return identity
         return Identity(identity or "test-user", tenant_id=self.tenant_id)
-
-    def credential(
-        self,
-        identity: str | Identity | None = None,
-        *,
-        lifetime: float = 3600.0,
-        additionally_allowed_tenants: Sequence[str] = ("*",),
-    ) -> FakeCredential:
-        """A sync token credential whose tokens name ``identity`` (default: ``test-user``, of the fake's tenant).
-
-        A client asking for a vault's tenant (the Key Vault clients do) gets a token of that tenant when
-        ``additionally_allowed_tenants`` allows it (any, by default), else ``ClientAuthenticationError``.
-        """
-        return FakeCredential(
-            self.tokens,
-            self._identity(identity),
-            lifetime=lifetime,
-            additionally_allowed_tenants=additionally_allowed_tenants,
-        )
-
-    def async_credential(
-        self,
-        identity: str | Identity | None = None,
-        *,
-        lifetime: float = 3600.0,
-        additionally_allowed_tenants: Sequence[str] = ("*",),
-    ) -> FakeAsyncCredential:
-        """The async twin of :meth:`credential`."""
-        return FakeAsyncCredential(
-            self.tokens,
-            self._identity(identity),
-            lifetime=lifetime,
-            additionally_allowed_tenants=additionally_allowed_tenants,
-        )
-
-    def transport(self) -> FakeTransport:
-        """An azure-core ``HttpTransport`` serving this fake in-process."""
-        return FakeTransport(self)
-
-    def async_transport(self) -> FakeAsyncTransport:
-        """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
-        return FakeAsyncTransport(self)
 
     def httpx_transport(self) -> FakeHttpxTransport:
         """An ``httpx.BaseTransport`` serving this fake (needs the ``httpx`` extra)."""
@@ -205,23 +163,13 @@ class FakeKeyVault(VaultDirectory):
         """
         from kvconfig.fake.serve.patch import FakePatch  # unittest.mock and the SDK's transports: only when patching
 
-        return FakePatch(self, self._identity(identity))
+        return FakePatch(self, self.identity_of(identity))
 
     # -- the framework-free entry point ----------------------------------------------------------------------------
 
     def dispatch(self, request: FakeRequest) -> Outcome:
         """Serve one request: the router's full answer (response or connection fault, and any injected delay)."""
         return dispatch(self, request)
-
-    def handle(
-        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
-    ) -> FakeResponse:
-        """Serve one request and return the response (connection faults raise ``ConnectionFault``)."""
-        outcome = self.dispatch(FakeRequest(method, url, dict(headers or {}), body))
-        if outcome.fault is not None:
-            raise outcome.fault
-        assert outcome.response is not None
-        return outcome.response
 
     def request_counter(self) -> int:
         return next(self._counter)

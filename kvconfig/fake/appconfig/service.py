@@ -14,14 +14,14 @@ from kvconfig.fake.appconfig.router import dispatch
 from kvconfig.fake.appconfig.seed import KEYVAULT_REF_CONTENT_TYPE, dump_appconfig_seed, load_appconfig_seed
 from kvconfig.fake.appconfig.state import ROLES, KeyValue, Role, Store
 from kvconfig.fake.appconfig.store_state import dumps_store, restore_store
-from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
+from kvconfig.fake.control.tokens import TokenAuthority
 from kvconfig.fake.core.clock import Clock, SystemClock
 from kvconfig.fake.core.identity import Identity
 from kvconfig.fake.core.router import Outcome
-from kvconfig.fake.core.wire import FakeRequest, FakeResponse
+from kvconfig.fake.core.wire import FakeRequest
+from kvconfig.fake.serve.face import InProcessFace
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.patch import FakePatch, ServedHosts
-from kvconfig.fake.serve.transport import FakeAsyncTransport, FakeTransport
 
 __all__ = ["KEYVAULT_REF_CONTENT_TYPE", "LOOPBACK_STORE_DOMAIN", "STORE_SUFFIXES", "FakeAppConfiguration"]
 
@@ -36,7 +36,7 @@ def _valid_store_name(name: str) -> bool:
     return 5 <= len(name) <= 50 and all(char.isascii() and (char.isalnum() or char == "-") for char in name)
 
 
-class FakeAppConfiguration:
+class FakeAppConfiguration(InProcessFace):
     """An in-memory, REST-faithful fake of the Azure App Configuration data plane.
 
     Any ``https://<name>.azconfig.io`` host (and the other clouds' suffixes) is a store, created on first use unless
@@ -143,22 +143,12 @@ class FakeAppConfiguration:
 
     # -- credentials and transports -------------------------------------------------------------------------------
 
-    def credential(self, identity: str | Identity | None = None, *, lifetime: float = 3600.0) -> FakeCredential:
-        """A sync token credential whose tokens (for ``https://azconfig.io/.default``) name ``identity``."""
-        return FakeCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
-
-    def async_credential(
-        self, identity: str | Identity | None = None, *, lifetime: float = 3600.0
-    ) -> FakeAsyncCredential:
-        return FakeAsyncCredential(self.tokens, Identity.of(identity), lifetime=lifetime)
-
-    def transport(self) -> FakeTransport:
-        """An azure-core ``HttpTransport`` serving this fake in-process."""
-        return FakeTransport(self)
-
-    def async_transport(self) -> FakeAsyncTransport:
-        """An azure-core ``AsyncHttpTransport`` serving this fake in-process."""
-        return FakeAsyncTransport(self)
+    def identity_of(self, identity: str | Identity | None) -> Identity:
+        """An :class:`Identity` as given, or one named ``identity`` (default ``test-user``) of the tenant of the fake
+        Key Vault this fake shares tokens with (its default tenant without one)."""
+        if isinstance(identity, Identity) or self.keyvault is None:
+            return Identity.of(identity)
+        return Identity(identity or "test-user", tenant_id=self.keyvault.tenant_id)
 
     def patch(self, identity: str | Identity | None = None) -> FakePatch:
         """Route App Configuration clients and the provider's ``load()``, built by the code under test with any
@@ -168,7 +158,7 @@ class FakeAppConfiguration:
         Works as a context manager and as a decorator, and nests with ``FakeKeyVault.patch()`` (the newest serves).
         """
         return FakePatch(
-            self.keyvault, Identity.of(identity), also=(ServedHosts(self.serves_host, self),), tokens=self.tokens
+            self.keyvault, self.identity_of(identity), also=(ServedHosts(self.serves_host, self),), tokens=self.tokens
         )
 
     def dispatch(self, request: FakeRequest) -> Outcome:
@@ -182,16 +172,6 @@ class FakeAppConfiguration:
             for listener in list(self.write_listeners):
                 listener(host)  # a failure to save propagates: the write must not be acknowledged
         return outcome
-
-    def handle(
-        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
-    ) -> FakeResponse:
-        """Serve one request given as plain values (connection faults raise ``ConnectionFault``)."""
-        outcome = self.dispatch(FakeRequest(method, url, dict(headers or {}), body))
-        if outcome.fault is not None:
-            raise outcome.fault
-        assert outcome.response is not None
-        return outcome.response
 
     def pass_time(self, seconds: float) -> None:
         """What the SDK's waits (retry back-off) do on the fake: nothing, as on the fake Key Vault's system clock."""
