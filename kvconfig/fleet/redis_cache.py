@@ -76,6 +76,9 @@ class RedisSharedCache:
     :keyword namespace: prefix of every key and of the invalidation channel.
     :keyword ttl: seconds a versionless pointer stays in Redis (the fleet's refresh interval).
     :keyword value_ttl: seconds a sealed version stays in Redis.
+    :keyword missing_ttl: seconds a sealed "no such secret" answer stays in Redis, so a name the vault does not hold
+        (a settings field with a default, probed by every replica) costs the fleet one read per period, not one per
+        replica; ``0`` turns it off. A new version announced on the invalidation channel drops it at once.
     :keyword lease: seconds a fetch lease lasts (``SET NX PX``): at least a vault read with its retries.
     :keyword wait: seconds a replica waits for another replica's fetch before reading the vault itself.
     :keyword poll: seconds between looks at Redis while waiting (with jitter).
@@ -91,6 +94,7 @@ class RedisSharedCache:
         namespace: str = "kvconfig",
         ttl: float = 300.0,
         value_ttl: float = 86400.0,
+        missing_ttl: float = 30.0,
         lease: float = 10.0,
         wait: float = 30.0,
         poll: float = 0.05,
@@ -103,8 +107,8 @@ class RedisSharedCache:
         for name, number in (("ttl", ttl), ("value_ttl", value_ttl), ("lease", lease), ("poll", poll)):
             if not number > 0:
                 raise ValueError(f"{name} must be a positive number of seconds.")
-        if not wait >= 0 or not op_timeout > 0 or not retry_interval >= 0:
-            raise ValueError("wait and retry_interval must not be negative; op_timeout must be positive.")
+        if not wait >= 0 or not op_timeout > 0 or not retry_interval >= 0 or not missing_ttl >= 0:
+            raise ValueError("wait, retry_interval and missing_ttl must not be negative; op_timeout must be positive.")
         if not namespace or any(c in namespace for c in " \r\n"):
             raise ValueError("namespace must be a non-empty string without spaces.")
         self._redis_arg = redis
@@ -113,6 +117,7 @@ class RedisSharedCache:
         self.key_wrapper = key_wrapper
         self.namespace = namespace
         self.ttl, self.value_ttl, self.lease, self.wait, self.poll = ttl, value_ttl, lease, wait, poll
+        self.missing_ttl = missing_ttl
         self.op_timeout, self.retry_interval = op_timeout, retry_interval
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._data_key: DataKey | None = None
@@ -121,6 +126,7 @@ class RedisSharedCache:
         self.state = "unused"
         self.last_error: str | None = None
         self.hits = self.vault_reads = self.fallbacks = self.rejected = self.stale = self.unwraps = 0
+        self.missing_hits = 0
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -169,6 +175,7 @@ class RedisSharedCache:
             "rejected": self.rejected,
             "stale": self.stale,
             "unwraps": self.unwraps,
+            "missing_hits": self.missing_hits,
         }
 
     def key(self, kind: str, ref_or_vault: KeyVaultReference | str, name: str = "", version: str = "") -> str:
@@ -178,7 +185,7 @@ class RedisSharedCache:
             vault = ref_or_vault
         host = (urlsplit(vault).hostname or vault).lower()
         parts = [self.namespace, kind, host, name.lower()]
-        if kind in ("v", "lease", "failed"):
+        if kind in ("v", "lease", "failed", "missing"):
             parts.append(version or "-")
         return ":".join(parts)
 
@@ -266,7 +273,7 @@ class RedisSharedCache:
         opened again: deleted now (``drop_entries``) or left to expire. Each secret is then read from the vault once
         for the whole fleet (under the lease) and sealed under the new key; replicas adopt it as they meet it."""
         namespace = glob_escape(self.namespace)
-        drop = (f"{namespace}:v:*", f"{namespace}:latest:*") if drop_entries else ()
+        drop = (f"{namespace}:v:*", f"{namespace}:latest:*", f"{namespace}:missing:*") if drop_entries else ()
         change = await self._changing(replace_data_key(self.client, self.record_key, self.key_wrapper, drop=drop))
         self._data_key = None  # this replica reads the new record on its next use, like the others
         return change
@@ -310,6 +317,22 @@ class RedisSharedCache:
         plain = None if blob is None else await self._open("value", (host, name, version), blob)
         return None if plain is None else secret_from(plain, ref, version)
 
+    def _missing_parts(self, ref: KeyVaultReference) -> tuple[str, ...]:
+        return ((urlsplit(ref.vault_url).hostname or "").lower(), ref.name.lower(), ref.version or "-")
+
+    async def _known_missing(self, ref: KeyVaultReference) -> bool:
+        """Whether a replica found no such secret within ``missing_ttl`` (a sealed marker: one planted by someone
+        without the data key fails authentication and is ignored, so it cannot hide a secret behind a default)."""
+        if not self.missing_ttl:
+            return False
+        blob = await self._call(lambda: self.client.get(self.key("missing", ref)))
+        return blob is not None and await self._open("missing", self._missing_parts(ref), blob) == b"404"
+
+    async def _store_missing(self, ref: KeyVaultReference) -> None:
+        data_key = await self.data_key()
+        sealed = data_key.seal(self.namespace, "missing", self._missing_parts(ref), b"404")
+        await self._call(lambda: self.client.set(self.key("missing", ref), sealed, px=int(self.missing_ttl * 1000)))
+
     async def _store(self, ref: KeyVaultReference, secret: CachedSecret) -> None:
         """Seal under the data key the record names and write, in one transaction watching the record: a replica
         that missed a rotation adopts the new key first, so it never writes entries the others cannot open."""
@@ -344,7 +367,9 @@ class RedisSharedCache:
     async def forget_latest(self, vault_url: str, name: str) -> None:
         """Drop the shared pointer of a versionless secret (a new version exists): the next reader fetches it."""
         try:
-            await self._call(lambda: self.client.delete(self.key("latest", vault_url, name)))
+            await self._call(
+                lambda: self.client.delete(self.key("latest", vault_url, name), self.key("missing", vault_url, name))
+            )
         except _RedisDown as exc:
             self._mark_down(exc)
 
@@ -390,6 +415,9 @@ class RedisSharedCache:
             if found is not None:
                 self.hits += 1
                 return found
+            if await self._known_missing(ref):
+                self.missing_hits += 1
+                raise _not_found(ref)
             if may_fetch():
                 token = os.urandom(16).hex()
                 taken = await self._call(partial(self.client.set, lease_key, token, nx=True, px=int(self.lease * 1000)))
@@ -414,8 +442,11 @@ class RedisSharedCache:
             self.vault_reads += 1
             try:
                 secret = await fetch()
-            except Exception:
-                await self._call(lambda: self.client.set(self.key("failed", ref), b"1", px=int(self.lease * 1000)))
+            except Exception as exc:
+                if self.missing_ttl and _is_not_found(exc):
+                    await self._store_missing(ref)
+                else:
+                    await self._call(lambda: self.client.set(self.key("failed", ref), b"1", px=int(self.lease * 1000)))
                 raise
             fetched.append(secret)
             await self._store(ref, secret)
@@ -454,6 +485,21 @@ def _redis() -> Any:
     except ImportError as exc:
         raise ImportError("RedisSharedCache needs redis-py; install it with: pip install 'kvconfig[redis]'") from exc
     return redis
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    return isinstance(exc, ResourceNotFoundError)
+
+
+def _not_found(ref: KeyVaultReference) -> Exception:
+    """The vault's 404 as another replica met it (the resolver reports it as it reports its own)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    return ResourceNotFoundError(
+        f"{ref.name} was not found in {ref.vault_url} by a replica's read shared through Redis (cached as missing)"
+    )
 
 
 def _bytes(value: Any) -> bytes | None:

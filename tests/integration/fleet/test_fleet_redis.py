@@ -18,7 +18,7 @@ import redis
 from azure.keyvault.keys import KeyClient
 from azure.keyvault.keys.crypto.aio import CryptographyClient
 
-from kvconfig import SecretResolver
+from kvconfig import ResolutionError, SecretResolver
 from kvconfig.crypto import AsyncAzureKeyWrapper
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault, ManualClock
 from kvconfig.fleet import Fleet, RedisSharedCache
@@ -43,6 +43,8 @@ class GetCounter(FakeAsyncTransport):
     async def send(self, request: Any, **kwargs: Any) -> Any:
         response = await super().send(request, **kwargs)
         path = str(request.url).split("?")[0].split("/", 3)[3]
+        if response.status_code == 404 and path.startswith("secrets/") and request.method == "GET":
+            self._counts["404:" + path.split("/")[1]] += 1
         if response.status_code == 200:
             if path.startswith("secrets/") and request.method == "GET":
                 self._counts["get:" + path.split("/")[1]] += 1
@@ -243,3 +245,41 @@ class socket_closed_port:
 
     def __exit__(self, *args: object) -> None:
         self._sock.close()
+
+
+def _statuses(resolver: SecretResolver, settings: dict[str, str]) -> dict[str, str]:
+    with pytest.raises(ResolutionError) as raised:
+        resolver.resolve(settings)
+    return {failure.setting: failure.status for failure in raised.value.failures}
+
+
+def test_a_name_the_vault_does_not_hold_is_read_once_for_the_fleet_and_forgotten_on_a_new_version(
+    replica: Callable[..., SecretResolver], redis_url: str, counts: Counter[str], fake: FakeKeyVault
+) -> None:
+    wanted = {"ABSENT": ref("absent"), "DB_0": ref("db-0")}
+    replicas = [replica() for _ in range(4)]
+    for resolver in replicas:
+        assert _statuses(resolver, wanted) == {"ABSENT": "SecretNotFound"}
+    assert counts["404:absent"] == 1  # the first replica's read; the others met the sealed marker
+    hits = [resolver.fleet.health()["shared_cache"]["missing_hits"] for resolver in replicas if resolver.fleet]
+    assert sorted(hits) == [0, 1, 1, 1]
+    marker = [key for key in scan_redis(redis_url) if key.startswith(b"kvconfig:missing:")]
+    assert len(marker) == 1
+    # A new version announced on the channel (what the Event Grid webhook does) drops the marker at once.
+    fake.set_secret(VAULT, "absent", "now-here-XYZZY")
+    replicas[0].invalidate(VAULT_URL, "absent")
+    assert wait_until(lambda: not [key for key in scan_redis(redis_url) if key.startswith(b"kvconfig:missing:")])
+    assert replicas[1].resolve_value(ref("absent")) == "now-here-XYZZY"
+
+
+def test_a_planted_missing_marker_cannot_hide_a_secret(
+    replica: Callable[..., SecretResolver], redis_url: str, counts: Counter[str]
+) -> None:
+    resolver = replica()
+    shared = resolver.fleet.shared if resolver.fleet else None
+    assert isinstance(shared, _Shared)
+    client = redis.Redis.from_url(redis_url)
+    client.set(shared.key("missing", VAULT_URL, "db-0"), b"\x00" * 40, px=60_000)
+    client.close()
+    assert resolver.resolve_value(ref("db-0")) == value_of("db-0")
+    assert counts["get:db-0"] == 1
