@@ -138,6 +138,18 @@ async def test_writes_between_pages_show_in_the_next_pages_of_the_same_listing(s
     assert pages[2][-1] == ("key-249", "249")
 
 
+async def test_pages_continue_after_the_right_label_of_a_key(store: StoreUnderTest) -> None:
+    # 3 labels per key: page boundaries fall between labels of one key (the null label sorts first).
+    expected = []
+    for index in range(120):
+        for label in (None, "dev", "prod"):
+            store.fake.set(STORE, f"key-{index:03d}", f"{index}-{label}", label=label)
+            expected.append((f"key-{index:03d}", label))
+    pages = await store.pages(store.client.list_configuration_settings(label_filter="*"))
+    assert [len(items) for _, items in pages] == [100, 100, 100, 60]
+    assert [(s.key, s.label) for _, items in pages for s in items] == expected
+
+
 async def test_unchanged_pages_answer_304_and_a_changed_page_is_returned(store: StoreUnderTest) -> None:
     for index in range(150):
         store.fake.set(STORE, f"key-{index:03d}", str(index))

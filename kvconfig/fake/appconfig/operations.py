@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from kvconfig.fake.appconfig.auth import Caller
 from kvconfig.fake.appconfig.errors import AppConfigError
 from kvconfig.fake.appconfig.filters import FilterError, NameFilter, parse_filter
-from kvconfig.fake.appconfig.state import KeyValue, Store, compact_json
+from kvconfig.fake.appconfig.state import KeyValue, Store, compact_json, sort_key
 from kvconfig.fake.core.wire import FakeRequest
 
 __all__ = [
@@ -262,26 +263,20 @@ def _current(call: Call) -> list[KeyValue]:
 # -- key-values ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Listing:
-    """The key-values one filter selects, sorted, and where each sits (for continuation tokens)."""
-
-    rows: list[KeyValue]
-    positions: dict[tuple[str, str | None], int]
-
-    def start_of(self, after: object) -> int:
-        if isinstance(after, list) and len(after) == 2 and isinstance(after[0], str):
-            label = after[1]
-            if label is None or isinstance(label, str):
-                found = self.positions.get((after[0], label))
-                if found is not None:
-                    return found + 1
-        return len(self.rows)
+def _row_order(item: KeyValue) -> tuple[str, int, str]:
+    return sort_key((item.key, item.label))
 
 
-def _listing(call: Call) -> _Listing:
-    rows = _select_items(call, call.store.sorted_items())
-    return _Listing(rows, {(item.key, item.label): index for index, item in enumerate(rows)})
+def _start_after(rows: list[KeyValue], after: object) -> int:
+    """The index after the key-value a continuation token names in ``rows`` (sorted by :func:`sort_key`), found by
+    bisection; ``len(rows)`` (an empty page) when it names none, as a scan would answer."""
+    if isinstance(after, list) and len(after) == 2 and isinstance(after[0], str):
+        key, label = after
+        if label is None or isinstance(label, str):
+            index = bisect.bisect_left(rows, sort_key((key, label)), key=_row_order)
+            if index < len(rows) and rows[index].key == key and rows[index].label == label:
+                return index + 1
+    return len(rows)
 
 
 def get_key_values(call: Call) -> Reply:
@@ -295,9 +290,9 @@ def get_key_values(call: Call) -> Reply:
         items = _select_items(call, call.store.sorted_items(call.store.as_of(when)))
         return _paged(call, "/kv", items, _slot, lambda item: item.wire_json(fields), KVSET_TYPE)
     memo_key = ("kv", call.query.get("key"), call.query.get("label"), tuple(call.query_all("tags")))
-    listing = call.store.memo(memo_key, lambda: _listing(call))
+    rows = call.store.memo(memo_key, lambda: _select_items(call, call.store.sorted_items()))
     render: Callable[[KeyValue], bytes] = lambda item: item.wire_json(fields)  # noqa: E731
-    return _paged(call, "/kv", listing.rows, _slot, render, KVSET_TYPE, listing.start_of)
+    return _paged(call, "/kv", rows, _slot, render, KVSET_TYPE, lambda after: _start_after(rows, after))
 
 
 check_key_values = get_key_values

@@ -25,12 +25,13 @@ __all__ = [
     "Store",
     "compact_json",
     "iso_time",
+    "sort_key",
 ]
 
 # Revisions the fake keeps per store (the service keeps 7 or 30 days of them); older ones are forgotten.
 MAX_REVISIONS = 10_000
 # Listings a store remembers between two writes (one per distinct filter; filters come from callers: bounded).
-MAX_MEMOS = 64
+MAX_MEMOS = 16
 T = TypeVar("T")
 
 Role = Literal["App Configuration Data Reader", "App Configuration Data Owner"]
