@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kvconfig.errors import KvConfigError
 
-__all__ = ["PrivateFileError", "write_private"]
+__all__ = ["PrivateFileError", "write_atomically", "write_private"]
 
 
 class PrivateFileError(KvConfigError, OSError):
@@ -29,6 +29,12 @@ class PrivateFileError(KvConfigError, OSError):
 
 def write_private(path: str | os.PathLike[str], text: str | bytes) -> None:
     """Replace ``path`` atomically with ``text`` (UTF-8 when a ``str``), mode 0600; refuse a symbolic link."""
+    write_atomically(path, text, mode=0o600)
+
+
+def write_atomically(path: str | os.PathLike[str], text: str | bytes, *, mode: int) -> None:
+    """:func:`write_private`'s way of writing, for a file that may be readable by others (``mode``, e.g. 0644 for a
+    CA certificate that other programs must trust). Files with values in them use :func:`write_private`."""
     target = Path(path)
     if target.is_symlink():
         raise PrivateFileError(
@@ -45,6 +51,8 @@ def write_private(path: str | os.PathLike[str], text: str | bytes) -> None:
         raise PrivateFileError(f"Cannot write {target}: {exc.strerror or type(exc).__name__}.") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            if mode != 0o600:
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -2,6 +2,14 @@
 """manage.py of the Django example: ``python examples/django_app/manage.py check`` / ``kvconfig_status``.
 
 Offline: set ``KVCONFIG_FAKE_SEED=examples/vault.json`` and every vault is served by kvconfig's fake.
+
+Many replicas: set ``KVCONFIG_REDIS_URL`` and ``KVCONFIG_REDIS_KEK`` (a Key Vault key with wrapKey/unwrapKey) and the
+replicas share a cache on Redis holding only sealed values (docs/fleet.md); ``/health`` shows it. Offline, with a
+local Redis (the seed pins the key, so every process's fake vault opens the others' data key):
+
+    KVCONFIG_FAKE_SEED=examples/vault.json KVCONFIG_REDIS_URL=redis://localhost:6379/0 \
+    KVCONFIG_REDIS_KEK=https://contoso-app.vault.azure.net/keys/kvconfig-kek \
+    python examples/django_app/manage.py runserver
 """
 
 from __future__ import annotations

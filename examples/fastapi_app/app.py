@@ -7,6 +7,15 @@ Offline: set ``KVCONFIG_FAKE_SEED=examples/vault.json`` and the app serves every
 Key Vault's Event Grid events reach ``POST /events/keyvault`` only when ``APP_EVENTGRID_TOKEN`` holds the shared
 secret of the subscription (its endpoint URL ends ``?token=<secret>``); without it the route is not mounted, since
 an unauthenticated webhook would let anyone make the app read its secrets.
+
+Many replicas: set ``KVCONFIG_REDIS_URL`` and ``KVCONFIG_REDIS_KEK`` (a Key Vault key with wrapKey/unwrapKey,
+``https://<vault>/keys/<name>`` or with its version) and the replicas share a cache on Redis that holds only values
+sealed under that key: the vault sees about one read per secret for the whole fleet, and the events reach every
+replica (docs/fleet.md). ``GET /health/kvconfig`` shows the Redis tier under ``fleet``. Offline, with a local Redis:
+
+    KVCONFIG_FAKE_SEED=examples/vault.json KVCONFIG_REDIS_URL=redis://localhost:6379/0 \
+    KVCONFIG_REDIS_KEK=https://contoso-app.vault.azure.net/keys/kvconfig-kek \
+    APP_API_KEY='@Microsoft.KeyVault(VaultName=contoso-app;SecretName=api-key)' uvicorn examples.fastapi_app.app:app
 """
 
 import logging
@@ -19,11 +28,39 @@ from fastapi import Depends, FastAPI
 from kvconfig_fastapi import KvConfig
 from pydantic import SecretStr
 
+from kvconfig import SecretResolver
 from kvconfig.settings import KeyVaultSettings, KeyVaultSettingsConfigDict
 
 
+def fleet_resolver() -> SecretResolver | None:
+    """With ``KVCONFIG_REDIS_URL``: a resolver sharing a sealed cache on Redis with the other replicas."""
+    redis_url = os.environ.get("KVCONFIG_REDIS_URL")
+    if not redis_url:
+        return None
+    from azure.identity.aio import DefaultAzureCredential
+    from azure.keyvault.keys.crypto.aio import CryptographyClient
+
+    from kvconfig.crypto import AsyncAzureKeyWrapper
+    from kvconfig.fleet import Fleet, RedisSharedCache, StartupPolicy, VaultBudget
+
+    credential = DefaultAzureCredential()
+
+    def key_client(key_id: str) -> CryptographyClient:  # also opens a data key wrapped by another key version
+        return CryptographyClient(key_id, credential)
+
+    wrapper = AsyncAzureKeyWrapper(key_client(os.environ["KVCONFIG_REDIS_KEK"]), client_factory=key_client)
+    fleet = Fleet(
+        shared=RedisSharedCache(redis_url, wrapper),
+        budget=VaultBudget.share_of(replicas=int(os.environ.get("APP_REPLICAS", "10"))),
+        startup=StartupPolicy(deadline=300),
+    )
+    return SecretResolver(credential, fleet=fleet)
+
+
 class Settings(KeyVaultSettings):
-    model_config = KeyVaultSettingsConfigDict(env_prefix="APP_", keyvault_url="https://contoso-app.vault.azure.net")
+    model_config = KeyVaultSettingsConfigDict(
+        env_prefix="APP_", keyvault_url="https://contoso-app.vault.azure.net", keyvault_resolver=fleet_resolver()
+    )
 
     db_password: SecretStr
     api_key: SecretStr

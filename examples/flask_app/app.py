@@ -5,6 +5,13 @@
     flask --app examples.flask_app.app kvconfig check
 
 Offline: set ``KVCONFIG_FAKE_SEED=examples/vault.json`` and every vault is served by kvconfig's fake.
+
+Many replicas: set ``KVCONFIG_REDIS_URL`` and ``KVCONFIG_REDIS_KEK`` (a Key Vault key with wrapKey/unwrapKey,
+``https://<vault>/keys/<name>`` or with its version) and the replicas share a cache on Redis that holds only values
+sealed under that key (docs/fleet.md); ``GET /health`` shows its state. Offline, with a local Redis:
+
+    KVCONFIG_FAKE_SEED=examples/vault.json KVCONFIG_REDIS_URL=redis://localhost:6379/0 \\
+    KVCONFIG_REDIS_KEK=https://contoso-app.vault.azure.net/keys/kvconfig-kek flask --app examples.flask_app.app run
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import os
 
 from flask import Flask, current_app
 from kvconfig_flask import KvConfig
+
+from kvconfig import SecretResolver
 
 kv = KvConfig()
 _fake_patch = None
@@ -29,6 +38,31 @@ def _use_fake_vault_if_asked() -> None:
         _fake_patch = fake.patch().start()
 
 
+def fleet_resolver() -> SecretResolver | None:
+    """With ``KVCONFIG_REDIS_URL``: a resolver sharing a sealed cache on Redis with the other replicas."""
+    redis_url = os.environ.get("KVCONFIG_REDIS_URL")
+    if not redis_url:
+        return None
+    from azure.identity.aio import DefaultAzureCredential
+    from azure.keyvault.keys.crypto.aio import CryptographyClient
+
+    from kvconfig.crypto import AsyncAzureKeyWrapper
+    from kvconfig.fleet import Fleet, RedisSharedCache, StartupPolicy, VaultBudget
+
+    credential = DefaultAzureCredential()
+
+    def key_client(key_id: str) -> CryptographyClient:  # also opens a data key wrapped by another key version
+        return CryptographyClient(key_id, credential)
+
+    wrapper = AsyncAzureKeyWrapper(key_client(os.environ["KVCONFIG_REDIS_KEK"]), client_factory=key_client)
+    fleet = Fleet(
+        shared=RedisSharedCache(redis_url, wrapper),
+        budget=VaultBudget.share_of(replicas=int(os.environ.get("APP_REPLICAS", "10"))),
+        startup=StartupPolicy(deadline=300),
+    )
+    return SecretResolver(credential, fleet=fleet, embedded=True)  # embedded: the references inside the URI
+
+
 def create_app(config: dict[str, object] | None = None) -> Flask:
     _use_fake_vault_if_asked()
     app = Flask(__name__)
@@ -40,10 +74,20 @@ def create_app(config: dict[str, object] | None = None) -> Flask:
     )
     app.config.from_prefixed_env()  # FLASK_* variables may hold references too
     app.config.update(config or {})
-    kv.init_app(app, refresh_interval=300)
+    kv.init_app(app, refresh_interval=300, resolver=fleet_resolver())
 
     @app.get("/")
     def index() -> dict[str, object]:
         return {"db_password_length": len(current_app.config["DB_PASSWORD"])}
+
+    @app.get("/health")
+    def health() -> dict[str, object]:
+        state = kv.state()
+        fleet = state.resolver.fleet
+        return {
+            "resolved": state.resolved,
+            "stale": sorted(state.stale),
+            "fleet": fleet.health() if fleet is not None else None,
+        }
 
     return app

@@ -1,10 +1,15 @@
-"""``--appconfig``: a command reads the key-values of an Azure App Configuration store as settings (``check`` does).
+"""``--appconfig``: ``check``, ``resolve``, ``run`` and ``inject`` read the key-values of an Azure App Configuration
+store as settings, with these options shared by all four.
 
 The store is an endpoint (read with ``DefaultAzureCredential``) or a connection string (its access key signs the
 requests); ``KVCONFIG_APPCONFIG`` can hold either, which keeps a connection string off the command line. A
 connection string is never echoed. ``--label`` (repeatable; a later label wins, ``\\0`` is the null label, the
 default) and ``--key-filter`` choose the key-values, as the provider's ``SettingSelector`` does. With
 ``--fake-vault SEED.json``, a seed's ``appconfig`` part makes the stores that the command reads.
+
+The store's key-values win over the files' and the environment's settings of the same name. Its Key Vault
+references, stored the App Configuration way (a content type and ``{"uri": ...}``) or as ``@Microsoft.KeyVault(...)``
+text, are secrets like any other: masked unless ``--reveal``, with the store, key and label as their origin.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from typing import Any, TypeVar
 
 import click
 
+from kvconfig.cli._common import Loaded
+from kvconfig.references import APPCONFIG_KEYVAULT_CONTENT_TYPE
 from kvconfig.sources import AppConfigSource, from_appconfig
 
-__all__ = ["appconfig_options", "read_store"]
+__all__ = ["add_store", "appconfig_options", "appconfig_references", "read_store", "store_alone"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NULL_LABELS = ("", "\\0", "\0", "(no label)")
@@ -69,3 +76,31 @@ def read_store(params: dict[str, Any]) -> AppConfigSource | None:
     return from_appconfig(
         store, key_filter=params["key_filter"], labels=labels, trim_prefixes=params.get("trim_prefixes") or ()
     )
+
+
+def store_alone(params: dict[str, Any]) -> None:
+    """With ``--appconfig`` and neither ``--env`` nor ``--no-env``, the process environment is not read: the store is
+    what was asked for (``run`` still passes its environment to the child)."""
+    if params.get("appconfig") and params.get("use_env") is None:
+        params["use_env"] = False
+
+
+def add_store(params: dict[str, Any], loaded: Loaded) -> dict[str, str | None]:
+    """Read the store of ``--appconfig`` (call it inside the command's resolver: ``--fake-vault`` is patched in by
+    then) into ``loaded``, its key-values winning; the content type of each setting read from it."""
+    store = read_store(params)
+    if store is None:
+        return {}
+    loaded.from_environment.difference_update(store.settings)
+    loaded.settings.update(store.settings)
+    loaded.origins.update(store.origins)
+    return store.content_types
+
+
+def appconfig_references(content_types: dict[str, str | None]) -> set[str]:
+    """The settings a store holds as App Configuration Key Vault references (by content type, parameters ignored)."""
+    return {
+        name
+        for name, content_type in content_types.items()
+        if content_type is not None and content_type.split(";", 1)[0].strip().lower() == APPCONFIG_KEYVAULT_CONTENT_TYPE
+    }

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kvconfig.cli._appconfig import appconfig_options, read_store
+from kvconfig.cli._appconfig import add_store, appconfig_options, store_alone
 from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.cli._cost import cost_options, cost_projection, cost_text
@@ -43,8 +43,7 @@ def check(output_format: str, **params: Any) -> None:
 
     With --appconfig, the Key Vault references of an App Configuration store are checked too.
     """
-    if params["appconfig"] and params["use_env"] is None:
-        params["use_env"] = False  # a store alone is what was asked for
+    store_alone(params)
     try:
         with ProgressLine(stderr_console()) as progress:
             meter = TransactionMeter(progress)
@@ -55,12 +54,7 @@ def check(output_format: str, **params: Any) -> None:
                 loaded = platform.loaded
                 embedded_hint(loaded.settings, params["embedded"])
                 with open_platform_resolver(params, platform, progress=meter) as resolver:
-                    content_types: dict[str, str | None] = {}
-                    store = read_store(params)  # inside the fakes of --fake-vault, when given
-                    if store is not None:
-                        loaded.settings.update(store.settings)
-                        loaded.origins.update(store.origins)
-                        content_types = store.content_types
+                    content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
                     statuses = resolver.check(loaded.settings, origins=loaded.origins, content_types=content_types)
         cost = cost_projection(meter, params)
     except KvConfigError as exc:

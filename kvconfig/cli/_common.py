@@ -301,10 +301,11 @@ def embedded_hint(settings: dict[str, Any], embedded: bool) -> None:
 
 
 def env_name(key: str) -> str:
-    """A setting's name as an environment variable: ``db.password`` -> ``DB__PASSWORD``."""
+    """A setting's name as an environment variable: ``db.password`` (a store's ``db:password``) -> ``DB__PASSWORD``."""
     if _ENV_NAME.match(key):
         return key
-    return re.sub(r"[^A-Za-z0-9_]", "_", key.replace(".", "__").replace("[", "__").replace("]", "")).upper()
+    nested = key.replace(".", "__").replace(":", "__").replace("[", "__").replace("]", "")
+    return re.sub(r"[^A-Za-z0-9_]", "_", nested).upper()
 
 
 def render(values: dict[str, Any], output_format: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import signal
@@ -74,6 +73,14 @@ class FakeCommandError(click.ClickException):
     "An 'appconfig' part seeds App Configuration stores (<store>.azconfig.localhost:<port>).",
 )
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds per request.")
+@click.option(
+    "--deletion-delay",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 300),
+    help="Seconds a soft delete takes, as in the service: meanwhile the object is being deleted (its deleted form "
+    "answers 404; recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted).",
+)
 @click.option("--strict", is_flag=True, help="Only seeded vaults exist; other vault hosts drop the connection.")
 @click.option(
     "--cert-dir",
@@ -115,13 +122,14 @@ class FakeCommandError(click.ClickException):
     "serve_appconfig",
     is_flag=True,
     help="Also serve App Configuration stores at https://<store>.azconfig.localhost:PORT (implied by "
-    "--appconfig-seed or an 'appconfig' part in the --seed file). Not kept in --data-dir.",
+    "--appconfig-seed or an 'appconfig' part in the --seed file). Kept in --data-dir like the vaults.",
 )
 @click.option(
     "--appconfig-seed",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='A JSON file of App Configuration stores ({"store": [{"key": ..., "value": ...}, {"key": ..., '
-    "\"secret_uri\": ...}]}, or a seed file's 'appconfig' part), loaded at every start.",
+    "\"secret_uri\": ...}]}, or a seed file's 'appconfig' part); with --data-dir, only into a folder that holds "
+    "no stores yet.",
 )
 def serve(
     port: int,
@@ -130,6 +138,7 @@ def serve(
     tunnel_port: int | None,
     seed_file: Path | None,
     latency: float,
+    deletion_delay: float,
     strict: bool,
     cert_dir: Path | None,
     ready_file: Path | None,
@@ -183,7 +192,7 @@ def serve(
     except StoreSeedError as exc:
         raise FakeCommandError(str(exc)) from exc
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")
-    fake = FakeKeyVault(latency=latency, strict=strict)
+    fake = FakeKeyVault(latency=latency, strict=strict, deletion_delay=deletion_delay)
     stores = None
     if serve_appconfig or stores_seed is not None:
         stores = serve_stores(fake, strict=strict, latency=latency)
@@ -227,10 +236,15 @@ def serve(
         except (SeedError, RuntimeError) as exc:  # RuntimeError: PersistenceError, the seed could not be saved
             server.stop()
             raise FakeCommandError(str(exc)) from exc
-    if stores is not None and stores_seed is not None:  # stores are not kept in the data folder: seeded every start
+    if durable is not None and durable.restored_stores:
+        click.echo(f"Restored {durable.restored_stores} App Configuration store(s) from {data_dir}.", err=True)
+        stores_seed = None  # the folder's stores win, as its vaults do
+    if stores is not None and stores_seed is not None:
         try:
             stores.seed(loopback_store_seed(stores_seed, server.store_domain or ""))
-        except (ValueError, TypeError) as exc:  # AppConfigSeedError names the store and the entry
+            if durable is not None:
+                durable.save_stores()
+        except (ValueError, TypeError, RuntimeError) as exc:  # AppConfigSeedError names the store and the entry
             server.stop()
             raise FakeCommandError(f"Cannot use the App Configuration seed: {exc}") from exc
 
@@ -277,12 +291,9 @@ def _read_control_token(path: Path) -> str:
 
 
 def _is_loopback_host(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    from kvconfig.fake.serve.tls import is_loopback_address
+
+    return host.lower().rstrip(".") == "localhost" or is_loopback_address(host)
 
 
 def _announce(server: Any, ready_file: Path | None, write: Callable[[Path, str], None]) -> None:

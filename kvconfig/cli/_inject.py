@@ -2,6 +2,10 @@
 
 Without ``--reveal`` the rendering goes to stdout with every value masked (a preview: the references are still
 read, so failures show); ``-o FILE`` writes the values, so it needs ``--reveal`` like ``resolve -o``.
+
+With ``--appconfig``, a structured template's settings take the values of the store's key-values of the same name
+(``db:password`` and ``db__password`` fill ``db.password``), references included; the store's other key-values are
+not added (the template is the shape of the output).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 import click
 
 from kvconfig._private_files import write_private
+from kvconfig.cli._appconfig import appconfig_options, appconfig_references, read_store
 from kvconfig.cli._common import (
     MASK,
     embedded_hint,
@@ -21,6 +26,7 @@ from kvconfig.cli._common import (
     reference_settings,
     require_reveal,
     resolver_options,
+    warn,
 )
 from kvconfig.cli._console import ProgressLine, stderr_console
 from kvconfig.errors import KvConfigError
@@ -32,6 +38,7 @@ __all__ = ["inject"]
 
 
 @click.command()
+@appconfig_options
 @resolver_options
 @click.option(
     "-i",
@@ -57,6 +64,12 @@ __all__ = ["inject"]
 def inject(template: Path, reveal: bool, output: Path | None, **params: Any) -> None:
     """Render a config file with its references replaced by their values (masked unless --reveal)."""
     require_reveal(output, reveal)
+    if params["appconfig"] and file_kind(template) is None:
+        source = click.get_current_context().get_parameter_source("appconfig")
+        if source is not click.core.ParameterSource.ENVIRONMENT:
+            raise click.UsageError("--appconfig fills the settings of a .env, JSON, YAML or TOML template.")
+        warn(f"KVCONFIG_APPCONFIG is not used for {template}: a store fills the settings of a structured template.")
+        params["appconfig"] = None
     try:
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
             if file_kind(template) is not None:
@@ -75,11 +88,45 @@ def inject(template: Path, reveal: bool, output: Path | None, **params: Any) -> 
 def _inject_settings(template: Path, resolver: SecretResolver, params: dict[str, Any], reveal: bool) -> str:
     """A structured file (``.env``, JSON, YAML, TOML): each setting that held a reference gets its value."""
     source = from_file(template, interpolate=params["interpolate"])
-    embedded_hint(source.settings, params["embedded"])
-    resolved: dict[str, Any] = dict(resolver.resolve(source.settings, origins=source.origins))
+    settings, origins = dict(source.settings), dict(source.origins)
+    content_types = _fill_from_store(template, settings, origins, params)
+    embedded_hint(settings, params["embedded"])
+    resolved: dict[str, Any] = dict(resolver.resolve(settings, origins=origins, content_types=content_types))
     if not reveal:
-        resolved.update(dict.fromkeys(reference_settings(source.settings, params["embedded"]), MASK))
+        secret_names = reference_settings(settings, params["embedded"]) | appconfig_references(content_types)
+        resolved.update(dict.fromkeys(secret_names, MASK))
     return source.render_text(resolved)
+
+
+def _template_name(key: str) -> str:
+    return key.replace("__", ".").replace(":", ".")
+
+
+def _fill_from_store(
+    template: Path, settings: dict[str, Any], origins: dict[str, str], params: dict[str, Any]
+) -> dict[str, str | None]:
+    """The store's key-values in place of the template's settings of the same name; their content types."""
+    store = read_store(params)  # inside the fakes of --fake-vault, when given
+    if store is None:
+        return {}
+    by_name = {_template_name(name): name for name in settings}
+    content_types: dict[str, str | None] = {}
+    for key, value in store.settings.items():
+        name = by_name.get(_template_name(key))
+        if name is None:
+            continue
+        settings[name] = value
+        origins[name] = store.origins[key]
+        content_types[name] = store.content_types.get(key)
+    note(
+        f"{len(content_types)} of {template}'s {len(settings)} settings filled from {store.endpoint}"
+        + (
+            f"; {len(store.settings) - len(content_types)} key-values of the store name none of them."
+            if len(store.settings) > len(content_types)
+            else "."
+        )
+    )
+    return content_types
 
 
 def _inject_text(template: Path, resolver: SecretResolver, params: dict[str, Any], reveal: bool) -> str:

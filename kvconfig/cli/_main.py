@@ -1,8 +1,8 @@
 """The ``kvconfig`` command group: its commands, and one voice for errors (``kvconfig: <message>`` on stderr).
 
 The commands live in their own modules: ``resolve`` (``_resolve``), ``run`` (``_run``), ``check`` (``_check``),
-``inject`` (``_inject``), ``mount`` (``_mount``) and the fake vault's ``fake ...`` (``_fake``), each imported when it
-is used (``_lazy``); what they share is in ``_common``.
+``inject`` (``_inject``), ``mount`` (``_mount``), the fake vault's ``fake ...`` (``_fake``) and ``fleet rotate``
+(``_fleet``), each imported when it is used (``_lazy``); what they share is in ``_common``.
 """
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ _COMMANDS = {
         "kvconfig.cli._fake",
         "fake_group",
         "The fake Key Vault: serve it over loopback HTTPS to other processes, and get tokens for it.",
+    ),
+    "fleet": LazyCommand(
+        "kvconfig.cli._fleet", "fleet_group", "Replicas sharing a sealed cache on Redis: rotate its data key."
     ),
     "inject": LazyCommand(
         "kvconfig.cli._inject",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from kvconfig.cli._appconfig import add_store, appconfig_references, store_alone
 from kvconfig.cli._common import (
     embedded_hint,
     env_name,
@@ -76,16 +77,23 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
         raise click.UsageError("--secrets and --vault go together: --secrets db-password,api-key --vault myvault.")
     if secrets_filter is not None and params["use_env"] is None and not (params["env_files"] or params["config_files"]):
         params["use_env"] = False  # named secrets alone: the process environment is not this command's input
+    store_alone(params)
     try:
         loaded = load(params, default_env=False)
-        embedded_hint(loaded.settings, params["embedded"])
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
+            content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+            embedded_hint(loaded.settings, params["embedded"])
             named = _named_secrets(secrets_filter, vault, params) if vault is not None else {}
             settings = {**loaded.settings, **named}
             origins = {**loaded.origins, **dict.fromkeys(named, "--secrets")}
-            resolved = resolver.resolve(settings, origins=origins)
-            secret_names = reference_settings(loaded.settings, params["embedded"]) | set(named)
-            masks = _secret_values(resolver, settings, params) + [str(resolved[name]) for name in secret_names]
+            content_types = {name: kind for name, kind in content_types.items() if name not in named}
+            resolved = resolver.resolve(settings, origins=origins, content_types=content_types)
+            secret_names = (
+                reference_settings(loaded.settings, params["embedded"]) | appconfig_references(content_types)
+            ) | set(named)
+            masks = _secret_values(resolver, settings, params, content_types) + [
+                str(resolved[name]) for name in secret_names
+            ]
         shown = {
             key: str(value)
             for key, value in resolved.items()

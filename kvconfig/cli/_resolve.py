@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from kvconfig._private_files import write_private
+from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references, store_alone
 from kvconfig.cli._common import (
     MASK,
     Loaded,
@@ -35,6 +36,7 @@ __all__ = ["resolve"]
 
 @click.command()
 @source_options
+@appconfig_options
 @resolver_options
 @click.option(
     "--format",
@@ -61,12 +63,14 @@ def resolve(output_format: str, reveal: bool, output: Path | None, **params: Any
     if params.pop("secrets_filter") is not None or params.pop("vault") is not None:
         raise click.UsageError("--secrets and --vault are for --format github or azure-pipelines.")
     require_reveal(output, reveal)
+    store_alone(params)
     try:
         loaded = load(params, default_env=False)
-        embedded_hint(loaded.settings, params["embedded"])
-        secret_names = reference_settings(loaded.settings, params["embedded"])
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            resolved = resolver.resolve(loaded.settings, origins=loaded.origins)
+            content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+            embedded_hint(loaded.settings, params["embedded"])
+            secret_names = reference_settings(loaded.settings, params["embedded"]) | appconfig_references(content_types)
+            resolved = resolver.resolve(loaded.settings, origins=loaded.origins, content_types=content_types)
         shown = {
             key: (value if reveal or key not in secret_names else MASK)
             for key, value in resolved.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 
 import click
 
+from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references
 from kvconfig.cli._common import (
     embedded_hint,
     env_name,
@@ -29,7 +31,7 @@ from kvconfig.cli._platforms import (
 )
 from kvconfig.cli._startup import startup_options
 from kvconfig.errors import KvConfigError
-from kvconfig.references import find_references
+from kvconfig.references import KeyVaultReference, find_references, parse_appconfig_reference
 from kvconfig.resolve import SecretResolver
 
 __all__ = ["run"]
@@ -37,6 +39,7 @@ __all__ = ["run"]
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @source_options
+@appconfig_options
 @resolver_options
 @startup_options
 @platform_options
@@ -49,6 +52,8 @@ __all__ = ["run"]
 def run(command: Sequence[str], mask: bool, **params: Any) -> None:
     """Run COMMAND with resolved settings in its environment: kvconfig run --env-file .env -- python app.py"""
     verbatim: set[str] = set()
+    if params["appconfig"] and params["containerapp"] is not None:
+        raise click.UsageError("--containerapp gives the container's whole environment; drop --appconfig.")
     try:
         if params["containerapp"] is not None:  # the container's whole environment, as the platform sets it
             with ProgressLine(stderr_console()) as progress:
@@ -58,13 +63,15 @@ def run(command: Sequence[str], mask: bool, **params: Any) -> None:
         else:
             platform = load_with_platforms(params, default_env=True)
             loaded, verbatim = platform.loaded, platform.verbatim
-            embedded_hint(loaded.settings, params["embedded"])
             with (
                 ProgressLine(stderr_console()) as progress,
                 open_platform_resolver(params, platform, progress=progress) as resolver,
             ):
-                resolved = resolver.resolve(loaded.settings, origins=loaded.origins)
-                secrets = _secret_values(resolver, loaded.settings, params) if mask else []
+                content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+                verbatim -= set(content_types)
+                embedded_hint(loaded.settings, params["embedded"])
+                resolved = resolver.resolve(loaded.settings, origins=loaded.origins, content_types=content_types)
+                secrets = _secret_values(resolver, loaded.settings, params, content_types) if mask else []
     except KvConfigError as exc:
         fail(exc)
     env = dict(os.environ)
@@ -74,18 +81,34 @@ def run(command: Sequence[str], mask: bool, **params: Any) -> None:
     sys.exit(_run_child(list(command), env, secret_forms(secrets)))
 
 
-def _secret_values(resolver: SecretResolver, settings: dict[str, Any], params: dict[str, Any]) -> list[str]:
-    """Each value read from the vault for these settings (each secret on its own, also inside a longer value)."""
-    values = []
+def _secret_values(
+    resolver: SecretResolver,
+    settings: dict[str, Any],
+    params: dict[str, Any],
+    content_types: dict[str, str | None] | None = None,
+) -> list[str]:
+    """Each value read from the vault for these settings (each secret on its own, also inside a longer value, and
+    the App Configuration references of ``--appconfig`` by their content type)."""
+    references: list[KeyVaultReference] = []
     for name in reference_settings(settings, params["embedded"]):
         text = str(settings[name])
-        for _start, _end, ref in find_references(text, cloud=params["cloud"], trusted_hosts=params["trusted_hosts"]):
-            if ref.version:
-                secret = resolver.cache.get_version(ref.vault_url, ref.name, ref.version)
-            else:
-                secret = resolver.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
-            if secret is not None:
-                values.append(secret.value)
+        found = find_references(text, cloud=params["cloud"], trusted_hosts=params["trusted_hosts"])
+        references.extend(ref for _start, _end, ref in found)
+    for name in appconfig_references(content_types or {}):
+        with contextlib.suppress(KvConfigError):  # a broken reference was reported by resolve already
+            ref = parse_appconfig_reference(
+                str(settings[name]), (content_types or {})[name], trusted_hosts=params["trusted_hosts"]
+            )
+            if ref is not None:
+                references.append(ref)
+    values = []
+    for ref in references:
+        if ref.version:
+            secret = resolver.cache.get_version(ref.vault_url, ref.name, ref.version)
+        else:
+            secret = resolver.cache.get_latest(ref.vault_url, ref.name, allow_stale=True)
+        if secret is not None:
+            values.append(secret.value)
     return values
 
 

@@ -69,6 +69,7 @@ _CREATE_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "network_rules": dict,
     "throttling": (bool, int, dict),
     "activated": bool,
+    "deletion_delay": (int, float),
 }
 # VaultProperties fields create_vault does not take: set on the new vault.
 _LATER_OPTIONS: dict[str, type] = {"subscription_id": str, "resource_group": str}
@@ -126,7 +127,8 @@ def _vault(fake: SeedTarget, vault_name: str, properties: object) -> Vault:
         raise SeedError(f"Unknown vault properties for {vault_name!r}: {', '.join(sorted(bad))}.")
     for key, value in properties.items():
         wanted = _CREATE_OPTIONS.get(key) or _LATER_OPTIONS[key]
-        if not isinstance(value, wanted) or (isinstance(value, bool) and wanted is int):
+        allowed = wanted if isinstance(wanted, tuple) else (wanted,)
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             raise SeedError(f"The vault property {key!r} of {vault_name!r} has the wrong type ({value!r}).")
     create = {key: value for key, value in properties.items() if key in _CREATE_OPTIONS}
     known = {vault.properties.host for vault in fake.vaults}
@@ -186,6 +188,8 @@ def _dump_vault(vault: Vault) -> dict[str, Any]:
         "subscription_id": props.subscription_id,
         "resource_group": props.resource_group,
     }
+    if props.deletion_delay:
+        properties["deletion_delay"] = props.deletion_delay
     if access.enforce:
         properties["enforce_access"] = True
     if access.policies and props.kind != "managedhsm":

@@ -25,7 +25,7 @@ from kvconfig.fake.core.identity import Identity
 from kvconfig.fake.core.records import RequestRecord, UnhandledErrors
 from kvconfig.fake.core.router import Outcome, dispatch
 from kvconfig.fake.core.routing import OperationContext, TickHook
-from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Vault
+from kvconfig.fake.core.state import Attributes, IdGenerator, RandomIds, SecretVersion, Vault, VaultProperties
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse
 from kvconfig.fake.routes import route_table
 from kvconfig.fake.secrets.operations import new_secret_version
@@ -48,7 +48,8 @@ class FakeKeyVault(VaultDirectory):
 
     Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
     unless ``strict=True``, in which case unknown vaults fail as a DNS failure would. ``latency`` delays every request
-    (seconds); ``clock`` and ``ids`` make time and version ids deterministic.
+    (seconds); ``clock`` and ``ids`` make time and version ids deterministic. ``deletion_delay`` (seconds, default 0)
+    makes soft deletes take time in the vaults the fake makes, as in the service (see :meth:`create_vault`).
 
     >>> fake = FakeKeyVault()
     >>> client = SecretClient("https://myvault.vault.azure.net", fake.credential(), transport=fake.transport())
@@ -64,9 +65,12 @@ class FakeKeyVault(VaultDirectory):
         tenant_id: str = "72f988bf-86f1-41af-91ab-2d7cd011db47",
         domains: tuple[VaultDomain, ...] = DEFAULT_DOMAINS,
         extra_domains: tuple[VaultDomain, ...] = (),
+        deletion_delay: float = 0.0,
     ) -> None:
         if latency < 0:
             raise ValueError("latency must not be negative.")
+        # Checked as a vault property is, before any vault is made with it.
+        self.deletion_delay = VaultProperties("check", "check", deletion_delay=deletion_delay).deletion_delay
         self.latency = float(latency)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.ids: IdGenerator = ids if ids is not None else RandomIds()
@@ -228,7 +232,7 @@ class FakeKeyVault(VaultDirectory):
             for host in expired:
                 del self._deleted_vaults[host]
         for vault in self.vaults:
-            vault.sweep(now)
+            vault.sweep(now, progress=now + self.skipped_waits)
             for hook in self.tick_hooks:
                 hook(self, vault, now)
 

@@ -28,6 +28,8 @@ class VaultDirectory:
     domains: tuple[VaultDomain, ...]
     strict: bool
     tenant_id: str
+    # Seconds a soft delete takes in the vaults this fake makes, unless create_vault gives one (0: at once).
+    deletion_delay: float
     events: EventHub
     _clock: Clock
     _throttle: Throttle
@@ -56,6 +58,7 @@ class VaultDirectory:
         throttling: bool | int | Mapping[str, int] = False,
         location: str = "westus",
         activated: bool = False,
+        deletion_delay: float | None = None,
     ) -> Vault:
         """Create a vault with explicit properties; ``name`` is a vault name or a full vault URL.
 
@@ -66,7 +69,8 @@ class VaultDirectory:
         :meth:`Vault.set_network_rules`; ``throttling`` is ``True`` (the documented limits), a flat ``limit`` for
         every category, or a mapping of category limits. A Managed HSM pool (``cloud="managedhsm.azure.net"``) made
         here is not activated until :meth:`activate_security_domain` (or ``activated=True``); pools made on first use
-        are ready to use.
+        are ready to use. ``deletion_delay`` (seconds, default the fake's ``deletion_delay``) is how long a soft
+        delete takes: meanwhile the object is being deleted, as in the service (docs/fake.md, "Time").
         """
         host = self._host_for(name, cloud)
         located = match_domain(host, self.domains)
@@ -84,6 +88,7 @@ class VaultDirectory:
             tenant_id=tenant_id or self.tenant_id,
             rbac=rbac,
             location=location,
+            deletion_delay=self.deletion_delay if deletion_delay is None else deletion_delay,
         )
         with self._lock:
             self._refuse_taken(host, vault_name)

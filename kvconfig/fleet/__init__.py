@@ -4,7 +4,8 @@
 * :class:`StartupPolicy`: keep reading through throttling (429) until a start-up deadline, with jittered waits.
 * :class:`VaultBudget`: a client-side token bucket per vault, shared by the process.
 * :class:`RedisSharedCache`: a cache tier shared by the replicas on Redis, holding only sealed values, with
-  single-flight leases and an invalidation channel (``pip install "kvconfig[redis]"``).
+  single-flight leases and an invalidation channel (``pip install "kvconfig[redis]"``); its data key is re-wrapped
+  (``rewrap``) or replaced (``rotate_data_key``), reporting a :class:`DataKeyChange` or raising :class:`DataKeyError`.
 
 See docs/fleet.md.
 """
@@ -14,6 +15,16 @@ from __future__ import annotations
 from kvconfig.fleet.budget import BudgetPolicy, VaultBudget
 from kvconfig.fleet.coordinator import Fleet
 from kvconfig.fleet.redis_cache import RedisSharedCache
+from kvconfig.fleet.rotation import DataKeyChange, DataKeyError
 from kvconfig.fleet.startup import StartupPolicy, ThrottledPastDeadline
 
-__all__ = ["BudgetPolicy", "Fleet", "RedisSharedCache", "StartupPolicy", "ThrottledPastDeadline", "VaultBudget"]
+__all__ = [
+    "BudgetPolicy",
+    "DataKeyChange",
+    "DataKeyError",
+    "Fleet",
+    "RedisSharedCache",
+    "StartupPolicy",
+    "ThrottledPastDeadline",
+    "VaultBudget",
+]

@@ -3,7 +3,10 @@
 What Redis holds (``<ns>`` is the namespace, ``kvconfig`` by default; hosts and names are not secret):
 
 - ``<ns>:datakey``: the data key record: its id, the Key Vault key id (versioned) and algorithm that wrapped it, and
-  the wrapped key. Never the key itself.
+  the wrapped key. Never the key itself. Re-wrapped or replaced by :meth:`RedisSharedCache.rewrap` and
+  :meth:`RedisSharedCache.rotate_data_key` (``rotation.py``); every sealed blob starts with its data key's id, a
+  reader adopts the record's key when a blob names it, and a writer stores only while the record names its key
+  (a transaction watching the record), so no replica seals under a retired key.
 - ``<ns>:v:<vault host>:<name>:<version>``: one secret version, sealed (AES-256-GCM under the data key, bound to
   vault, name and version): value, enabled, not-before, expiry, content type. Expires after ``value_ttl``.
 - ``<ns>:latest:<vault host>:<name>``: the latest version of a versionless reference, sealed too, expiring after
@@ -27,12 +30,21 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from kvconfig.fleet.sealing import DataKey, SealedFormatError, WrapSeam, blob_key_id, new_data_key, open_data_key
+from kvconfig.fleet.rotation import DataKeyChange, DataKeyError, glob_escape, replace_data_key, rewrap_data_key
+from kvconfig.fleet.sealing import (
+    DataKey,
+    SealedFormatError,
+    WrapSeam,
+    blob_key_id,
+    new_data_key,
+    open_data_key,
+    secret_bytes,
+    secret_from,
+)
 from kvconfig.references import KeyVaultReference
 from kvconfig.resolve import CachedSecret
 
@@ -108,7 +120,7 @@ class RedisSharedCache:
         self._down_until = float("-inf")
         self.state = "unused"
         self.last_error: str | None = None
-        self.hits = self.vault_reads = self.fallbacks = self.rejected = self.unwraps = 0
+        self.hits = self.vault_reads = self.fallbacks = self.rejected = self.stale = self.unwraps = 0
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -155,6 +167,7 @@ class RedisSharedCache:
             "vault_reads": self.vault_reads,
             "fallbacks": self.fallbacks,
             "rejected": self.rejected,
+            "stale": self.stale,
             "unwraps": self.unwraps,
         }
 
@@ -180,54 +193,101 @@ class RedisSharedCache:
 
     # -- the data key --------------------------------------------------------------------------------------------
 
+    @property
+    def record_key(self) -> str:
+        """The Redis key of the data key record."""
+        return f"{self.namespace}:datakey"
+
     async def data_key(self) -> DataKey:
         """This replica's data key: made and stored by the first replica, unwrapped once by each of the others."""
         if self._data_key is not None:
             return self._data_key
-        if self._data_key_lock is None:
-            self._data_key_lock = asyncio.Lock()
-        async with self._data_key_lock:
+        async with self._key_lock():
             if self._data_key is None:
                 self._data_key = await self._load_or_make_data_key()
             return self._data_key
 
-    async def _load_or_make_data_key(self, *, replacing: bytes | None = None) -> DataKey:
-        name = f"{self.namespace}:datakey"
-        record = _bytes(await self._call(lambda: self.client.get(name)))
-        if record is not None and (replacing is None or _record_id(record) != replacing.hex()):
-            self.unwraps += 1
-            return await open_data_key(record, self.key_wrapper)
-        made, fresh = await new_data_key(self.key_wrapper)
-        if replacing is not None:
-            await self._call(lambda: self.client.set(name, fresh))
-            return made
-        if await self._call(lambda: self.client.set(name, fresh, nx=True)):
+    def _key_lock(self) -> asyncio.Lock:
+        if self._data_key_lock is None:
+            self._data_key_lock = asyncio.Lock()
+        return self._data_key_lock
+
+    async def _load_or_make_data_key(self) -> DataKey:
+        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
+        if record is not None:
+            return await self._adopt(record)
+        try:
+            made, fresh = await new_data_key(self.key_wrapper)
+        except Exception as exc:  # the vault refused the wrap: no key, no shared tier
+            raise SealedFormatError(f"the data key could not be wrapped ({type(exc).__name__})") from exc
+        if await self._call(lambda: self.client.set(self.record_key, fresh, nx=True)):
             return made
         # Another replica stored its key first: use that one, so every replica seals under the same key.
-        record = _bytes(await self._call(lambda: self.client.get(name)))
+        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
         if record is None:
             raise _RedisDown("the data key record vanished")
-        self.unwraps += 1
-        return await open_data_key(record, self.key_wrapper)
+        return await self._adopt(record)
 
-    async def _refresh_data_key(self, blob_id: bytes) -> DataKey | None:
-        """A blob under another data key: the record was replaced (rotation); take the current one, once."""
+    async def _adopt(self, record: bytes) -> DataKey:
+        self.unwraps += 1
+        try:
+            return await open_data_key(record, self.key_wrapper)
+        except (_RedisDown, SealedFormatError):
+            raise
+        except Exception as exc:  # the vault refused the unwrap: no key, no shared tier
+            raise SealedFormatError(f"the data key could not be unwrapped ({type(exc).__name__})") from exc
+
+    async def _key_for(self, blob_id: bytes) -> DataKey | None:
+        """The data key a blob names: ours; or the record's when the record was rotated to that key since we
+        unwrapped ours (adopted once); ``None`` for a blob under a key the record no longer names (stale)."""
         current = self._data_key
         if current is None or blob_id == current.key_id:
+            return current
+        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
+        if record is None or _record_id(record) != blob_id.hex():
             return None
-        name = f"{self.namespace}:datakey"
-        record = _bytes(await self._call(lambda: self.client.get(name)))
-        if record is None or _record_id(record) in (None, current.key_id.hex()):
-            return None
-        self.unwraps += 1
-        self._data_key = await open_data_key(record, self.key_wrapper)
-        return self._data_key
+        async with self._key_lock():
+            if self._data_key is None or self._data_key.key_id != blob_id:
+                self._data_key = await self._adopt(record)
+            return self._data_key
+
+    # -- changing the data key (rotation.py) ---------------------------------------------------------------------
+
+    async def rewrap(self, wrapper: WrapSeam | None = None) -> DataKeyChange:
+        """Wrap the same data key again with ``wrapper`` (default ``key_wrapper``: with a versionless key id, the key's
+        current version). Run it after the key-encryption key gets a new version; no entry is invalidated and no
+        replica notices. ``key_wrapper`` must be able to unwrap under the version the record names (a versioned
+        client of it, or ``client_factory=``)."""
+        wrapping = wrapper or self.key_wrapper
+        return await self._changing(rewrap_data_key(self.client, self.record_key, self.key_wrapper, wrapping))
+
+    async def rotate_data_key(self, *, drop_entries: bool = True) -> DataKeyChange:
+        """Replace the data key with a new one wrapped by ``key_wrapper``. Entries sealed under the old key are never
+        opened again: deleted now (``drop_entries``) or left to expire. Each secret is then read from the vault once
+        for the whole fleet (under the lease) and sealed under the new key; replicas adopt it as they meet it."""
+        namespace = glob_escape(self.namespace)
+        drop = (f"{namespace}:v:*", f"{namespace}:latest:*") if drop_entries else ()
+        change = await self._changing(replace_data_key(self.client, self.record_key, self.key_wrapper, drop=drop))
+        self._data_key = None  # this replica reads the new record on its next use, like the others
+        return change
+
+    async def _changing(self, change: Awaitable[DataKeyChange]) -> DataKeyChange:
+        try:
+            return await change
+        except (_redis().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
+            raise DataKeyError(
+                f"Redis failed while the data key record was being changed ({type(exc).__name__}); run it again."
+            ) from exc
 
     # -- reading and writing sealed entries ----------------------------------------------------------------------
 
-    def _open(self, data_key: DataKey, purpose: str, parts: tuple[str, ...], blob: Any) -> bytes | None:
+    async def _open(self, purpose: str, parts: tuple[str, ...], blob: Any) -> bytes | None:
         if not isinstance(blob, bytes) or len(blob) > _MAX_BLOB:
             self.rejected += 1
+            return None
+        data_key = await self._key_for(blob_key_id(blob))
+        if data_key is None:
+            self.stale += 1  # sealed under a retired data key: a miss, re-read and sealed again
             return None
         try:
             return data_key.open(self.namespace, purpose, parts, blob)
@@ -236,38 +296,50 @@ class RedisSharedCache:
             logger.warning("kvconfig shared cache: an entry failed authentication and was ignored (%s)", purpose)
             return None
 
-    async def _load(self, data_key: DataKey, ref: KeyVaultReference) -> CachedSecret | None:
+    async def _load(self, ref: KeyVaultReference) -> CachedSecret | None:
         host = (urlsplit(ref.vault_url).hostname or "").lower()
         name = ref.name.lower()
         version = ref.version
         if version is None:
             pointer = await self._call(lambda: self.client.get(self.key("latest", ref)))
-            if pointer is None:
-                return None
-            newer = await self._refresh_data_key(blob_key_id(pointer)) if isinstance(pointer, bytes) else None
-            opened = self._open(newer or data_key, "latest", (host, name), pointer)
+            opened = None if pointer is None else await self._open("latest", (host, name), pointer)
             if opened is None:
                 return None
             version = opened.decode()
-            data_key = newer or data_key
         blob = await self._call(lambda: self.client.get(self.key("v", ref, version=version)))
-        if blob is None:
-            return None
-        plain = self._open(data_key, "value", (host, name, version), blob)
-        if plain is None:
-            return None
-        return _secret_from(plain, ref, version)
+        plain = None if blob is None else await self._open("value", (host, name, version), blob)
+        return None if plain is None else secret_from(plain, ref, version)
 
-    async def _store(self, data_key: DataKey, ref: KeyVaultReference, secret: CachedSecret) -> None:
+    async def _store(self, ref: KeyVaultReference, secret: CachedSecret) -> None:
+        """Seal under the data key the record names and write, in one transaction watching the record: a replica
+        that missed a rotation adopts the new key first, so it never writes entries the others cannot open."""
+        for _attempt in range(3):
+            data_key = await self.data_key()
+            if await self._call(partial(self._store_under, data_key, ref, secret)):
+                return
+            async with self._key_lock():  # the record was rotated (or deleted): take the current one, then retry
+                if self._data_key is data_key:
+                    self._data_key = await self._load_or_make_data_key()
+
+    async def _store_under(self, data_key: DataKey, ref: KeyVaultReference, secret: CachedSecret) -> bool:
         host = (urlsplit(ref.vault_url).hostname or "").lower()
         name = ref.name.lower()
-        sealed = data_key.seal(self.namespace, "value", (host, name, secret.version), _secret_bytes(secret))
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.key("v", ref, version=secret.version), sealed, px=int(self.value_ttl * 1000))
-        if ref.version is None:
-            pointer = data_key.seal(self.namespace, "latest", (host, name), secret.version.encode())
-            pipe.set(self.key("latest", ref), pointer, px=int(self.ttl * 1000))
-        await self._call(pipe.execute)
+        sealed = data_key.seal(self.namespace, "value", (host, name, secret.version), secret_bytes(secret))
+        async with self.client.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(self.record_key)
+                if _record_id(_bytes(await pipe.get(self.record_key))) != data_key.key_id.hex():
+                    await pipe.unwatch()  # type: ignore[no-untyped-call]
+                    return False
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(self.key("v", ref, version=secret.version), sealed, px=int(self.value_ttl * 1000))
+                if ref.version is None:
+                    pointer = data_key.seal(self.namespace, "latest", (host, name), secret.version.encode())
+                    pipe.set(self.key("latest", ref), pointer, px=int(self.ttl * 1000))
+                await pipe.execute()
+            except _redis().exceptions.WatchError:
+                return False
+        return True
 
     async def forget_latest(self, vault_url: str, name: str) -> None:
         """Drop the shared pointer of a versionless secret (a new version exists): the next reader fetches it."""
@@ -300,6 +372,8 @@ class RedisSharedCache:
             return await fetch()
         except (SealedFormatError, OSError) as exc:
             self._mark_down(exc)  # the data key could not be read or unwrapped: Redis is of no use to us
+            if fetched:
+                return fetched[0]
             self.fallbacks += 1
             return await fetch()
         self._mark_up()
@@ -308,16 +382,11 @@ class RedisSharedCache:
     async def _get_or_fetch(
         self, ref: KeyVaultReference, fetch: Fetch, may_fetch: Callable[[], bool], fetched: list[CachedSecret]
     ) -> CachedSecret:
-        try:
-            data_key = await self.data_key()
-        except (_RedisDown, SealedFormatError):
-            raise
-        except Exception as exc:  # the vault refused the unwrap (or wrap): no key, no shared tier
-            raise SealedFormatError(f"the data key could not be wrapped or unwrapped ({type(exc).__name__})") from exc
+        await self.data_key()
         until = self._clock() + self.wait
         lease_key, failed_key = self.key("lease", ref), self.key("failed", ref)
         while True:
-            found = await self._load(data_key, ref)
+            found = await self._load(ref)
             if found is not None:
                 self.hits += 1
                 return found
@@ -325,7 +394,7 @@ class RedisSharedCache:
                 token = os.urandom(16).hex()
                 taken = await self._call(partial(self.client.set, lease_key, token, nx=True, px=int(self.lease * 1000)))
                 if taken:
-                    return await self._fetch_under_lease(data_key, ref, fetch, token, fetched)
+                    return await self._fetch_under_lease(ref, fetch, token, fetched)
             if await self._call(lambda: self.client.exists(failed_key)) or self._clock() >= until:
                 self.fallbacks += 1
                 secret = await fetch()
@@ -334,11 +403,11 @@ class RedisSharedCache:
             await self._sleep(self.poll * (0.5 + self._rng()))
 
     async def _fetch_under_lease(
-        self, data_key: DataKey, ref: KeyVaultReference, fetch: Fetch, token: str, fetched: list[CachedSecret]
+        self, ref: KeyVaultReference, fetch: Fetch, token: str, fetched: list[CachedSecret]
     ) -> CachedSecret:
         lease_key = self.key("lease", ref)
         try:
-            found = await self._load(data_key, ref)  # stored while we were taking the lease
+            found = await self._load(ref)  # stored while we were taking the lease
             if found is not None:
                 self.hits += 1
                 return found
@@ -349,7 +418,7 @@ class RedisSharedCache:
                 await self._call(lambda: self.client.set(self.key("failed", ref), b"1", px=int(self.lease * 1000)))
                 raise
             fetched.append(secret)
-            await self._store(data_key, ref, secret)
+            await self._store(ref, secret)
             return secret
         finally:
             await self._release(lease_key, token)
@@ -397,50 +466,12 @@ def _is_client(value: Any) -> bool:
     return hasattr(value, "pipeline") and hasattr(value, "get")
 
 
-def _record_id(record: bytes) -> str | None:
+def _record_id(record: bytes | None) -> str | None:
+    if record is None:
+        return None
     try:
         parsed = json.loads(record)
     except ValueError:
         return None
     identifier = parsed.get("id") if isinstance(parsed, dict) else None
     return identifier if isinstance(identifier, str) else None
-
-
-def _stamp(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def _when(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(float(value), tz=timezone.utc) if isinstance(value, int | float) else None
-
-
-def _secret_bytes(secret: CachedSecret) -> bytes:
-    return json.dumps(
-        {
-            "value": secret.value,
-            "enabled": secret.enabled,
-            "nbf": _stamp(secret.not_before),
-            "exp": _stamp(secret.expires_on),
-            "ct": secret.content_type,
-        }
-    ).encode()
-
-
-def _secret_from(plain: bytes, ref: KeyVaultReference, version: str) -> CachedSecret | None:
-    try:
-        data = json.loads(plain)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("value"), str):
-        return None
-    content_type = data.get("ct")
-    return CachedSecret(
-        vault_url=ref.vault_url,
-        name=ref.name,
-        version=version,
-        value=data["value"],
-        enabled=data.get("enabled") is not False,
-        not_before=_when(data.get("nbf")),
-        expires_on=_when(data.get("exp")),
-        content_type=content_type if isinstance(content_type, str) else None,
-    )

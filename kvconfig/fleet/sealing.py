@@ -15,11 +15,23 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from kvconfig.crypto import CryptoError, decrypt, encrypt, key_from_jwk
+from kvconfig.references import KeyVaultReference
+from kvconfig.resolve import CachedSecret
 
-__all__ = ["DataKey", "SealedFormatError", "UnwrapSeam", "WrapSeam", "new_data_key", "open_data_key"]
+__all__ = [
+    "DataKey",
+    "SealedFormatError",
+    "UnwrapSeam",
+    "WrapSeam",
+    "new_data_key",
+    "open_data_key",
+    "record_summary",
+    "rewrap_record",
+]
 
 _ID_BYTES = 8
 _NONCE_BYTES = 12
@@ -94,13 +106,13 @@ async def new_data_key(wrapper: WrapSeam) -> tuple[DataKey, bytes]:
     raw = os.urandom(32)
     wrapped = await _maybe_await(wrapper.wrap_key(raw))
     key_id = os.urandom(_ID_BYTES)
-    record = {
-        "id": key_id.hex(),
-        "kid": wrapper.key_id,
-        "alg": wrapper.algorithm,
-        "wrapped": base64.b64encode(bytes(wrapped)).decode(),
-    }
-    return DataKey(key_id, wrapper.key_id, _material(raw)), json.dumps(record).encode()
+    return DataKey(key_id, wrapper.key_id, _material(raw)), _record_bytes(key_id, wrapper, bytes(wrapped))
+
+
+def _record_bytes(key_id: bytes, wrapper: WrapSeam, wrapped: bytes) -> bytes:
+    # key_id and algorithm are read after the wrap: the Azure SDK's wrapper learns its versioned key id from it
+    record = {"id": key_id.hex(), "kid": wrapper.key_id, "alg": wrapper.algorithm}
+    return json.dumps({**record, "wrapped": base64.b64encode(wrapped).decode()}).encode()
 
 
 def _parse_record(record: bytes) -> Mapping[str, str]:
@@ -115,8 +127,8 @@ def _parse_record(record: bytes) -> Mapping[str, str]:
     return parsed
 
 
-async def open_data_key(record: bytes, unwrapper: UnwrapSeam) -> DataKey:
-    """Unwrap a stored data key record (one Key Vault unwrap)."""
+async def _unwrap_record(record: bytes, unwrapper: UnwrapSeam) -> tuple[Mapping[str, str], bytes, bytes]:
+    """The parsed record, its id and the unwrapped key bytes (one Key Vault unwrap)."""
     parsed = _parse_record(record)
     try:
         key_id = bytes.fromhex(parsed["id"])
@@ -128,4 +140,69 @@ async def open_data_key(record: bytes, unwrapper: UnwrapSeam) -> DataKey:
     raw = bytes(await _maybe_await(unwrapper.unwrap_key(parsed["kid"], parsed["alg"], wrapped)))
     if len(raw) != 32:
         raise SealedFormatError("The unwrapped data key is not 32 bytes.")
+    return parsed, key_id, raw
+
+
+async def open_data_key(record: bytes, unwrapper: UnwrapSeam) -> DataKey:
+    """Unwrap a stored data key record (one Key Vault unwrap)."""
+    parsed, key_id, raw = await _unwrap_record(record, unwrapper)
     return DataKey(key_id, parsed["kid"], _material(raw))
+
+
+async def rewrap_record(record: bytes, unwrapper: UnwrapSeam, wrapper: WrapSeam) -> bytes:
+    """The same data key (same id: every sealed entry stays readable) wrapped again by ``wrapper``: one unwrap under
+    the key the record names, one wrap under ``wrapper``'s key (typically its new version)."""
+    _parsed, key_id, raw = await _unwrap_record(record, unwrapper)
+    wrapped = await _maybe_await(wrapper.wrap_key(raw))
+    return _record_bytes(key_id, wrapper, bytes(wrapped))
+
+
+def record_summary(record: bytes) -> dict[str, str]:
+    """What a record says of itself, without unwrapping: ``id`` (hex), ``kid`` (the wrapping key) and ``alg``."""
+    parsed = _parse_record(record)
+    return {"id": parsed["id"], "kid": parsed["kid"], "alg": parsed["alg"]}
+
+
+# -- what a sealed entry holds: one secret version's value and attributes, as JSON --------------------------------
+
+
+def _stamp(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(float(value), tz=timezone.utc) if isinstance(value, int | float) else None
+
+
+def secret_bytes(secret: CachedSecret) -> bytes:
+    """The plaintext a sealed entry holds (sealed before it leaves the process)."""
+    return json.dumps(
+        {
+            "value": secret.value,
+            "enabled": secret.enabled,
+            "nbf": _stamp(secret.not_before),
+            "exp": _stamp(secret.expires_on),
+            "ct": secret.content_type,
+        }
+    ).encode()
+
+
+def secret_from(plain: bytes, ref: KeyVaultReference, version: str) -> CachedSecret | None:
+    """The secret of an opened entry, or ``None`` when it does not hold one."""
+    try:
+        data = json.loads(plain)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("value"), str):
+        return None
+    content_type = data.get("ct")
+    return CachedSecret(
+        vault_url=ref.vault_url,
+        name=ref.name,
+        version=version,
+        value=data["value"],
+        enabled=data.get("enabled") is not False,
+        not_before=_when(data.get("nbf")),
+        expires_on=_when(data.get("exp")),
+        content_type=content_type if isinstance(content_type, str) else None,
+    )

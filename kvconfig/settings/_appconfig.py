@@ -5,10 +5,17 @@ by kvconfig and refresh through a sentinel key (the provider's ``refresh_on`` pa
 nesting) and resolves every reference in one batch; :meth:`AppConfigurationStore.source` is the pydantic-settings
 source for a settings class; :meth:`AppConfigurationStore.refresh` answers a new settings object when the sentinel
 changed (one conditional request, 304 when it did not), else the same object.
+
+Async apps: a pydantic-settings source is called inside ``BaseSettings.__init__``, which is synchronous, so a
+source cannot await. As with :class:`~kvconfig.settings.KeyVaultSettings` (``load_async``, ``refresh_async``), the
+async face runs the sync path in a worker thread: :meth:`AppConfigurationStore.load_async`,
+:meth:`~AppConfigurationStore.refresh_async` and :meth:`~AppConfigurationStore.aclose` keep the event loop serving
+while the store is read (the references are resolved concurrently on the resolver's own loop, as always).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import typing
@@ -125,16 +132,36 @@ class AppConfigurationStore:
             self._load()
         return type(settings)()
 
+    async def load_async(self, settings_cls: type[SettingsT], *args: Any, **values: Any) -> SettingsT:
+        """``settings_cls(*args, **values)`` built in a worker thread, so an async start-up hook (FastAPI's
+        lifespan) does not block its event loop while the store is read and its references resolved."""
+        return await asyncio.to_thread(lambda: settings_cls(*args, **values))
+
+    async def refresh_async(self, settings: SettingsT) -> SettingsT:
+        """:meth:`refresh` in a worker thread: the sentinel check (and a reload when it changed) never blocks the
+        event loop. Concurrent calls are serialised by the store, as threads calling :meth:`refresh` are."""
+        return await asyncio.to_thread(self.refresh, settings)
+
     def close(self) -> None:
         self._client.close()
         if self._owned_resolver:
             self.resolver.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close` in a worker thread (closing an owned resolver waits for its loop thread)."""
+        await asyncio.to_thread(self.close)
 
     def __enter__(self) -> AppConfigurationStore:
         return self
 
     def __exit__(self, *args: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> AppConfigurationStore:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"AppConfigurationStore({self.address.endpoint}, prefix={self.key_prefix!r}, labels={self.labels!r})"

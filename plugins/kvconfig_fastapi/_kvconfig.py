@@ -248,7 +248,9 @@ class KvConfig(Generic[S]):
 
     def health(self) -> dict[str, Any]:
         """Health data: ``status`` ("ok", "stale", "failing" or "not-loaded"), load and refresh times, stale settings
-        and failing references. Names and references only, never values."""
+        and failing references; with a shared resolver that has a :class:`kvconfig.fleet.Fleet`, ``fleet`` holds its
+        ``health()`` (the Redis tier's state and counters, the budget, the start-up). Names and counts, never values.
+        The Redis tier being unavailable does not change ``status``: reads then go to the vault directly."""
         if self._current is None:
             return {"status": "not-loaded"}
         status = self._current.keyvault_status
@@ -259,7 +261,7 @@ class KvConfig(Generic[S]):
             state = "failing"
         elif stale:
             state = "stale"
-        return {
+        data: dict[str, Any] = {
             "status": state,
             "loaded_at": _iso(self.loaded_at),
             "settings_built_at": _iso(status.loaded_at),
@@ -273,6 +275,11 @@ class KvConfig(Generic[S]):
                 for f in (last.failures if last else ())
             ],
         }
+        resolver = self._shared_resolver()
+        fleet_health = getattr(resolver.fleet, "health", None) if resolver is not None else None
+        if callable(fleet_health):
+            data["fleet"] = fleet_health()
+        return data
 
     def health_router(self, path: str = "/health/kvconfig", **router_options: Any) -> APIRouter:
         """A router with ``GET path``: :meth:`health` as JSON, with status 503 when failing or not loaded."""

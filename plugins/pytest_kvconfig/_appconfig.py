@@ -26,7 +26,8 @@ __all__ = ["APPCONFIG", "APPCONFIG_MARKER_HELP", "fake_appconfig"]
 APPCONFIG = "appconfig"
 APPCONFIG_MARKER_HELP = (
     f"{APPCONFIG}(seed=None, *, latency=0.0, strict=False): seed the fake_appconfig fixture with "
-    "{store name: [{key, value, label, content_type, tags} or {key, secret_uri, label}]} (see "
+    "{store name: [{key, value, label, content_type, tags} or {key, secret_uri, label}]}, or per store "
+    "{key_values: [...], snapshots: [{name, filters, composition_type, retention_period, status, items}]} (see "
     "docs/integrations/appconfig.md)."
 )
 

@@ -93,7 +93,7 @@ async def test_built_in_role_definitions_are_listed_and_read(pool: Pool) -> None
     assert {"Managed HSM Administrator", "Managed HSM Crypto User", "Managed HSM Crypto Officer"} <= names
     user = next(item for item in definitions if item.role_name == "Managed HSM Crypto User")
     assert user.id == f"Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/{user.name}"
-    assert user.role_type == "AKSBuiltInRole"
+    assert user.role_type == "AKVBuiltInRole"  # the service's recorded answers; the SDK's KeyVaultRoleType value
     assert KeyVaultDataAction.SIGN_HSM_KEY in user.permissions[0].data_actions
     fetched = await call(access.get_role_definition(KeyVaultRoleScope.GLOBAL, user.name))
     assert fetched.role_name == "Managed HSM Crypto User"
@@ -174,12 +174,59 @@ async def test_custom_role_definition_is_created_assigned_and_enforced(pool: Poo
     assert reader.name in {item.name for item in listed}
 
 
-async def test_built_in_role_definitions_cannot_be_deleted(pool: Pool) -> None:
+async def test_a_role_definition_without_permissions_is_created_and_grants_nothing(pool: Pool) -> None:
+    # The service creates it (Java session record createExistingRoleAssignmentThrows sends only a roleName).
+    empty = await call(pool.access().set_role_definition(KeyVaultRoleScope.GLOBAL, role_name="nothing yet"))
+    assert empty.role_type == "CustomRole"
+    assert [(p.data_actions, p.not_data_actions) for p in empty.permissions] == [([], [])]
+
+
+async def test_built_in_role_definitions_cannot_be_deleted_or_replaced(pool: Pool) -> None:
     access = pool.access()
     user = await _definition(pool, "Managed HSM Crypto User")
     with pytest.raises(HttpResponseError) as refused:
         await call(access.delete_role_definition(KeyVaultRoleScope.GLOBAL, user.name))
     assert refused.value.status_code == 403
+    # Replacing one is the service's recorded 400 (azure-sdk-for-js keyvault-admin recording).
+    with pytest.raises(HttpResponseError) as reused:
+        await call(
+            access.set_role_definition(
+                KeyVaultRoleScope.GLOBAL,
+                name=user.name,
+                role_name="mine",
+                permissions=[KeyVaultPermission(data_actions=[KeyVaultDataAction.READ_HSM_KEY])],
+            )
+        )
+    assert reused.value.status_code == 400
+    assert reused.value.error.code == "BadParameter"
+    assert reused.value.error.message == (
+        "Cannot re-use the name/GUID matching that of a built-in role. Please use a unique role ID."
+    )
+
+
+async def test_missing_role_definitions_and_assignments_answer_the_recorded_404s(pool: Pool) -> None:
+    # The wordings of the Java client's session records (azure-sdk-assets, KeyVaultAccessControlClientTest).
+    access = pool.access()
+    with pytest.raises(ResourceNotFoundError) as definition:
+        await call(access.get_role_definition(KeyVaultRoleScope.GLOBAL, "00000000-0000-0000-0000-00000000d0e5"))
+    assert definition.value.error.code == "RoleDefinitionNotFound"
+    assert definition.value.error.message == "Requested role definition not found"
+    with pytest.raises(ResourceNotFoundError) as assignment:
+        await call(access.get_role_assignment(KeyVaultRoleScope.GLOBAL, "00000000-0000-0000-0000-00000000a551"))
+    assert assignment.value.error.code == "RoleAssignmentNotFound"
+    assert assignment.value.error.message == "Requested role assignment not found"
+
+
+async def test_creating_an_existing_role_assignment_again_is_the_recorded_400(pool: Pool) -> None:
+    access = pool.access()
+    admin = await _definition(pool, "Managed HSM Administrator")
+    name = "00000000-0000-0000-0000-0000000a5519"
+    await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, admin.id, ADMIN.object_id, name=name))
+    with pytest.raises(HttpResponseError) as again:
+        await call(access.create_role_assignment(KeyVaultRoleScope.GLOBAL, admin.id, ADMIN.object_id, name=name))
+    assert again.value.status_code == 400
+    assert again.value.error.code == "RoleAssignmentExists"
+    assert again.value.error.message == "The role assignment already exists."
 
 
 async def test_settings_are_listed_read_and_updated(pool: Pool) -> None:
@@ -194,8 +241,14 @@ async def test_settings_are_listed_read_and_updated(pool: Pool) -> None:
     )
     assert updated.value == "true"
     assert (await call(settings.get_setting("AllowKeyManagementOperationsThroughARM"))).value == "true"
-    with pytest.raises(ResourceNotFoundError):
+    # An unknown name is the service's recorded 400 (Go session record TestGetSetting_InvalidSettingName).
+    with pytest.raises(HttpResponseError) as unknown:
         await call(settings.get_setting("NoSuchSetting"))
+    assert unknown.value.status_code == 400
+    assert unknown.value.error.code == "InvalidSetting"
+    assert unknown.value.error.message == (
+        "Invalid setting name. Please check the spelling of the setting name to update."
+    )
     with pytest.raises(HttpResponseError) as refused:
         await call(
             settings.update_setting(KeyVaultSetting(name="AllowKeyManagementOperationsThroughARM", value="maybe"))
@@ -272,8 +325,10 @@ async def test_selective_key_restore_restores_one_key_and_a_backup_serves_anothe
     other_keys = pool._keep(cls(other_pool, retry_total=0, **options))
     restored = await call(other_keys.get_key("chosen"))
     assert restored.key.x == original.key.x
-    with pytest.raises(HttpResponseError):
+    with pytest.raises(HttpResponseError) as failed:
         await _run(pool, other.begin_restore, result.folder_url, sas_token="t", key_name="absent", _polling_interval=0)
+    # The failed job's error as the C++ client's session record RestoreSelectiveInvalidKeyStatus shows it.
+    assert "The given key or its versions NOT found" in str(failed.value)
 
 
 async def test_restore_from_a_folder_without_a_backup_fails(pool: Pool) -> None:

@@ -212,7 +212,11 @@ async def test_read_only_lock_refuses_writes_until_unlocked(store: StoreUnderTes
     assert locked.read_only is True
     with pytest.raises(ResourceReadOnlyError) as raised:
         await store.call(store.client.set_configuration_setting, _setting("locked", "2"))
-    assert json.loads(raised.value.response.text())["type"] == "https://azconfig.io/errors/key-locked"
+    problem = json.loads(raised.value.response.text())
+    # The service's problem details, its spelling included (azure-sdk-assets, python test_set_read_only).
+    assert problem["type"] == "https://azconfig.io/errors/key-locked"
+    assert problem["title"] == "Modifing key 'locked' is not allowed"
+    assert problem["detail"] == "The key is read-only. To allow modification unlock it first."
     with pytest.raises(ResourceReadOnlyError):
         await store.call(store.client.delete_configuration_setting, "locked")
     unlocked = await store.call(store.client.set_read_only, locked, False)

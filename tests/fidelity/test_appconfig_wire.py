@@ -1,5 +1,5 @@
 """The fake App Configuration store at the wire, through the official client's ``send_request`` (signed requests):
-api-version handling, bounds, unknown routes, not-implemented operations, and seeding/dumping."""
+api-version handling, bounds, unknown routes and methods (PATCH of a key-value included), and seeding/dumping."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 from azure.appconfiguration import AzureAppConfigurationClient
 from azure.core.rest import HttpRequest
 
-from kvconfig.errors import FakeVaultNotImplementedError
 from kvconfig.fake.appconfig import FakeAppConfiguration
 from kvconfig.fake.appconfig.seed import AppConfigSeedError
+
+from .appconfig_support import STORE as APPCONFIG_STORE
+from .appconfig_support import StoreUnderTest
 
 STORE = "wire-store"
 
@@ -96,14 +98,19 @@ def test_wrong_content_type_is_a_415(client: AzureAppConfigurationClient) -> Non
     assert client.send_request(request).status_code == 415
 
 
-def test_unknown_path_is_404_and_wrong_method_is_405(client: AzureAppConfigurationClient) -> None:
+def test_unknown_path_is_404_and_wrong_method_is_405_with_allow(client: AzureAppConfigurationClient) -> None:
     assert client.send_request(HttpRequest("GET", "/nowhere?api-version=1.0")).status_code == 404
-    assert client.send_request(HttpRequest("POST", "/kv?api-version=1.0")).status_code == 405
+    wrong = client.send_request(HttpRequest("POST", "/kv?api-version=1.0"))
+    assert (wrong.status_code, wrong.headers["Allow"]) == (405, "GET, HEAD")
 
 
-def test_operation_the_fake_lacks_fails_loudly(client: AzureAppConfigurationClient) -> None:
-    with pytest.raises(FakeVaultNotImplementedError):
-        client.send_request(HttpRequest("PATCH", "/kv/k?api-version=1.0", json={"value": "v"}))
+async def test_patch_of_a_key_value_is_405_as_the_service_has_no_such_operation(store: StoreUnderTest) -> None:
+    # Neither the REST spec (1.0 to 2026-04-01) nor the SDK has PATCH /kv/{key}: key-values are updated with PUT.
+    store.fake.set(APPCONFIG_STORE, "k", "before")
+    patch = HttpRequest("PATCH", "/kv/k?api-version=2023-11-01", json={"value": "v"})
+    answer = await store.call(store.client.send_request, patch)
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "DELETE, GET, HEAD, PUT")
+    assert store.fake.get(APPCONFIG_STORE, "k").value == "before"
 
 
 def test_unknown_host_is_a_dns_failure_in_strict_mode() -> None:

@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from kvconfig.cli import cli
 from kvconfig.fake import FakeKeyVault, RequestRecord
 from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, unloopback_dump
-from kvconfig.fake.serve.tls import LoopbackCertificateAuthority, is_loopback_name
+from kvconfig.fake.serve.tls import LoopbackCertificateAuthority, is_loopback_address, is_loopback_name
 
 pytest.importorskip("uvicorn")
 
@@ -279,6 +279,40 @@ def test_loopback_ca_is_reused_from_its_directory_and_vouches_only_for_loopback(
     assert (tmp_path / "ca-key.pem").stat().st_mode & 0o777 == 0o600
     assert all(map(is_loopback_name, ["a.b.localhost", "127.0.0.2", "::1"]))
     assert not any(map(is_loopback_name, ["localhost.evil.com", "10.0.0.1", "localhost."]))
+    assert (tmp_path / "ca.pem").stat().st_mode & 0o777 == 0o644
+
+
+def test_loopback_ca_refuses_to_write_through_a_symbolic_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.pem"
+    elsewhere.write_text("untouched")
+    folder = tmp_path / "ca"
+    folder.mkdir()
+    (folder / "ca-key.pem").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="symbolic link"):
+        LoopbackCertificateAuthority.load_or_create(folder)
+    assert elsewhere.read_text() == "untouched"
+
+
+@pytest.mark.parametrize(
+    ("peer", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::1%lo", True),
+        ("::ffff:127.0.0.1", True),
+        ("::ffff:10.0.0.1", False),
+        ("::1:2", False),
+        ("::1234", False),
+        ("10.0.0.1", False),
+        ("localhost", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_every_loopback_peer_check_gives_the_same_answer(peer: str | None, loopback: bool) -> None:
+    assert is_loopback_address(peer) is loopback
 
 
 def test_fake_serve_without_uvicorn_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

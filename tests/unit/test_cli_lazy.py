@@ -88,7 +88,7 @@ def test_the_help_listed_for_each_command_is_the_commands_own() -> None:
         for limit in (30, 45, 80, 1000):
             listed = click.Command(name, help=entry.short_help).get_short_help_str(limit)
             assert listed == command.get_short_help_str(limit), (name, limit)
-    assert cli.list_commands(context) == ["check", "fake", "inject", "mount", "resolve", "run"]
+    assert cli.list_commands(context) == ["check", "fake", "fleet", "inject", "mount", "resolve", "run"]
 
 
 def test_every_public_name_of_kvconfig_is_in_the_lazy_table() -> None:

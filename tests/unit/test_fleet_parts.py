@@ -1,4 +1,5 @@
-"""kvconfig.fleet's pure parts: the token bucket's arithmetic, sealing's bindings, invalidation message bounds."""
+"""kvconfig.fleet's pure parts: the token bucket's arithmetic, sealing's bindings, re-wrapping a data key record,
+invalidation message bounds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from kvconfig.crypto import LocalKeyWrapper, generate_key
 from kvconfig.fleet import StartupPolicy, VaultBudget
 from kvconfig.fleet.invalidation import parse_invalidation
-from kvconfig.fleet.sealing import SealedFormatError, new_data_key, open_data_key
+from kvconfig.fleet.rotation import glob_escape
+from kvconfig.fleet.sealing import SealedFormatError, new_data_key, open_data_key, record_summary, rewrap_record
 
 
 class Clock:
@@ -67,6 +69,26 @@ def test_sealed_values_open_only_under_their_own_binding() -> None:
         reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), tampered)
     with pytest.raises(SealedFormatError):
         asyncio.run(open_data_key(b"{" * 20_000, wrapper))
+
+
+def test_a_rewrapped_record_keeps_its_data_key_under_the_new_wrapping_key() -> None:
+    old = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
+    new = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/2")
+    data_key, record = asyncio.run(new_data_key(old))
+    blob = data_key.seal("ns", "value", ("v.vault.azure.net", "db", "1"), b"hunter2")
+
+    rewrapped = asyncio.run(rewrap_record(record, old, new))
+
+    assert record_summary(rewrapped) == {"id": data_key.key_id.hex(), "kid": new.key_id, "alg": "RSA-OAEP-256"}
+    reopened = asyncio.run(open_data_key(rewrapped, new))
+    assert reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), blob) == b"hunter2"
+    with pytest.raises(Exception, match="wrapped by key"):
+        asyncio.run(open_data_key(rewrapped, old))  # the old key no longer opens it
+    assert b"hunter2" not in rewrapped
+
+
+def test_glob_escape_matches_a_namespace_literally() -> None:
+    assert glob_escape("app[1]*?\\x") == "app\\[1\\]\\*\\?\\\\x"
 
 
 def test_invalidation_messages_are_bounded_and_checked() -> None:

@@ -49,6 +49,7 @@ class _Job:
     status: str = "InProgress"
     end: int | None = None
     error: dict[str, Any] | None = None
+    status_details: str | None = None
     folder_url: str | None = None
 
 
@@ -136,7 +137,7 @@ def _start(ctx: OperationContext, kind: str) -> _Job:
 def _job_to_wire(ctx: OperationContext, job: _Job) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "status": job.status,
-        "statusDetails": None,
+        "statusDetails": job.status_details,
         "error": job.error,
         "startTime": job.start,
         "endTime": job.end,
@@ -154,13 +155,17 @@ def _accepted(ctx: OperationContext, job: _Job) -> dict[str, Any]:
     return {**_job_to_wire(ctx, job), "status": "InProgress", "endTime": None, "error": None}
 
 
-def _finish(job: _Job, now: int, error: str | None = None) -> None:
+def _finish(job: _Job, now: int, error: tuple[str, str] | None = None) -> None:
+    """End a job; a failed one carries ``error`` (code, message) and, as the service's failed jobs do, the message
+    again in ``statusDetails`` (C++ session record ``RestoreSelectiveInvalidKeyStatus``)."""
     job.end = now
     if error is None:
         job.status = "Succeeded"
     else:
+        code, message = error
         job.status = "Failed"
-        job.error = {"code": "BadParameter", "message": error, "innererror": None}  # [I] wording
+        job.error = {"code": code, "message": message, "innererror": None}
+        job.status_details = message
 
 
 def full_backup(ctx: OperationContext) -> dict[str, Any]:
@@ -199,7 +204,8 @@ def _backup_at(ctx: OperationContext, body: dict[str, Any], folder_field: str) -
     with storage.lock:
         found = storage.backups.get(folder_url)
     if found is None:
-        _finish(job, ctx.now, f"The folder {folder_url} holds no backup of a Managed HSM.")
+        # [I] the service relays the storage account's own error here; the fake has no storage account.
+        _finish(job, ctx.now, ("BadParameter", f"The folder {folder_url} holds no backup of a Managed HSM."))
     return job, found
 
 
@@ -232,7 +238,8 @@ def selective_key_restore(ctx: OperationContext) -> dict[str, Any]:
     if found is not None:
         wanted = next((obj for obj in found.keys if obj.name.lower() == name.lower()), None)
         if wanted is None:
-            _finish(job, ctx.now, f"The backup holds no key named {name[:127]}.")
+            # [R] code (spaces and all) and message: C++ session record RestoreSelectiveInvalidKeyStatus.
+            _finish(job, ctx.now, ("No key versions are updated", "The given key or its versions NOT found"))
         else:
             store = ctx.vault.store(_KEYS)
             with ctx.vault.lock:
@@ -247,7 +254,8 @@ def _status(ctx: OperationContext, kind: str) -> dict[str, Any]:
     with storage.lock:
         job = storage.jobs.get(ctx.param("job"))
     if job is None or job.kind != kind:
-        raise ServiceError(404, "NotFound", f"The {kind} job {ctx.param('job')[:64]} was not found.")  # [I]
+        # [R] C++ session records BackupFullStatusEmptyJobId and RestoreStatusEmptyJobId.
+        raise ServiceError(404, "NotFound", "The given jobId is not found")
     return _job_to_wire(ctx, job)
 
 

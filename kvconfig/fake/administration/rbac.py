@@ -7,7 +7,9 @@
 like one made with ``fake.vault(...).assign_role(...)`` (which the list shows too). Custom role definitions live with
 the pool.
 
-Error wordings are marked ``[I]`` (inferred) where no recording of the service shows them.
+Error wordings are marked ``[R]`` where a recording of the service shows them (Azure/azure-sdk-assets, the Java
+client's session records of ``KeyVaultAccessControlClientTest``) and ``[I]`` (inferred) where none does. The service
+ends these messages with `` (Activity ID: <guid>)``; the fake leaves that out, as it does for every answer.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def _definition_to_wire(role: RoleDefinition, *, custom: tuple[str, tuple[str, .
         "properties": {
             "roleName": role.name,
             "description": description,
-            "type": "CustomRole" if custom is not None else "AKSBuiltInRole",
+            # AKVBuiltInRole: the recorded answers (python test_role_definitions session records) and the SDK's enum.
+            "type": "CustomRole" if custom is not None else "AKVBuiltInRole",
             "permissions": [
                 {
                     "actions": [],
@@ -127,6 +130,12 @@ def find_definition(vault: Vault, wanted: str) -> RoleDefinition | None:
     return next((role for role, _ in _all_definitions(vault) if role.id.lower() == key), None)
 
 
+def _definition_not_found() -> ServiceError:
+    # [R] KeyVaultAccessControlClientTest.deleteNonExistingRoleDefinitionDoesNotThrow (Java session record): the
+    # service names no definition in the message.
+    return ServiceError(404, "RoleDefinitionNotFound", "Requested role definition not found")
+
+
 def list_role_definitions(ctx: OperationContext) -> dict[str, Any]:
     """Role Definitions - List: GET /{scope}/providers/Microsoft.Authorization/roleDefinitions"""
     role_name = _filter_value(ctx, "roleName")
@@ -144,7 +153,7 @@ def get_role_definition(ctx: OperationContext) -> dict[str, Any]:
     for role, custom in _all_definitions(ctx.vault):
         if role.id.lower() == name.lower():
             return _definition_to_wire(role, custom=custom)
-    raise ServiceError(404, "RoleDefinitionNotFound", f"The role definition '{name}' could not be found.")  # [I]
+    raise _definition_not_found()
 
 
 def _strings(raw: object, what: str) -> tuple[str, ...]:
@@ -156,7 +165,11 @@ def _strings(raw: object, what: str) -> tuple[str, ...]:
 
 
 def _data_actions(permissions: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    if not isinstance(permissions, list) or not permissions or len(permissions) > 16:
+    if permissions is None:
+        # A definition without permissions is created, granting nothing (Java session record
+        # KeyVaultAccessControlClientTest.createExistingRoleAssignmentThrows).
+        return (), ()
+    if not isinstance(permissions, list) or len(permissions) > 16:
         raise ServiceError.bad_parameter("The property 'permissions' must be a list of permission objects.")
     granted: list[str] = []
     refused: list[str] = []
@@ -182,7 +195,10 @@ def set_role_definition(ctx: OperationContext) -> dict[str, Any]:
     if not isinstance(props, dict):
         raise ServiceError.missing_field("properties")
     if any(role.id.lower() == name for role in BUILT_IN_ROLES):
-        raise ServiceError(403, "Forbidden", "A built-in role definition cannot be changed.")  # [I]
+        # [R] azure-sdk-for-js keyvault-admin nock recording (2021, index id 8136105042): PUT of a built-in role's id.
+        raise ServiceError.bad_parameter(
+            "Cannot re-use the name/GUID matching that of a built-in role. Please use a unique role ID."
+        )
     role_name = props.get("roleName") or name
     description = props.get("description") or ""
     if not isinstance(role_name, str) or not isinstance(description, str) or len(role_name + description) > _MAX_TEXT:
@@ -219,7 +235,7 @@ def delete_role_definition(ctx: OperationContext) -> dict[str, Any]:
     with roles.lock:
         found = roles.by_name.get(name)
         if found is None:
-            raise ServiceError(404, "RoleDefinitionNotFound", f"The role definition '{name}' could not be found.")
+            raise _definition_not_found()
         if any(item.role.id.lower() == name for item in ctx.vault.access.role_assignments()):
             raise ServiceError(  # [I]
                 409, "RoleDefinitionHasAssignments", "The role definition has role assignments: delete them first."
@@ -253,7 +269,8 @@ def _assignment(ctx: OperationContext) -> RoleAssignment:
     name = ctx.param("assignment").lower()
     found = next((item for item in ctx.vault.access.role_assignments() if item.id.lower() == name), None)
     if found is None:
-        raise ServiceError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")  # [I]
+        # [R] KeyVaultAccessControlClientTest.deleteNonExistingRoleAssignmentDoesNotThrow (Java session record).
+        raise ServiceError(404, "RoleAssignmentNotFound", "Requested role assignment not found")
     return found
 
 
@@ -277,7 +294,8 @@ def create_role_assignment(ctx: OperationContext) -> dict[str, Any]:
     if role is None:
         raise ServiceError.bad_parameter(f"The role definition '{wanted[:200]}' does not exist.")  # [I]
     if any(item.id.lower() == name for item in ctx.vault.access.role_assignments()):
-        raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")  # [I]
+        # [R] 400, not 409: KeyVaultAccessControlClientTest.createExistingRoleAssignmentThrows (Java session record).
+        raise ServiceError(400, "RoleAssignmentExists", "The role assignment already exists.")
     assignment = ctx.vault.access.assign_role(
         Identity(name=principal, object_id=principal), role, scope=_scope(ctx), assignment_id=name
     )

@@ -37,7 +37,11 @@ def _known(name: str) -> str:
     for known in SETTINGS:
         if known.lower() == name.lower():
             return known
-    raise ServiceError(404, "SettingNotFound", f"The setting '{name[:200]}' was not found.")  # [I]
+    # [R] 400, not 404, for GET and PATCH alike: Go session records TestGetSetting_InvalidSettingName and
+    # TestUpdateSetting_InvalidSettingName (azure-sdk-assets, go/sdk/security/keyvault/azadmin).
+    raise ServiceError(
+        400, "InvalidSetting", "Invalid setting name. Please check the spelling of the setting name to update."
+    )
 
 
 def _to_wire(name: str, value: str) -> dict[str, Any]:
@@ -62,6 +66,9 @@ def get_setting(ctx: OperationContext) -> dict[str, Any]:
 def update_setting(ctx: OperationContext) -> dict[str, Any]:
     """Update Setting: PATCH /settings/{setting-name}"""
     name = _known(ctx.param("setting"))
+    if not ctx.request.body:
+        # [R] Go session record TestUpdateSetting_InvalidUpdateSettingRequest.
+        raise ServiceError(400, "Nocontentprovided", "No content provided")
     value = ctx.body().get("value")
     if not isinstance(value, str):
         raise ServiceError.missing_field("value")

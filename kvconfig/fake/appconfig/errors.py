@@ -72,6 +72,7 @@ class AppConfigError(Exception):
 
     @classmethod
     def not_found(cls) -> AppConfigError:
+        # [R] no body: python azure-appconfiguration session record test_get_non_existing_configuration_setting.
         return cls(404, None, "Not Found")
 
     @classmethod
@@ -80,6 +81,7 @@ class AppConfigError(Exception):
 
     @classmethod
     def precondition_failed(cls) -> AppConfigError:
+        # [R] no body: python azure-appconfiguration session record test_set_configuration_setting_wrong_etag.
         return cls(412, None, "Precondition Failed")
 
     @classmethod
@@ -87,7 +89,9 @@ class AppConfigError(Exception):
         return cls(
             409,
             "key-locked",
-            f"Modifying key '{key}' is not allowed",
+            # [R] "Modifing" is the service's own spelling: azure-sdk-assets, python azure-appconfiguration
+            # test_set_read_only (2026) and azure-sdk-for-js nock recordings (2020) alike.
+            f"Modifing key '{key}' is not allowed",
             name=key,
             detail="The key is read-only. To allow modification unlock it first.",
         )

@@ -67,8 +67,8 @@ ROUTES: tuple[Route, ...] = (
     _route("PUT", "/snapshots/{name}", "CreateSnapshot", snapshots.create_snapshot),
     _route("PATCH", "/snapshots/{name}", "UpdateSnapshot", snapshots.archive_or_recover_snapshot),
     _route("GET", "/operations", "GetOperationDetails", snapshots.get_operation_details),
-    # The installed SDK never sends it (it updates key-values with PUT): answered 501 until one does.
-    _route("PATCH", "/kv/{key}", "UpdateKeyValue", None),
+    # No PATCH /kv/{key}: the service has none (REST spec 1.0 to 2026-04-01; the SDK updates with PUT), so it is
+    # answered as every method a path lacks: 405 with Allow.
 )
 
 # Routes other modules add (snapshots), so this table does not grow past one concept.
@@ -91,6 +91,11 @@ def _match(method: str, path: str) -> tuple[Route, dict[str, str]] | bool | None
             return route, {name: unquote(value) for name, value in found.groupdict().items()}
         path_known = True
     return True if path_known else None
+
+
+def _allowed(path: str) -> str:
+    """The methods a path has, for a 405's ``Allow`` header."""
+    return ", ".join(sorted({route.method for route in (*ROUTES, *_EXTRA) if route.pattern.match(path)}))
 
 
 def _authorize(store: Store, route: Route, caller: Caller) -> None:
@@ -185,7 +190,7 @@ def _serve(
     if matched is None:
         raise AppConfigError.not_found()
     if matched is True:
-        raise AppConfigError(405, None, "Method Not Allowed")
+        raise AppConfigError(405, None, "Method Not Allowed", headers={"Allow": _allowed(raw_path)})
     assert isinstance(matched, tuple)
     route, params = matched
     if route.handler is None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kvconfig.fake.appconfig.router import dispatch
-from kvconfig.fake.appconfig.seed import dump_appconfig_seed, load_appconfig_seed
+from kvconfig.fake.appconfig.seed import KEYVAULT_REF_CONTENT_TYPE, dump_appconfig_seed, load_appconfig_seed
 from kvconfig.fake.appconfig.state import ROLES, KeyValue, Role, Store
+from kvconfig.fake.appconfig.store_state import dumps_store, restore_store
 from kvconfig.fake.control.tokens import FakeAsyncCredential, FakeCredential, TokenAuthority
 from kvconfig.fake.core.clock import Clock, SystemClock
 from kvconfig.fake.core.identity import Identity
@@ -26,7 +27,6 @@ __all__ = ["KEYVAULT_REF_CONTENT_TYPE", "LOOPBACK_STORE_DOMAIN", "STORE_SUFFIXES
 
 # The host families of App Configuration stores: public cloud (both domains), Azure US Government, Azure China.
 STORE_SUFFIXES = ("azconfig.io", "appconfig.azure.com", "azconfig.azure.us", "azconfig.azure.cn")
-KEYVAULT_REF_CONTENT_TYPE = "application/vnd.microsoft.appconfig.keyvaultref+json;charset=utf-8"
 # The loopback emulator's store hosts: <store>.azconfig.localhost:<port> (see add_loopback_port).
 LOOPBACK_STORE_DOMAIN = "azconfig.localhost"
 
@@ -67,6 +67,9 @@ class FakeAppConfiguration:
         self._stores: dict[str, Store] = {}
         self._lock = threading.Lock()
         self._suffixes: frozenset[str] = frozenset(STORE_SUFFIXES)
+        # Called with a store's host after each write it acknowledged, before the response goes out (the
+        # emulator's data folder commits there: see persist/durable.py).
+        self.write_listeners: list[Callable[[str], None]] = []
 
     # -- stores ----------------------------------------------------------------------------------------------------
 
@@ -170,7 +173,15 @@ class FakeAppConfiguration:
 
     def dispatch(self, request: FakeRequest) -> Outcome:
         """Serve one request (the surface the transports use)."""
-        return dispatch(self, request)
+        outcome = dispatch(self, request)
+        response = outcome.response
+        wrote = response is not None and 200 <= response.status < 300 and request.method.upper() not in ("GET", "HEAD")
+        if wrote and self.write_listeners:
+            _scheme, hostname, _path, port = request.parts
+            host = hostname if port in (None, 443) else f"{hostname}:{port}"
+            for listener in list(self.write_listeners):
+                listener(host)  # a failure to save propagates: the write must not be acknowledged
+        return outcome
 
     def handle(
         self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
@@ -222,12 +233,27 @@ class FakeAppConfiguration:
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load stores from ``{"mystore": [{"key": ..., "value": ..., "label": ..., "content_type": ..., "tags": {}}
-        | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file)."""
+        | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file); a store with snapshots is
+        ``{"key_values": [...], "snapshots": [{"name": ..., "filters": [...], ...}]}`` (see ``seed.py``)."""
         load_appconfig_seed(self, data)
 
     def dump(self) -> dict[str, Any]:
-        """Every store as a seed mapping (values included: this is test data)."""
+        """Every store as a seed mapping, snapshots included (values included: this is test data)."""
         return dump_appconfig_seed(self)
+
+    def export_state(self, host: str | None = None) -> dict[str, bytes]:
+        """The whole state of the store at ``host`` (``None``: of every store) by host, for the data folder."""
+        with self._lock:
+            chosen = (
+                list(self._stores.values()) if host is None else [self._stores[host]] if host in self._stores else []
+            )
+        return {store.host: dumps_store(store) for store in chosen}
+
+    def restore_state(self, rows: Mapping[str, bytes]) -> int:
+        """Make the stores ``export_state`` wrote (by host) again; how many. Raises ``StoreStateError``."""
+        for host, blob in rows.items():
+            restore_store(self.store(host), blob)
+        return len(rows)
 
     def __iter__(self) -> Iterator[Store]:
         return iter(self.stores)

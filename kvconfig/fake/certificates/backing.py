@@ -14,7 +14,7 @@ import base64
 from kvconfig.crypto._jwk import KeyMaterial
 from kvconfig.fake.certificates.material import export_pem, export_pkcs12
 from kvconfig.fake.certificates.policy import CONTENT_TYPE_PEM
-from kvconfig.fake.certificates.state import CertificateVersion
+from kvconfig.fake.certificates.state import CertificateVersion, certificate_store
 from kvconfig.fake.core.errors import ServiceError
 from kvconfig.fake.core.state import Attributes, Vault
 from kvconfig.fake.keys.store import key_store, new_key_version
@@ -41,7 +41,10 @@ def secret_value(version: CertificateVersion, *, exportable: bool) -> str:
 
 def check_backing_names(vault: Vault, name: str) -> None:
     """Refuse a certificate name held by a secret or key that does not back a certificate (409 Conflict), or
-    whose backing secret or key is soft-deleted (409, as for the certificate itself)."""
+    whose certificate, backing secret or key is soft-deleted or still being deleted (409, as for the certificate)."""
+    stores = (certificate_store(vault), vault.secrets, key_store(vault))
+    if any(store.being_deleted(name) is not None for store in stores):
+        raise ServiceError.being_deleted_name("certificate", name)
     if vault.secrets.get_deleted(name) is not None or key_store(vault).get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable("certificate", name)
     secret = vault.secrets.get(name)
@@ -112,12 +115,14 @@ def mirror_backing_attributes(vault: Vault, name: str, version: CertificateVersi
             key.attributes.enabled, key.attributes.updated, key.tags = version.attributes.enabled, now, tags
 
 
-def delete_backing_objects(vault: Vault, name: str, now: int) -> None:
-    """Soft-delete (or delete, without soft delete) the backing key and secret with their certificate."""
+def delete_backing_objects(vault: Vault, name: str, now: int, *, finishes_at: float | None = None) -> None:
+    """Soft-delete (or delete, without soft delete) the backing key and secret with their certificate; with
+    ``finishes_at``, all three are being deleted until then."""
     props = vault.properties
+    soft, days = props.soft_delete, props.retention_days
     with vault.lock:
-        vault.secrets.delete(name, now=now, retention_days=props.retention_days, soft=props.soft_delete)
-        key_store(vault).delete(name, now=now, retention_days=props.retention_days, soft=props.soft_delete)
+        vault.secrets.delete(name, now=now, retention_days=days, soft=soft, finishes_at=finishes_at)
+        key_store(vault).delete(name, now=now, retention_days=days, soft=soft, finishes_at=finishes_at)
 
 
 def recover_backing_objects(vault: Vault, name: str) -> None:

@@ -62,6 +62,7 @@ from kvconfig.fake.certificates.state import (
     live_certificate,
     operation_to_wire,
     policy_to_wire,
+    refuse_if_being_deleted,
 )
 from kvconfig.fake.certificates.x509 import certificate_to_merge, decode_import_value, public_key_matches
 from kvconfig.fake.core.errors import ServiceError
@@ -309,10 +310,11 @@ def delete_certificate(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         obj = live_certificate(ctx.vault, ctx.param("name"))
         obj.pending = None
+        ends = ctx.deletion_finish()
         certificate_store(ctx.vault).delete(
-            obj.name, now=ctx.now, retention_days=props.retention_days, soft=props.soft_delete
+            obj.name, now=ctx.now, retention_days=props.retention_days, soft=props.soft_delete, finishes_at=ends
         )
-        delete_backing_objects(ctx.vault, obj.name, ctx.now)
+        delete_backing_objects(ctx.vault, obj.name, ctx.now, finishes_at=ends)
         return deleted(ctx, obj, bundle(ctx, obj, obj.current(), policy=True))
 
 
@@ -482,6 +484,7 @@ def purge_deleted_certificate(ctx: OperationContext) -> None:
     """Purge Deleted Certificate: DELETE /deletedcertificates/{certificate-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
+        refuse_if_being_deleted(ctx.vault, name)
         obj = certificate_store(ctx.vault).get_deleted(name)
         if obj is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
@@ -497,6 +500,7 @@ def recover_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if get_object(ctx.vault, name) is not None:
             raise ServiceError.restore_conflict(KIND, name)
+        refuse_if_being_deleted(ctx.vault, name)
         obj = certificate_store(ctx.vault).recover(name)
         if not isinstance(obj, CertificateObject):
             raise ServiceError.object_not_found(KIND, name)

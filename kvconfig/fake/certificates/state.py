@@ -44,6 +44,7 @@ __all__ = [
     "live_certificate",
     "operation_to_wire",
     "policy_to_wire",
+    "refuse_if_being_deleted",
     "vault_state",
 ]
 
@@ -55,8 +56,10 @@ IN_PROGRESS_DETAILS = (
 )
 # Unknown issuer: the service's create-certificate scenarios document this wording.
 MERGE_DETAILS = "Pending certificate created. Please Perform Merge to complete the request."
-# [I] no recording shows the details of a cancelled request; the status itself is documented ("cancelled").
-CANCELLED_DETAILS = "The certificate request was cancelled before it completed."
+# [R] a cancelled operation carries no status_details at all (empty: left out of the answer), and until it is
+# cancelled it keeps the in-progress details with cancellation_requested true (.NET session record
+# CertificateClientLiveTests/VerifyCancelCertificateOperation, 2024; azure-sdk-for-js nock recordings, 2020).
+CANCELLED_DETAILS = ""
 # Policy fields that arrived with later api-versions: answers in older versions leave them out, as the service does.
 SANS_SINCE = "2025-06-01-preview"  # uris and ipAddresses: absent from the 7.6 swagger, present in 2025-07-01
 _PRESERVE_ORDER_SINCE = "7.6"
@@ -172,6 +175,12 @@ def get_or_create_object(vault: Vault, name: str) -> CertificateObject:
         found = CertificateObject(name)
         store.live[name.lower()] = found
     return found
+
+
+def refuse_if_being_deleted(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a certificate whose soft delete has not finished."""
+    if certificate_store(vault).being_deleted(name) is not None:
+        raise ServiceError.being_deleted(KIND)
 
 
 def live_certificate(vault: Vault, name: str) -> CertificateObject:

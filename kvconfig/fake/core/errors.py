@@ -84,7 +84,8 @@ class ServiceError(Exception):
 
     @classmethod
     def internal_error(cls) -> ServiceError:
-        # [I] The service's 500 envelope: code InternalServerError, a message that names nothing about the request.
+        # [I] for a vault: no recording has a vault's 500. A Managed HSM's is recorded as 500 UnknownError "Unknown
+        # error (Activity ID: ...)" (azure-sdk-for-js keyvault-admin and keyvault-keys nock recordings, 2021).
         return cls(500, "InternalServerError", "The server encountered an internal error. Please retry the request.")
 
     @classmethod
@@ -117,7 +118,8 @@ class ServiceError(Exception):
 
     @classmethod
     def token_not_yet_valid(cls) -> ServiceError:
-        # [I] the service's wording for a token used before its nbf is not in any recording we have.
+        # [I] no recording has it. A user's report of a Managed HSM (azure-sdk-for-java#26624) quotes 401 "Token not
+        # yet valid (Activity ID: ...)"; nothing shows a vault's wording.
         return cls(401, "Unauthorized", "AKV10022: Invalid token: the token is not yet valid (nbf).")
 
     @classmethod
@@ -158,6 +160,32 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def being_deleted(cls, kind: str) -> ServiceError:
+        """409 for recover or purge while a soft delete has not finished (``VaultProperties.deletion_delay``).
+
+        [R] keys and certificates: JS SDK live recordings of ``DELETE /deletedkeys/{name}`` and
+        ``DELETE /deletedcertificates/{name}`` answered this (Conflict, innererror ObjectIsBeingDeleted). [R] secrets:
+        the JS SDK's live-test helper retries purge on exactly "Secret is currently being deleted." (no recording of
+        the body found). [I] that recover answers the same as purge.
+        """
+        return cls(409, "Conflict", f"{kind.capitalize()} is currently being deleted.", inner="ObjectIsBeingDeleted")
+
+    @classmethod
+    def being_deleted_name(cls, kind: str, name: str) -> ServiceError:
+        """409 for creating (set, create, import, restore) a name whose soft delete has not finished.
+
+        [R] keys: the C++ SDK's recorded test of a create before the delete poller finished expects this message
+        with code Conflict (innererror ObjectIsBeingDeleted per operations.md §3.2). [I] secrets and certificates
+        (the same sentence with their kind), and restore answering as a create does.
+        """
+        return cls(
+            409,
+            "Conflict",
+            f"{kind.capitalize()} {name} is currently being deleted and cannot be re-created; retry later.",
+            inner="ObjectIsBeingDeleted",
+        )
+
+    @classmethod
     def restore_conflict(cls, kind: str, name: str) -> ServiceError:
         return cls(
             409,
@@ -183,7 +211,8 @@ class ServiceError(Exception):
     @classmethod
     def transformation_not_supported(cls, source: str, target: str) -> ServiceError:
         # [R] the start, from the service's recorded answer to outContentType=application/x-pem-file on a secret
-        # that is not a PFX ("The 'Unsupported' to 'PEM' transformation is not supported..."); [I] the sentence's end.
+        # that is not a PFX ("The 'Unsupported' to 'PEM' transformation is not supported..."); [I] the sentence's end:
+        # no stored recording or test quotes the whole message.
         return cls(400, "BadParameter", f"The '{source}' to '{target}' transformation is not supported.")
 
     @classmethod
@@ -209,7 +238,9 @@ class ServiceError(Exception):
 
     @classmethod
     def key_disabled(cls, operation: str) -> ServiceError:
-        # [I] the secrets' recorded triple with "key" (innererror KeyDisabled).
+        # [R] from a user's report of the live service, not a recording: azure-sdk-for-python#45342 quotes "403
+        # Forbidden: Operation X is not allowed on a disabled key (KeyDisabled)" for decrypt, sign and unwrapKey. GET
+        # of a disabled key is not refused at all (.NET session record KeyClientLiveTests/UpdateEcHsmKeyEnabled).
         return cls(403, "Forbidden", f"Operation {operation} is not allowed on a disabled key.", inner="KeyDisabled")
 
     @classmethod
@@ -221,7 +252,7 @@ class ServiceError(Exception):
 
     @classmethod
     def key_not_active(cls, operation: str, *, expired: bool) -> ServiceError:
-        # [I] encrypt, sign and wrapKey honour nbf/exp on the service (azure-sdk-for-net#7677); wording not observed.
+        # [I] encrypt, sign and wrapKey honour nbf/exp on the service (azure-sdk-for-net#7677); no recording has it.
         when = "an expired key" if expired else "a key that is not yet valid"
         return cls(
             403,
@@ -232,12 +263,12 @@ class ServiceError(Exception):
 
     @classmethod
     def hardware_key_not_allowed(cls) -> ServiceError:
-        # [R] message (az CLI, SDK live tests); [I] status and code.
+        # [R] message (az CLI, SDK live tests); [I] status and code: no recording has the whole answer.
         return cls(400, "BadParameter", "Hardware key operation not allowed on standard vault")
 
     @classmethod
     def key_type_not_supported(cls, kty: str) -> ServiceError:
-        # [I] symmetric keys exist only in Managed HSM.
+        # [I] symmetric keys exist only in Managed HSM; no recording has a vault's answer.
         return cls(400, "BadParameter", f"Key type {kty} is not supported by this vault; oct keys need a Managed HSM.")
 
     @classmethod
@@ -262,7 +293,7 @@ class ServiceError(Exception):
 
     @classmethod
     def key_not_exportable(cls, name: str) -> ServiceError:
-        # [I]
+        # [I] no recording has it.
         return cls(
             400,
             "BadParameter",
@@ -270,9 +301,14 @@ class ServiceError(Exception):
         )
 
     @classmethod
-    def attestation_not_verified(cls, reason: str) -> ServiceError:
-        # [I] the fake cannot verify real attestation; it reads the target token's claims and runtime key only.
-        return cls(400, "BadParameter", f"Target environment attestation statement cannot be verified: {reason}")
+    def attestation_not_verified(cls) -> ServiceError:
+        # [R] status, code, inner code and message as the Azure SDK's own tests quote the service's live answer
+        # (azure-sdk-for-net KeyClientLiveTests' IgnoreServiceError(403, "Forbidden", ...) and its mock with innererror
+        # AccessDenied, azure-sdk-for-net#27957; azure-sdk-for-go azkeys tests skip on the same text); not a recording.
+        # The service says no more than this, so neither does the fake (which reads the token's claims only).
+        return cls(
+            403, "Forbidden", "Target environment attestation statement cannot be verified.", inner="AccessDenied"
+        )
 
     # -- certificates (kvconfig/fake/certificates/) -------------------------------------------------------------------
     # [R] marks wording seen from the real service (operations.md §3.2, or a user's report of the service's
@@ -293,7 +329,7 @@ class ServiceError(Exception):
 
     @classmethod
     def certificate_operation_in_progress(cls, name: str) -> ServiceError:
-        # [I] a second create while the first is pending
+        # [I] a second create while the first is pending; no recording has it.
         return cls(
             409,
             "Conflict",
@@ -303,7 +339,7 @@ class ServiceError(Exception):
 
     @classmethod
     def unknown_certificate_issuer(cls, issuer: str) -> ServiceError:
-        # [I] a policy naming an issuer that is neither Self, Unknown nor set in the vault
+        # [I] a policy naming an issuer that is neither Self, Unknown nor set in the vault; no recording has it.
         return cls(
             400,
             "BadParameter",
@@ -322,7 +358,7 @@ class ServiceError(Exception):
 
     @classmethod
     def merge_key_mismatch(cls) -> ServiceError:
-        # [I]
+        # [I] no recording has it (the recorded merges all succeed).
         return cls(
             400,
             "BadParameter",
@@ -331,7 +367,7 @@ class ServiceError(Exception):
 
     @classmethod
     def nothing_to_merge(cls, name: str) -> ServiceError:
-        # [I] merge on an operation that is not waiting for a certificate
+        # [I] merge on an operation that is not waiting for a certificate; no recording has it.
         return cls(
             400,
             "BadParameter",
@@ -340,7 +376,7 @@ class ServiceError(Exception):
 
     @classmethod
     def name_used_by_other_kind(cls, kind: str, name: str) -> ServiceError:
-        # [I] a certificate's backing key and secret take its name
+        # [I] a certificate's backing key and secret take its name; no recording has it.
         return cls(
             409,
             "Conflict",
@@ -350,7 +386,7 @@ class ServiceError(Exception):
 
     @classmethod
     def release_policy_not_met(cls) -> ServiceError:
-        # [I]
+        # [I] no recording has it; the SDK tests quote only the unverifiable-attestation answer above.
         return cls(
             403,
             "Forbidden",
@@ -360,7 +396,7 @@ class ServiceError(Exception):
 
     @classmethod
     def key_attestation_unavailable(cls) -> ServiceError:
-        # [I]
+        # [I] no recording has it.
         return cls(400, "BadParameter", "Key attestation is only available for HSM-protected keys.")
 
     # -- access control, network rules, throttling (kvconfig/fake/control/) -------------------------------------------
@@ -428,7 +464,7 @@ class ServiceError(Exception):
 
     @classmethod
     def security_domain_not_activated(cls, pool: str) -> ServiceError:
-        # [inferred] No recording of this answer was found; the code and wording follow the service's patterns.
+        # [I] No recording of this answer was found; the code and wording follow the service's patterns.
         return cls(
             403,
             "Forbidden",

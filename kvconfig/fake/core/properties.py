@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Sku", "VaultKind", "VaultProperties"]
+__all__ = ["MAX_DELETION_DELAY", "Sku", "VaultKind", "VaultProperties"]
 
 VaultKind = Literal["vault", "managedhsm"]
 Sku = Literal["standard", "premium"]
+# The longest deletion window a vault may be given, in seconds: the service's windows last a few seconds.
+MAX_DELETION_DELAY = 300.0
 
 
 @dataclass
@@ -29,8 +32,17 @@ class VaultProperties:
     location: str = "westus"
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "kvconfig-fake"
+    # Seconds a soft delete takes to finish (0: at once). Meanwhile the object is "being deleted", as in the service:
+    # its deleted form answers 404 and recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted.
+    deletion_delay: float = 0.0
 
     def __post_init__(self) -> None:
+        delay = self.deletion_delay
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
+            raise ValueError(f"deletion_delay must be a number of seconds, not {delay!r}.")
+        if not 0 <= delay <= MAX_DELETION_DELAY:
+            raise ValueError(f"deletion_delay must be between 0 and {MAX_DELETION_DELAY:g} seconds, not {delay}.")
+        self.deletion_delay = float(delay)
         if self.soft_delete and not 7 <= self.retention_days <= 90:
             raise ValueError(f"retention_days must be between 7 and 90, not {self.retention_days}.")
         if self.purge_protection and not self.soft_delete:

@@ -151,7 +151,7 @@ def dispatch(service: ServiceHost, request: FakeRequest) -> Outcome:
                 _notify(service, request, route, vault.name, identity, 0, connection_fault.kind, started, base_headers)
                 return Outcome(None, connection_fault, delay)
         now = service.clock.now()
-        vault.sweep(now)
+        vault.sweep(now, progress=now + service.skipped_waits)
         for hook in service.tick_hooks:
             hook(service, vault, now)
         context = OperationContext(

@@ -33,6 +33,7 @@ __all__ = [
     "ServiceHost",
     "TickHook",
     "TokenVerifier",
+    "progress_time",
 ]
 
 Handler = Callable[["OperationContext"], object]
@@ -257,6 +258,13 @@ class ServiceHost(Protocol):
     def request_counter(self) -> int: ...
 
 
+def progress_time(service: ServiceHost) -> float:
+    """The clock that work taking time in the service (a soft delete, certificate issuance) is measured on: the
+    fake's clock plus the SDK waits the fake skipped. So an SDK poller sees the work end without real sleeping,
+    whatever the clock, and a test moving a ``ManualClock`` ends it too."""
+    return service.clock.now() + service.skipped_waits
+
+
 # -- one operation's context -----------------------------------------------------------------------------------------
 
 
@@ -306,6 +314,14 @@ class OperationContext:
         if not isinstance(self._body, dict):
             raise ServiceError.malformed_body()
         return self._body
+
+    def deletion_finish(self) -> float | None:
+        """When a soft delete made now finishes on the progress clock (:func:`progress_time`); ``None``: at once
+        (the vault has no deletion window, or no soft delete)."""
+        props = self.vault.properties
+        if not props.soft_delete or props.deletion_delay <= 0:
+            return None
+        return progress_time(self.service) + props.deletion_delay
 
     def new_version(self) -> str:
         """The id of the operation's new version: the preset ``version_id`` the first time, else a fresh one."""

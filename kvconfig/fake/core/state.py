@@ -174,18 +174,37 @@ class ObjectStore(Generic[T]):
     sorted by lower-case name (``SortedDict``), so a list page starts at its marker in O(log n) and costs O(page),
     whatever the vault's size; a look-up by name is a hash look-up. The earliest scheduled purge date is kept too,
     so the sweep that runs before every request costs nothing until something is due.
+
+    A soft delete may take time, as in the service (``VaultProperties.deletion_delay``): until its finish time the
+    object is in ``deleting`` (neither live nor deleted: its deleted form is not found yet, and the operations refuse
+    its name with 409 ObjectIsBeingDeleted), and the sweep moves it to ``deleted`` once the time has come. Finish
+    times are on the *progress clock* the sweep is given (the fake's clock plus the SDK waits it skipped, see
+    ``core/routing.progress_time``), so the SDK's pollers see a deletion end without real sleeping.
     """
 
     def __init__(self) -> None:
         self.live: SortedDict[str, Versioned[T]] = SortedDict()
         self.deleted: SortedDict[str, Versioned[T]] = SortedDict()
+        self.deleting: dict[str, tuple[float, Versioned[T]]] = {}
         self._next_purge: float = float("inf")
+        self._next_finish: float = float("inf")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Snapshots written before deletions took time have no in-window state.
+        state.setdefault("deleting", {})
+        state.setdefault("_next_finish", min((ends for ends, _ in state["deleting"].values()), default=float("inf")))
+        self.__dict__.update(state)
 
     def get(self, name: str) -> Versioned[T] | None:
         return self.live.get(name.lower())
 
     def get_deleted(self, name: str) -> Versioned[T] | None:
         return self.deleted.get(name.lower())
+
+    def being_deleted(self, name: str) -> Versioned[T] | None:
+        """The object of this name whose soft delete has not finished yet."""
+        found = self.deleting.get(name.lower())
+        return found[1] if found is not None else None
 
     def get_or_create(self, name: str) -> Versioned[T]:
         found = self.live.get(name.lower())
@@ -194,15 +213,41 @@ class ObjectStore(Generic[T]):
             REVISION.bump()
         return found
 
-    def delete(self, name: str, *, now: int, retention_days: int, soft: bool) -> Versioned[T] | None:
+    def delete(
+        self, name: str, *, now: int, retention_days: int, soft: bool, finishes_at: float | None = None
+    ) -> Versioned[T] | None:
+        """Remove the live object; with ``soft``, keep it deleted (dated ``now``), at once or, given ``finishes_at``
+        (on the progress clock), after a window in which it is being deleted."""
         obj = self.live.pop(name.lower(), None)
         if obj is not None and soft:
             obj.deleted_date = now
             obj.scheduled_purge_date = now + retention_days * 86400
-            self.deleted[name.lower()] = obj
-            self._next_purge = min(self._next_purge, obj.scheduled_purge_date)
+            if finishes_at is None:
+                self._land(name.lower(), obj)
+            else:
+                self.deleting[name.lower()] = (finishes_at, obj)
+                self._next_finish = min(self._next_finish, finishes_at)
         REVISION.bump()
         return obj
+
+    def _land(self, key: str, obj: Versioned[T]) -> None:
+        self.deleted[key] = obj
+        self._next_purge = min(self._next_purge, obj.scheduled_purge_date or 0)
+
+    def finish_deletions(self, progress: float = float("inf")) -> list[Versioned[T]]:
+        """Move the objects whose deletion window ended by ``progress`` (all of them by default) to ``deleted``."""
+        if progress < self._next_finish:
+            return []
+        done = [key for key, (ends, _) in self.deleting.items() if ends <= progress]
+        finished = []
+        for key in done:
+            _, obj = self.deleting.pop(key)
+            self._land(key, obj)
+            finished.append(obj)
+        self._next_finish = min((ends for ends, _ in self.deleting.values()), default=float("inf"))
+        if finished:
+            REVISION.bump()
+        return finished
 
     def recover(self, name: str) -> Versioned[T] | None:
         obj = self.deleted.pop(name.lower(), None)
@@ -217,8 +262,10 @@ class ObjectStore(Generic[T]):
         REVISION.bump()
         return obj
 
-    def sweep(self, now: float) -> list[Versioned[T]]:
-        """Purge deleted objects whose retention period has passed; return them."""
+    def sweep(self, now: float, *, progress: float | None = None) -> list[Versioned[T]]:
+        """Finish the deletions whose window ended by ``progress`` (default ``now``), then purge deleted objects whose
+        retention period has passed; return the purged ones."""
+        self.finish_deletions(now if progress is None else progress)
         if now < self._next_purge:
             return []  # the router sweeps before every request: nothing due is the common case, and O(1)
         expired = [key for key, obj in self.deleted.items() if (obj.scheduled_purge_date or 0) <= now]
@@ -307,12 +354,13 @@ class Vault:
         """Turn on the vault firewall: ``default_action`` for addresses outside ``ip_rules`` (CIDR or address)."""
         return self.access.set_network_rules(default_action=default_action, ip_rules=ip_rules, bypass=bypass)
 
-    def sweep(self, now: float) -> None:
-        """Let time act: purge soft-deleted objects past their scheduled purge date."""
+    def sweep(self, now: float, *, progress: float | None = None) -> None:
+        """Let time act: finish deletions whose window ended by ``progress`` (the progress clock, default ``now``) and
+        purge soft-deleted objects past their scheduled purge date."""
         with self.lock:
-            self.secrets.sweep(now)
+            self.secrets.sweep(now, progress=progress)
             for store in self.stores.values():
-                store.sweep(now)
+                store.sweep(now, progress=progress)
 
     def __repr__(self) -> str:
         return f"Vault({self.properties.url!r}, secrets={len(self.secrets)})"

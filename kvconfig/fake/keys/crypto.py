@@ -238,13 +238,13 @@ def get_random_bytes(ctx: OperationContext) -> dict[str, Any]:
 def _jwt_claims(token: str) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
-        raise ServiceError.attestation_not_verified("the target is not a JSON Web Token.")
+        raise ServiceError.attestation_not_verified()  # the target is not a JSON Web Token
     try:
         claims = json.loads(b64url_decode(parts[1]))
     except ValueError:
-        raise ServiceError.attestation_not_verified("the target's claims are not base64url JSON.") from None
+        raise ServiceError.attestation_not_verified() from None  # its claims are not base64url JSON
     if not isinstance(claims, dict):
-        raise ServiceError.attestation_not_verified("the target's claims are not a JSON object.")
+        raise ServiceError.attestation_not_verified()  # its claims are not a JSON object
     return claims
 
 
@@ -299,7 +299,7 @@ def _runtime_key(claims: dict[str, Any]) -> tuple[str, rsa.RSAPublicKey]:
             public = material.key
             if isinstance(public, rsa.RSAPublicKey):
                 return str(candidate.get("kid", "")), public
-    raise ServiceError.attestation_not_verified("it carries no RSA key in x-ms-runtime.keys to wrap the key for.")
+    raise ServiceError.attestation_not_verified()  # no RSA key in x-ms-runtime.keys to wrap the key for
 
 
 def _private_bytes(material: KeyMaterial) -> bytes:

@@ -56,6 +56,7 @@ from kvconfig.fake.keys.store import (
     key_version,
     live_key,
     new_key_version,
+    refuse_if_being_deleted,
     refuse_if_deleted,
 )
 
@@ -231,11 +232,13 @@ def import_key(ctx: OperationContext) -> dict[str, Any]:
 
 
 def get_key(ctx: OperationContext) -> dict[str, Any]:
-    """Get Key: GET /keys/{key-name}/{key-version}"""
+    """Get Key: GET /keys/{key-name}/{key-version}
+
+    A disabled key is answered like any other, ``enabled: false`` in its attributes: the service refuses only the
+    operations that use the key (recorded: azure-sdk-assets, .NET ``KeyClientLiveTests/UpdateEcHsmKeyEnabled``).
+    """
     with ctx.vault.lock:
         obj, version = key_version(ctx.vault, ctx.param("name"), ctx.param("version"))
-        if not version.attributes.enabled:
-            raise ServiceError.key_disabled("get")
         return bundle(ctx, obj, version)
 
 
@@ -294,7 +297,13 @@ def delete_key(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         obj = live_key(ctx.vault, ctx.param("name"))
         _refuse_managed(obj)
-        key_store(ctx.vault).delete(obj.name, now=ctx.now, retention_days=props.retention_days, soft=props.soft_delete)
+        key_store(ctx.vault).delete(
+            obj.name,
+            now=ctx.now,
+            retention_days=props.retention_days,
+            soft=props.soft_delete,
+            finishes_at=ctx.deletion_finish(),
+        )
         if not props.soft_delete:
             forget_rotation_policy(ctx.vault, obj.name)
         return deleted(ctx, obj, bundle(ctx, obj, obj.current()))
@@ -324,6 +333,7 @@ def purge_deleted_key(ctx: OperationContext) -> None:
     """Purge Deleted Key: DELETE /deletedkeys/{key-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
+        refuse_if_being_deleted(ctx.vault, name)
         if key_store(ctx.vault).get_deleted(name) is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
         if not ctx.vault.properties.purgeable:
@@ -338,6 +348,7 @@ def recover_deleted_key(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if key_store(ctx.vault).get(name) is not None:
             raise ServiceError.restore_conflict(KIND, name)
+        refuse_if_being_deleted(ctx.vault, name)
         obj = key_store(ctx.vault).recover(name)
         if obj is None:
             # The service answers a recover of a key that is not deleted with the plain KeyNotFound (recorded).

@@ -34,6 +34,7 @@ __all__ = [
     "key_store",
     "live_key",
     "new_key_version",
+    "refuse_if_being_deleted",
     "refuse_if_deleted",
 ]
 
@@ -170,8 +171,17 @@ def key_version(vault: Vault, name: str, version_id: str | None) -> tuple[Versio
 
 
 def refuse_if_deleted(vault: Vault, name: str) -> None:
+    """409 for a name that is soft-deleted, or whose soft delete has not finished."""
+    if key_store(vault).being_deleted(name) is not None:
+        raise ServiceError.being_deleted_name(KIND, name)
     if key_store(vault).get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable(KIND, name)
+
+
+def refuse_if_being_deleted(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a key whose soft delete has not finished."""
+    if key_store(vault).being_deleted(name) is not None:
+        raise ServiceError.being_deleted(KIND)
 
 
 # -- the internal API for certificates and seeding ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The data folder's one database: SQLite in WAL mode (standard library), one row per vault, a few rows of metadata.
+"""The data folder's one database: SQLite in WAL mode (standard library), one row per vault and per App Configuration
+store, a few rows of metadata.
 
 Why SQLite rather than a file per vault written with temp file + fsync + ``os.replace``: a commit is atomic across
 rows (a vault and the metadata it depends on change together or not at all), durable once ``commit()`` returns
@@ -49,6 +50,8 @@ class StateDatabase:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("CREATE TABLE IF NOT EXISTS vaults (host TEXT PRIMARY KEY, state BLOB NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            # Added after the format's first release: an older folder gets the table, an older kvconfig ignores it.
+            self._db.execute("CREATE TABLE IF NOT EXISTS stores (host TEXT PRIMARY KEY, state BLOB NOT NULL)")
             found = self._db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise DataFolderError(f"{self.path} is not a kvconfig emulator database: {exc}.") from exc
@@ -67,14 +70,21 @@ class StateDatabase:
             meta = {name: bytes(value) for name, value in self._db.execute("SELECT name, value FROM meta")}
         return vaults, meta
 
+    def read_stores(self) -> dict[str, bytes]:
+        """Every App Configuration store's state by host."""
+        with self._lock:
+            return {host: bytes(state) for host, state in self._db.execute("SELECT host, state FROM stores")}
+
     def write(
         self,
         *,
         vaults: Mapping[str, bytes] | None = None,
         removed: Iterable[str] = (),
         meta: Mapping[str, bytes] | None = None,
+        stores: Mapping[str, bytes] | None = None,
+        removed_stores: Iterable[str] = (),
     ) -> None:
-        """Store vault rows and metadata in one transaction; durable when this returns."""
+        """Store vault rows, store rows and metadata in one transaction; durable when this returns."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -82,6 +92,10 @@ class StateDatabase:
                     self._db.execute("INSERT OR REPLACE INTO vaults (host, state) VALUES (?, ?)", (host, state))
                 for host in removed:
                     self._db.execute("DELETE FROM vaults WHERE host = ?", (host,))
+                for host, state in (stores or {}).items():
+                    self._db.execute("INSERT OR REPLACE INTO stores (host, state) VALUES (?, ?)", (host, state))
+                for host in removed_stores:
+                    self._db.execute("DELETE FROM stores WHERE host = ?", (host,))
                 for name, value in (meta or {}).items():
                     self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
                 self._db.execute("COMMIT")

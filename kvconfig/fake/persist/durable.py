@@ -2,9 +2,13 @@
 
 :func:`open_data_dir` restores what the folder holds into a fresh fake (vaults with their versions, soft-deleted
 objects, keys' private material, certificates and their policies, issuers and pending operations, roles, access
-policies, throttling; the certificate authority, the token signing key and the clock's offset), then listens to the
+policies, throttling; the certificate authority, the token signing key, the clock's offset and the SDK waits the
+fake skipped, so soft deletes still in their deletion window and pending certificate operations finish on the same
+progress clock as before the restart), then listens to the
 router: after each request that wrote (a 2xx to anything but GET/HEAD), or after which the object state changed
-(expiry purges and rotations happen on reads too), the vault's snapshot is committed.
+(expiry purges and rotations happen on reads too), the vault's snapshot is committed. App Configuration stores
+served beside the vaults (``stores=``, a :class:`PersistedStores`) are restored too, and each store is committed
+after each write it acknowledged, the same way.
 
 The order is what makes "acknowledged" mean "durable": the router calls its listeners after the operation and before
 it returns the response to the adapter, so the response is not sent until the commit returned. A commit that fails
@@ -16,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -37,9 +42,10 @@ from kvconfig.fake.keys.rotation import ensure_rotation_hook
 from kvconfig.fake.persist.database import StateDatabase
 from kvconfig.fake.persist.snapshot import dumps, dumps_vault, loads, loads_vault
 
-__all__ = ["DurableState", "PersistedService", "PersistenceError", "open_data_dir"]
+__all__ = ["DurableState", "PersistedService", "PersistedStores", "PersistenceError", "open_data_dir"]
 
-_LOOPBACK_PORT = re.compile(r"^(?P<name>[a-z0-9-]+(?:\.managedhsm)?\.localhost)(?::(?P<port>\d{1,5}))?$")
+# The emulator's own hosts (vaults, managed HSMs, App Configuration stores), kept without their port.
+_LOOPBACK_PORT = re.compile(r"^(?P<name>[a-z0-9-]+(?:\.managedhsm|\.azconfig)?\.localhost)(?::(?P<port>\d{1,5}))?$")
 _READS = frozenset({"GET", "HEAD"})
 
 
@@ -71,16 +77,40 @@ class PersistedService(Protocol):
     @property
     def create_vault(self) -> Callable[..., Vault]: ...
 
+    # The SDK waits the fake skipped: part of the progress clock deletion windows and issuance are measured on.
+    skipped_waits: float
+
     def locate_existing_vault(self, host: str) -> Vault | None: ...
+
+
+class PersistedStores(Protocol):
+    """What persistence needs of the App Configuration stores served beside the vaults (``FakeAppConfiguration``)."""
+
+    @property
+    def write_listeners(self) -> list[Callable[[str], None]]: ...
+
+    def export_state(self, host: str | None = None) -> dict[str, bytes]: ...
+
+    def restore_state(self, rows: Mapping[str, bytes]) -> int: ...
 
 
 class DurableState:
     """The link between one fake and its data folder (made by :func:`open_data_dir`)."""
 
-    def __init__(self, fake: PersistedService, database: StateDatabase, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        fake: PersistedService,
+        database: StateDatabase,
+        *,
+        port: int | None = None,
+        stores: PersistedStores | None = None,
+    ) -> None:
         self.fake = fake
         self.database = database
         self.port = port
+        self.stores = stores
+        self._stores_written: dict[str, bytes] = {}  # store key -> digest of the state last committed
+        self.restored_stores = 0
         self._lock = threading.Lock()
         self._written: dict[str, bytes] = {}  # host key -> digest of the snapshot last committed
         self._revision = -1
@@ -102,6 +132,9 @@ class DurableState:
                 self.fake.clock = ManualClock(float(clock["now"]))
             elif clock.get("kind") == "offset":
                 self.fake.clock = OffsetClock(float(clock["offset"]))
+        skipped = _seconds(meta.get("skipped_waits"))
+        if skipped is not None:
+            self.fake.skipped_waits = max(self.fake.skipped_waits, skipped)
         if "token_key" in meta:
             kid = meta.get("token_kid")
             self.fake.tokens.restore_key(meta["token_key"], kid.decode("ascii", "replace") if kid else None)
@@ -117,6 +150,10 @@ class DurableState:
             self._adopt(restored)
             self._written[key] = hashlib.sha256(blob).digest()
             self.restored_vaults += 1
+        if self.stores is not None:
+            rows = self.database.read_stores()
+            self.restored_stores = self.stores.restore_state({self._host_from_key(k): v for k, v in rows.items()})
+            self._stores_written = {key: hashlib.sha256(blob).digest() for key, blob in rows.items()}
         self._revision = REVISION.value
         self.save_service()
 
@@ -172,6 +209,8 @@ class DurableState:
                 if vault is not None:
                     removed = set()
                 meta = self._service_meta()
+                if rows or removed:
+                    meta["skipped_waits"] = repr(float(self.fake.skipped_waits)).encode("ascii")
                 if rows or removed or meta:
                     self.database.write(vaults=rows, removed=removed, meta=meta)
                 self._written.update(digests)
@@ -179,6 +218,37 @@ class DurableState:
                     self._written.pop(key, None)
                 self._revision = revision
         except Exception as exc:  # any failure to save means the write is not durable: never acknowledge it
+            raise PersistenceError(f"The emulator could not save its state in {self.folder}: {exc}") from exc
+        if vault is None:
+            self.save_stores()
+
+    def on_store_write(self, host: str) -> None:
+        """The stores' listener: commit the store a request wrote before its response goes out."""
+        self.save_stores(host)
+
+    def save_stores(self, host: str | None = None) -> None:
+        """Commit the store at ``host`` (``None``: every store, dropping rows of stores no longer served)."""
+        if self.stores is None:
+            return
+        try:
+            with self._lock:
+                exported = self.stores.export_state(host)
+                rows: dict[str, bytes] = {}
+                digests: dict[str, bytes] = {}
+                for store_host, blob in exported.items():
+                    key = self._key_of(store_host)
+                    digest = hashlib.sha256(blob).digest()
+                    if self._stores_written.get(key) != digest:
+                        rows[key], digests[key] = blob, digest
+                removed = set()
+                if host is None:
+                    removed = set(self._stores_written) - {self._key_of(item) for item in exported}
+                if rows or removed:
+                    self.database.write(stores=rows, removed_stores=removed)
+                self._stores_written.update(digests)
+                for key in removed:
+                    self._stores_written.pop(key, None)
+        except Exception as exc:  # never acknowledge a write that is not durable
             raise PersistenceError(f"The emulator could not save its state in {self.folder}: {exc}") from exc
 
     def save_service(self) -> None:
@@ -233,21 +303,39 @@ class DurableState:
         return f"DurableState({str(self.folder)!r})"
 
 
-def open_data_dir(fake: PersistedService, folder: str | Path, *, port: int | None = None) -> DurableState:
-    """Restore ``fake`` from ``folder`` (made 0700 if new) and keep the folder up to date from now on.
+def open_data_dir(
+    fake: PersistedService, folder: str | Path, *, port: int | None = None, stores: PersistedStores | None = None
+) -> DurableState:
+    """Restore ``fake`` (and ``stores``, App Configuration served beside it) from ``folder`` (made 0700 if new) and
+    keep the folder up to date from now on.
 
-    ``port`` is the emulator's: its vaults (``<name>.localhost:<port>``) are stored without it and come back on the
-    port of this run. Raises :class:`~kvconfig.fake.persist.database.DataFolderError` (a ``ValueError``) when the
-    folder cannot be used and :class:`~kvconfig.fake.persist.snapshot.SnapshotError` when its state cannot be read.
+    ``port`` is the emulator's: its vaults (``<name>.localhost:<port>``) and stores (``<name>.azconfig.localhost:
+    <port>``) are stored without it and come back on the port of this run. Raises
+    :class:`~kvconfig.fake.persist.database.DataFolderError` (a ``ValueError``) when the folder cannot be used and
+    :class:`~kvconfig.fake.persist.snapshot.SnapshotError` (or the stores' own ``ValueError``) when its state cannot
+    be read.
     """
-    state = DurableState(fake, StateDatabase(folder), port=port)
+    state = DurableState(fake, StateDatabase(folder), port=port, stores=stores)
     try:
         state.restore()
     except BaseException:
         state.close()
         raise
     fake.listeners.append(state.on_request)
+    if stores is not None:
+        stores.write_listeners.append(state.on_store_write)
     return state
+
+
+def _seconds(raw: bytes | None) -> float | None:
+    """A saved count of seconds, or None when absent or not a finite, non-negative number (a damaged file)."""
+    if raw is None or len(raw) > 64:
+        return None
+    try:
+        value = float(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _host_of(url: str) -> str | None:

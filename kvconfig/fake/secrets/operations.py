@@ -89,8 +89,15 @@ def _live(ctx: OperationContext, name: str) -> Versioned[SecretVersion]:
 
 
 def _refuse_if_deleted(vault: Vault, name: str) -> None:
+    if vault.secrets.being_deleted(name) is not None:
+        raise ServiceError.being_deleted_name(KIND, name)
     if vault.secrets.get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable(KIND, name)
+
+
+def _refuse_if_being_deleted(vault: Vault, name: str) -> None:
+    if vault.secrets.being_deleted(name) is not None:
+        raise ServiceError.being_deleted(KIND)
 
 
 def new_secret_version(
@@ -261,7 +268,13 @@ def delete_secret(ctx: OperationContext) -> dict[str, Any]:
         obj = _live(ctx, name)
         if obj.current().managed:
             raise ServiceError.managed_object(KIND, obj.name)
-        ctx.vault.secrets.delete(name, now=ctx.now, retention_days=props.retention_days, soft=props.soft_delete)
+        ctx.vault.secrets.delete(
+            name,
+            now=ctx.now,
+            retention_days=props.retention_days,
+            soft=props.soft_delete,
+            finishes_at=ctx.deletion_finish(),
+        )
         return _deleted(ctx, obj, _bundle(ctx, obj, obj.current(), value=False))
 
 
@@ -292,6 +305,7 @@ def purge_deleted_secret(ctx: OperationContext) -> None:
     """Purge Deleted Secret: DELETE /deletedsecrets/{secret-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
+        _refuse_if_being_deleted(ctx.vault, name)
         if ctx.vault.secrets.get_deleted(name) is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
         if not ctx.vault.properties.purgeable:
@@ -305,6 +319,7 @@ def recover_deleted_secret(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if ctx.vault.secrets.get(name) is not None:
             raise ServiceError.restore_conflict(KIND, name)
+        _refuse_if_being_deleted(ctx.vault, name)
         obj = ctx.vault.secrets.recover(name)
         if obj is None:
             raise ServiceError.deleted_object_not_found(KIND, name)

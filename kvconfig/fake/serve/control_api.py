@@ -17,7 +17,6 @@ Values leave only when asked: ``GET /_kvconfig/dump`` needs ``?reveal=1``, listi
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import math
 import re
@@ -36,6 +35,7 @@ from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.inventory import KINDS, object_detail, vault_detail, vault_summary
+from kvconfig.fake.serve.tls import is_loopback_address
 
 __all__ = ["PREFIX", "ControlApi", "ControlledService"]
 
@@ -148,7 +148,7 @@ class ControlApi:
     # -- who may call ----------------------------------------------------------------------------------------------
 
     def _admit(self, request: FakeRequest, peer: str | None, port: int | None) -> None:
-        if not _is_loopback(peer):
+        if not is_loopback_address(peer):
             presented = (request.header("Authorization") or "").removeprefix("Bearer ").strip().encode()
             if self._token is None or not hmac.compare_digest(presented, self._token):
                 raise _Refused(
@@ -431,12 +431,3 @@ def _vault_host(name: str, port: int | None) -> str:
 def _own_origins(port: int | None) -> set[str]:
     suffix = "" if port in (None, 443) else f":{port}"
     return {f"https://{host}{suffix}" for host in ("localhost", "127.0.0.1", "[::1]")}
-
-
-def _is_loopback(peer: str | None) -> bool:
-    if not peer:
-        return False
-    try:
-        return ipaddress.ip_address(peer.split("%")[0]).is_loopback
-    except ValueError:
-        return False

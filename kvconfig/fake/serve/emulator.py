@@ -70,7 +70,7 @@ class EmulatorServer:
     ``data_dir`` keeps the fake's state across restarts (``persist/``: restored before serving, every acknowledged
     write committed before its response). The control API (``control_api.py``) answers loopback peers, and others
     presenting ``control_token``. ``appconfig`` (a ``FakeAppConfiguration``) is served too, its stores at
-    ``https://<store>.azconfig.localhost:<port>`` (:meth:`store_url_for`); they are not kept in ``data_dir``.
+    ``https://<store>.azconfig.localhost:<port>`` (:meth:`store_url_for`), and kept in ``data_dir`` like the vaults.
     """
 
     def __init__(
@@ -225,7 +225,7 @@ class EmulatorServer:
         Raises ``DataFolderError``/``SnapshotError`` (``ValueError``) when the folder cannot be used or read."""
         if self.data_dir is not None and self.durable is None:
             try:
-                self.durable = open_data_dir(self.fake, self.data_dir, port=self.port)
+                self.durable = open_data_dir(self.fake, self.data_dir, port=self.port, stores=self.appconfig)
             except BaseException:
                 self._close()  # the bound socket and a temporary CA go with the failed start
                 raise

@@ -10,6 +10,7 @@ from kvconfig.fake.core.clouds import VaultDomain
 from kvconfig.fake.core.router import Outcome
 from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest
+from kvconfig.fake.persist import PersistedStores
 
 __all__ = ["Dispatcher", "ServedService", "StoreService"]
 
@@ -53,9 +54,9 @@ class ServedService(Dispatcher, Protocol):
     def add_domains(self, *domains: VaultDomain) -> None: ...
 
 
-class StoreService(Dispatcher, Protocol):
+class StoreService(Dispatcher, PersistedStores, Protocol):
     """A service the emulator serves beside the vaults, on hosts of its own: ``FakeAppConfiguration``'s stores at
-    ``<store>.azconfig.localhost:<port>``."""
+    ``<store>.azconfig.localhost:<port>``, kept in the emulator's data folder like the vaults."""
 
     def serves_host(self, host: str) -> bool:
         """Whether ``host`` (``name:port``, port left out for 443) is one of this service's."""

@@ -31,6 +31,7 @@ from kvconfig.fake.core.wire import FakeRequest, FakeResponse
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.portal_assets import SCRIPT, STYLE
 from kvconfig.fake.serve.portal_page import PortalSource, render_page
+from kvconfig.fake.serve.tls import is_loopback_address
 
 __all__ = ["MAX_REVEAL_BODY", "PORTAL_PATH", "TOKEN_HEADER", "TOKEN_LIFETIME", "Portal"]
 
@@ -43,7 +44,6 @@ _MAX_TOKENS = 1024
 _MAX_FIELD = 512
 
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
-_LOOPBACK_CLIENTS = ("127.", "::1", "::ffff:127.")
 
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": (
@@ -163,7 +163,7 @@ class Portal:
 def _from_loopback(request: FakeRequest) -> bool:
     """The emulator's ASGI app puts the address it saw in ``X-Forwarded-For`` (replacing any the client sent)."""
     client = (request.header("X-Forwarded-For") or "").split(",")[0].strip()
-    return client.startswith(_LOOPBACK_CLIENTS)
+    return is_loopback_address(client)
 
 
 def _fields(asked: object) -> tuple[str, str, str] | None:

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kvconfig._private_files import write_atomically, write_private
+
 __all__ = ["DEFAULT_SERVER_NAMES", "LoopbackCertificateAuthority", "default_cert_dir"]
 
 CA_FILE = "ca.pem"
@@ -54,6 +56,24 @@ def is_loopback_name(name: str) -> bool:
     except ValueError:
         return len(name) <= 253 and bool(_LOCALHOST_NAME.match(name.lower()))
     return any(address in network for network in _LOOPBACK_NETWORKS)
+
+
+def is_loopback_address(address: str | None) -> bool:
+    """Whether a peer's address, as a server sees it, is loopback.
+
+    Takes IPv4, IPv6 (in brackets or with a zone), and IPv4-mapped IPv6 (``::ffff:127.0.0.1``, what a dual-stack
+    socket reports for an IPv4 client; Python before 3.13 does not count it as loopback). Names are not addresses:
+    ``localhost`` is refused here, since a peer is never seen by name.
+    """
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in _LOOPBACK_NETWORKS)
 
 
 def _now() -> datetime:
@@ -120,8 +140,8 @@ class LoopbackCertificateAuthority:
         key_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_atomically(directory / CA_KEY_FILE, key_pem, mode=0o600)
-        _write_atomically(directory / CA_FILE, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
+        write_private(directory / CA_KEY_FILE, key_pem)
+        write_atomically(directory / CA_FILE, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
 
     @staticmethod
     def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
@@ -200,7 +220,7 @@ class LoopbackCertificateAuthority:
         # ``load_cert_chain`` only reads files: the PEM lives for the call, readable by this user alone.
         with tempfile.TemporaryDirectory(prefix="kvconfig-tls-") as scratch:
             pem = Path(scratch) / "server.pem"
-            _write_atomically(pem, self.issue_pem(names), mode=0o600)
+            write_private(pem, self.issue_pem(names))
             context.load_cert_chain(pem)
         return context
 
@@ -241,7 +261,7 @@ class LoopbackCertificateAuthority:
                 parts.append(Path(extra_pem_file).read_bytes().rstrip(b"\n") + b"\n")
         parts.append(self.certificate.public_bytes(serialization.Encoding.PEM))
         bundle = self.directory / BUNDLE_FILE
-        _write_atomically(bundle, b"".join(parts), mode=0o644)
+        write_atomically(bundle, b"".join(parts), mode=0o644)
         return bundle
 
 
@@ -268,16 +288,3 @@ def _constrained_to_loopback(certificate: x509.Certificate) -> bool:
     permitted = set(extension.value.permitted_subtrees or ())
     expected = {x509.DNSName("localhost"), *(x509.IPAddress(network) for network in _LOOPBACK_NETWORKS)}
     return extension.critical and permitted == expected and not extension.value.excluded_subtrees
-
-
-def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise

@@ -186,3 +186,58 @@ def test_under_patch_a_store_built_from_its_endpoint_reaches_the_fakes(fakes: An
     with appconfig.patch(), AppConfigurationStore(appconfig.endpoint(STORE), key_prefix="app:") as store:
         settings = _settings_class(store)()
     assert settings.database.password.get_secret_value() == SECRET
+
+
+async def test_async_load_and_refresh_run_off_the_event_loop_as_a_lifespan_uses_them(fakes: Any) -> None:
+    import asyncio
+    import contextlib
+    from collections.abc import AsyncIterator
+
+    keyvault, appconfig = fakes
+    appconfig.latency = 0.03  # each store request takes 30 ms: a blocked loop would not tick meanwhile
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:  # what a FastAPI lifespan does with the store
+        async with _store(appconfig, keyvault, refresh_on="sentinel") as store:
+            state["store"] = store
+            state["settings"] = await store.load_async(_settings_class(store), greeting="from init")
+            yield
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        async with lifespan():
+            store, settings = state["store"], state["settings"]
+            assert ticks >= 3  # the loop kept serving while the store was listed and the sentinel read
+            assert settings.greeting == "from init"
+            assert settings.database.password.get_secret_value() == SECRET
+
+            assert await store.refresh_async(settings) is settings  # 304 on the sentinel
+            appconfig.set(STORE, "app:greeting", "refreshed")
+            appconfig.set(STORE, "sentinel", "2")
+            before = ticks
+            refreshed, again = await asyncio.gather(store.refresh_async(settings), store.refresh_async(settings))
+            assert ticks > before
+            assert {refreshed.greeting, again.greeting} & {"refreshed"}  # one reloaded; the other saw it done
+            assert store.loads == 2
+    finally:
+        ticking.cancel()
+
+
+async def test_aclose_closes_the_resolver_the_store_made(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    async with AppConfigurationStore(
+        appconfig.connection_string(STORE), credential=keyvault.async_credential(), transport=appconfig.transport()
+    ) as store:
+        resolver = store.resolver
+        assert resolver.resolve({"plain": "value"}) == {"plain": "value"}
+    with pytest.raises(RuntimeError, match="closed"):
+        resolver.resolve({"plain": "value"})

@@ -58,3 +58,37 @@ def test_a_bad_seed_is_a_usage_error_naming_the_marker(app: pytest.Pytester) -> 
     result = app.runpytest_inprocess()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*@pytest.mark.appconfig*string 'key'*"])
+
+
+def test_the_marker_seeds_snapshots_the_client_and_provider_read(app: pytest.Pytester) -> None:
+    app.makepyfile(
+        """
+        import pytest
+        from azure.appconfiguration import AzureAppConfigurationClient
+        from azure.appconfiguration.provider import SettingSelector
+        from kvconfig.appconfig import load
+
+        @pytest.mark.appconfig({"mystore": {
+            "key_values": [{"key": "app:name", "value": "now"}],
+            "snapshots": [{"name": "release-1", "filters": [{"key": "app:*"}], "items": [
+                {"key": "app:name", "value": "then"},
+                {"key": "app:db", "secret_uri": "https://myvault.vault.azure.net/secrets/db"},
+            ]}],
+        }})
+        @pytest.mark.keyvault_secrets({"myvault": {"db": "s3cret"}})
+        def test_snapshot(fake_appconfig, keyvault_resolver):
+            client = AzureAppConfigurationClient.from_connection_string(
+                fake_appconfig.connection_string("mystore"), transport=fake_appconfig.transport()
+            )
+            assert client.get_snapshot("release-1").items_count == 2
+            config = load(
+                connection_string=fake_appconfig.connection_string("mystore"),
+                transport=fake_appconfig.transport(),
+                replica_discovery_enabled=False,
+                selects=[SettingSelector(snapshot_name="release-1")],
+                resolver=keyvault_resolver,
+            )
+            assert dict(config) == {"app:name": "then", "app:db": "s3cret"}
+        """
+    )
+    app.runpytest_inprocess().assert_outcomes(passed=1)

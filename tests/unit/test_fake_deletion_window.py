@@ -1,0 +1,135 @@
+"""The deletion window in the fake's state: an object store keeps a soft delete in progress apart until its finish
+time on the progress clock, the vault property that sets it is bounded, seeds carry it, and a data folder keeps the
+window (and the skipped SDK waits the progress clock counts) across a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kvconfig.fake import FakeKeyVault, ManualClock, SeedError, VaultProperties
+from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion
+from kvconfig.fake.persist import open_data_dir
+from kvconfig.fake.persist.snapshot import dumps, loads
+
+START = 1_800_000_000
+URL = "https://windowvault.vault.azure.net"
+
+
+def _store_with(name: str) -> ObjectStore[SecretVersion]:
+    store: ObjectStore[SecretVersion] = ObjectStore()
+    store.get_or_create(name).add("1" * 32, SecretVersion("1" * 32, "v", Attributes(created=START, updated=START)))
+    return store
+
+
+def test_a_delete_with_a_finish_time_is_being_deleted_until_the_progress_clock_reaches_it() -> None:
+    store = _store_with("s")
+    store.delete("S", now=START, retention_days=7, soft=True, finishes_at=START + 5.0)
+    assert store.get("s") is None
+    assert store.get_deleted("s") is None
+    being = store.being_deleted("s")
+    assert being is not None
+    assert being.deleted_date == START  # dated when the DELETE was answered
+    store.sweep(START + 100, progress=START + 4.9)  # the fake's clock does not finish it: the progress clock does
+    assert store.being_deleted("s") is not None
+    before = REVISION.value
+    store.sweep(START + 100, progress=START + 5.0)
+    assert REVISION.value != before
+    assert store.being_deleted("s") is None
+    assert store.get_deleted("s") is being
+    # Retention counts from the deleted date, as without a window.
+    store.sweep(START + 7 * 86400 - 1)
+    assert store.get_deleted("s") is being
+    store.sweep(START + 7 * 86400)
+    assert store.get_deleted("s") is None
+
+
+def test_without_a_finish_time_or_without_soft_delete_there_is_no_window() -> None:
+    store = _store_with("s")
+    store.delete("s", now=START, retention_days=7, soft=True)
+    assert store.get_deleted("s") is not None
+    gone = _store_with("g")
+    gone.delete("g", now=START, retention_days=7, soft=False, finishes_at=START + 5.0)
+    assert gone.being_deleted("g") is None
+    assert gone.get_deleted("g") is None
+
+
+def test_finish_deletions_finishes_every_window_at_once() -> None:
+    store = _store_with("a")
+    store.get_or_create("b").add("2" * 32, SecretVersion("2" * 32, "v", Attributes(created=START, updated=START)))
+    store.delete("a", now=START, retention_days=7, soft=True, finishes_at=START + 5.0)
+    store.delete("b", now=START, retention_days=7, soft=True, finishes_at=START + 50.0)
+    assert [obj.name for obj in store.finish_deletions()] == ["a", "b"]
+    assert store.deleting == {}
+    assert sorted(store.deleted) == ["a", "b"]
+
+
+def test_a_store_from_a_snapshot_written_before_deletion_windows_loads_with_none_open() -> None:
+    store = _store_with("s")
+    del store.__dict__["deleting"], store.__dict__["_next_finish"]  # the layout of older data folders
+    restored = loads(dumps(store))
+    assert isinstance(restored, ObjectStore)
+    assert restored.deleting == {}
+    restored.delete("s", now=START, retention_days=7, soft=True, finishes_at=START + 1.0)
+    restored.sweep(START, progress=START + 1.0)
+    assert restored.get_deleted("s") is not None
+
+
+@pytest.mark.parametrize("delay", [-1, 300.5, float("nan"), float("inf"), True, "2"])
+def test_a_deletion_delay_outside_zero_to_three_hundred_seconds_is_refused(delay: object) -> None:
+    with pytest.raises(ValueError, match="deletion_delay"):
+        VaultProperties("v", "v.vault.azure.net", deletion_delay=delay)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="deletion_delay"):
+        FakeKeyVault(deletion_delay=delay)  # type: ignore[arg-type]
+
+
+def test_the_fakes_deletion_delay_is_the_default_of_the_vaults_it_makes() -> None:
+    fake = FakeKeyVault(deletion_delay=3)
+    assert fake.vault("firstuse").properties.deletion_delay == 3.0
+    assert fake.create_vault("explicit", deletion_delay=0.5).properties.deletion_delay == 0.5
+    assert FakeKeyVault().vault("plain").properties.deletion_delay == 0.0
+
+
+def test_seeds_set_and_dump_a_vaults_deletion_delay() -> None:
+    fake = FakeKeyVault()
+    fake.seed({"vaults": {"seeded": {"properties": {"deletion_delay": 2.5, "throttling": True}}}})
+    assert fake.vault("seeded").properties.deletion_delay == 2.5
+    dumped = fake.dump()["vaults"]["seeded.vault.azure.net"]["properties"]
+    assert dumped["deletion_delay"] == 2.5
+    again = FakeKeyVault()
+    again.seed(json.loads(json.dumps(fake.dump())))
+    assert again.vault("seeded").properties.deletion_delay == 2.5
+    with pytest.raises(SeedError, match="deletion_delay"):
+        FakeKeyVault().seed({"vaults": {"bad": {"properties": {"deletion_delay": True}}}})
+    with pytest.raises(SeedError, match="deletion_delay"):
+        FakeKeyVault().seed({"vaults": {"bad": {"properties": {"deletion_delay": 900}}}})
+
+
+def _headers(fake: FakeKeyVault) -> dict[str, str]:
+    token = fake.credential().get_token("https://vault.azure.net/.default").token
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def test_a_data_folder_keeps_an_open_window_and_the_skipped_waits_it_is_measured_on(tmp_path: Path) -> None:
+    fake = FakeKeyVault(clock=ManualClock(START), deletion_delay=5)
+    state = open_data_dir(fake, tmp_path / "data")
+    headers = _headers(fake)
+    fake.handle("PUT", f"{URL}/secrets/s?api-version=7.5", headers, b'{"value": "v"}')
+    fake.pass_time(0)  # an SDK wait of 0 s the fake skipped: counts a second on the progress clock
+    assert fake.handle("DELETE", f"{URL}/secrets/s?api-version=7.5", headers).status == 200
+    state.close()
+
+    restarted = FakeKeyVault()
+    again = open_data_dir(restarted, tmp_path / "data")
+    try:
+        assert restarted.skipped_waits == 1.0
+        assert isinstance(restarted.clock, ManualClock)
+        headers = _headers(restarted)
+        purge = restarted.handle("DELETE", f"{URL}/deletedsecrets/s?api-version=7.5", headers)
+        assert purge.status == 409
+        restarted.advance(seconds=5)
+        assert restarted.handle("GET", f"{URL}/deletedsecrets/s?api-version=7.5", headers).status == 200
+    finally:
+        again.close()
