@@ -207,6 +207,7 @@ class Store:
         self.local_auth = True
         self._memos: dict[Hashable, object] = {}
         self._memos_sequence = -1
+        self._memos_items: dict[tuple[str, str | None], KeyValue] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -280,12 +281,14 @@ class Store:
         return state
 
     def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()``, remembered until the next write to this store (``sequence`` moves on every write): a
-        listing's pages are served from one sorted, filtered selection instead of one per page. Callers hold the
-        lock."""
-        if self._memos_sequence != self.sequence:
+        """``build()``, remembered until the next write to this store (``sequence`` moves on every write) or until
+        its key-values are replaced as a whole: a listing's pages are served from one sorted, filtered selection
+        instead of one per page. Callers hold the lock."""
+        if self._memos_sequence != self.sequence or self._memos_items is not self.items:
+            # A write moved the sequence on; a restore (store_state) replaced the whole table.
             self._memos.clear()
             self._memos_sequence = self.sequence
+            self._memos_items = self.items
         if key not in self._memos:
             if len(self._memos) >= MAX_MEMOS:
                 self._memos.clear()
