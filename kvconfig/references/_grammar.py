@@ -340,7 +340,8 @@ def _parse_secret_uri(uri: str, *, label: str) -> tuple[str, str, str | None]:
     """
     if not uri:
         raise _Problem(f"empty value for {label}")
-    if any(char.isspace() or not char.isprintable() for char in uri):
+    # The one whitespace character str.isprintable() accepts is the space (every other one is not printable).
+    if not uri.isprintable() or " " in uri:
         raise _Problem(f"{label} must not contain whitespace or control characters")
     if not uri.isascii():
         raise _Problem(f"{label} must be ASCII (write internationalised host names in their xn-- form)")

@@ -110,6 +110,46 @@ async def test_listing_pages_by_100_through_the_link_header(store: StoreUnderTes
     assert store.fake.operation_counts["GetKeyValues"] == 3
 
 
+async def test_writes_between_pages_show_in_the_next_pages_of_the_same_listing(store: StoreUnderTest) -> None:
+    for index in range(250):
+        store.fake.set(STORE, f"key-{index:03d}", str(index))
+    by_page = store.client.list_configuration_settings().by_page()
+    pages: list[list[tuple[str, str]]] = []
+    if hasattr(by_page, "__aiter__"):
+        async for page in by_page:
+            pages.append([(s.key, s.value) async for s in page])
+            if len(pages) == 1:  # the store changes while the caller holds the continuation token
+                store.fake.set(STORE, "key-150", "changed")
+                store.fake.set(STORE, "key-150x", "added")
+                await store.call(store.client.delete_configuration_setting, "key-200")
+    else:
+        for page in by_page:
+            pages.append([(s.key, s.value) for s in page])
+            if len(pages) == 1:
+                store.fake.set(STORE, "key-150", "changed")
+                store.fake.set(STORE, "key-150x", "added")
+                store.client.delete_configuration_setting("key-200")
+    assert [len(page) for page in pages] == [100, 100, 50]  # one key added, one deleted
+    later = dict(pages[1] + pages[2])
+    assert later["key-150"] == "changed"
+    assert later["key-150x"] == "added"
+    assert "key-200" not in later
+    assert pages[1][0] == ("key-100", "100")
+    assert pages[2][-1] == ("key-249", "249")
+
+
+async def test_pages_continue_after_the_right_label_of_a_key(store: StoreUnderTest) -> None:
+    # 3 labels per key: page boundaries fall between labels of one key (the null label sorts first).
+    expected = []
+    for index in range(120):
+        for label in (None, "dev", "prod"):
+            store.fake.set(STORE, f"key-{index:03d}", f"{index}-{label}", label=label)
+            expected.append((f"key-{index:03d}", label))
+    pages = await store.pages(store.client.list_configuration_settings(label_filter="*"))
+    assert [len(items) for _, items in pages] == [100, 100, 100, 60]
+    assert [(s.key, s.label) for _, items in pages for s in items] == expected
+
+
 async def test_unchanged_pages_answer_304_and_a_changed_page_is_returned(store: StoreUnderTest) -> None:
     for index in range(150):
         store.fake.set(STORE, f"key-{index:03d}", str(index))

@@ -3,6 +3,7 @@ api-version handling, bounds, unknown routes and methods (PATCH of a key-value i
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -56,6 +57,22 @@ def test_older_api_version_1_0_is_served(client: AzureAppConfigurationClient, fa
 def test_invalid_continuation_token_is_a_400(client: AzureAppConfigurationClient) -> None:
     response = client.send_request(HttpRequest("GET", "/kv?api-version=1.0&after=%%%not-base64"))
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "position",
+    [["k-1", None], ["k-1x", None], ["k-1", "nolabel"], {"key": "k-1"}, ["k-1"], [1, None], [["k-1"], None]],
+)
+def test_a_continuation_token_naming_no_listed_key_value_gives_an_empty_page(
+    client: AzureAppConfigurationClient, fake: FakeAppConfiguration, position: object
+) -> None:
+    for index in range(3):
+        fake.set(STORE, f"k-{index}", str(index))
+    token = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+    response = client.send_request(HttpRequest("GET", f"/kv?api-version=1.0&after={token}"))
+    assert response.status_code == 200
+    keys = [item["key"] for item in response.json()["items"]]
+    assert keys == (["k-2"] if position == ["k-1", None] else [])
 
 
 def test_request_body_over_a_mebibyte_is_refused_with_413(client: AzureAppConfigurationClient) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from kvconfig.fake.appconfig.auth import Caller
 from kvconfig.fake.appconfig.errors import AppConfigError
 from kvconfig.fake.appconfig.filters import FilterError, NameFilter, parse_filter
-from kvconfig.fake.appconfig.state import KeyValue, Store
+from kvconfig.fake.appconfig.state import KeyValue, Store, compact_json, sort_key
 from kvconfig.fake.core.wire import FakeRequest
 
 __all__ = [
@@ -83,6 +84,7 @@ class Reply:
     payload: object | None = None
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None  # the payload already rendered as JSON (listings build their pages from bytes)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------------
@@ -200,24 +202,30 @@ def _paged(
     path: str,
     rows: Sequence[T],
     position_of: Callable[[T], object],
-    to_wire: Callable[[T], object],
+    render: Callable[[T], bytes],
     content_type: str,
+    start_of: Callable[[object], int] | None = None,
 ) -> Reply:
     """One page of ``rows``, with ETag, Link and conditional answers; ``position_of`` gives each row's continuation
-    key and ``to_wire`` its JSON (only the rows of the page are rendered)."""
+    key and ``render`` its compact JSON (only the rows of the page are rendered). ``start_of`` finds the row after
+    a continuation key (default: a scan of ``rows``; an unknown key gives an empty page either way)."""
     after = _decode_after(call)
     start = 0
     if after is not None:
-        start = next((index + 1 for index, row in enumerate(rows) if position_of(row) == after), len(rows))
-    page = [to_wire(row) for row in rows[start : start + PAGE_SIZE]]
+        if start_of is not None:
+            start = start_of(after)
+        else:
+            start = next((index + 1 for index, row in enumerate(rows) if position_of(row) == after), len(rows))
+    items = b",".join(render(row) for row in rows[start : start + PAGE_SIZE])
     more = start + PAGE_SIZE < len(rows)
     headers: dict[str, str] = {}
-    body: dict[str, object] = {"items": page}
+    body = b'{"items":[' + items + b"]"
     if more:
         link = _next_link(call, path, _encode_after(position_of(rows[start + PAGE_SIZE - 1])))
         headers["Link"] = f'<{link}>; rel="next"'
-        body["@nextLink"] = link
-    digest = hashlib.sha256(json.dumps(page, sort_keys=True).encode()).digest()
+        body += b',"@nextLink":' + compact_json(link)
+    body += b"}"
+    digest = hashlib.sha256(items).digest()
     etag = base64.urlsafe_b64encode(digest[:24]).decode("ascii")
     headers["ETag"] = _quoted(etag)
     if_none_match = call.header("If-None-Match")
@@ -226,7 +234,7 @@ def _paged(
     if_match = call.header("If-Match")
     if if_match is not None and not _etag_matches(if_match, etag):
         raise AppConfigError.precondition_failed()
-    return Reply(200, None if call.head else body, content_type, headers)
+    return Reply(200, None, content_type, headers, body=None if call.head else body)
 
 
 def _slot(item: KeyValue) -> object:
@@ -255,11 +263,36 @@ def _current(call: Call) -> list[KeyValue]:
 # -- key-values ------------------------------------------------------------------------------------------------------
 
 
+def _row_order(item: KeyValue) -> tuple[str, int, str]:
+    return sort_key((item.key, item.label))
+
+
+def _start_after(rows: list[KeyValue], after: object) -> int:
+    """The index after the key-value a continuation token names in ``rows`` (sorted by :func:`sort_key`), found by
+    bisection; ``len(rows)`` (an empty page) when it names none, as a scan would answer."""
+    if isinstance(after, list) and len(after) == 2 and isinstance(after[0], str):
+        key, label = after
+        if label is None or isinstance(label, str):
+            index = bisect.bisect_left(rows, sort_key((key, label)), key=_row_order)
+            if index < len(rows) and rows[index].key == key and rows[index].label == label:
+                return index + 1
+    return len(rows)
+
+
 def get_key_values(call: Call) -> Reply:
-    """Get Key-Values: GET|HEAD /kv?key=&label=&$select=&After= (also ``snapshot=``, see snapshots)."""
+    """Get Key-Values: GET|HEAD /kv?key=&label=&$select=&After= (also ``snapshot=``, see snapshots).
+
+    The current key-values a filter selects are kept until the store's next write, so a listing's pages do not
+    sort and filter the store again each (the past, with Accept-Datetime, is computed per request)."""
     fields = _select(call)
-    items = _select_items(call, _current(call))
-    return _paged(call, "/kv", items, _slot, lambda item: item.to_wire(fields), KVSET_TYPE)
+    when = _accept_datetime(call)
+    if when is not None:
+        items = _select_items(call, call.store.sorted_items(call.store.as_of(when)))
+        return _paged(call, "/kv", items, _slot, lambda item: item.wire_json(fields), KVSET_TYPE)
+    memo_key = ("kv", call.query.get("key"), call.query.get("label"), tuple(call.query_all("tags")))
+    rows = call.store.memo(memo_key, lambda: _select_items(call, call.store.sorted_items()))
+    render: Callable[[KeyValue], bytes] = lambda item: item.wire_json(fields)  # noqa: E731
+    return _paged(call, "/kv", rows, _slot, render, KVSET_TYPE, lambda after: _start_after(rows, after))
 
 
 check_key_values = get_key_values
@@ -385,7 +418,7 @@ def get_keys(call: Call) -> Reply:
     """List Keys: GET|HEAD /keys?name=&After=."""
     names = _filter(call, "name", null_allowed=False)
     keys = sorted({item.key for item in _current(call) if names.matches(item.key)})
-    return _paged(call, "/keys", keys, lambda key: key, lambda key: {"name": key}, KEYSET_TYPE)
+    return _paged(call, "/keys", keys, lambda key: key, lambda key: compact_json({"name": key}), KEYSET_TYPE)
 
 
 def get_labels(call: Call) -> Reply:
@@ -393,7 +426,8 @@ def get_labels(call: Call) -> Reply:
     names = _filter(call, "name", null_allowed=True)
     found = {item.label for item in _current(call) if names.matches(item.label)}
     labels = sorted(found, key=lambda label: (label is not None, label or ""))
-    return _paged(call, "/labels", labels, lambda label: [label], lambda label: {"name": label}, LABELSET_TYPE)
+    render: Callable[[str | None], bytes] = lambda label: compact_json({"name": label})  # noqa: E731
+    return _paged(call, "/labels", labels, lambda label: [label], render, LABELSET_TYPE)
 
 
 def get_revisions(call: Call) -> Reply:
@@ -408,7 +442,7 @@ def get_revisions(call: Call) -> Reply:
     ]
     chosen = {id(item) for item in _select_items(call, (item for _, item in numbered))}
     rows = [(index, item) for index, item in reversed(numbered) if id(item) in chosen]
-    return _paged(call, "/revisions", rows, lambda row: row[0], lambda row: row[1].to_wire(fields), KVSET_TYPE)
+    return _paged(call, "/revisions", rows, lambda row: row[0], lambda row: row[1].wire_json(fields), KVSET_TYPE)
 
 
 Operation = Callable[[Call], Reply]

@@ -203,7 +203,8 @@ def _serve(
         reply = route.handler(call)
     out = dict(headers)
     out.update(reply.headers)
-    if reply.payload is None:
+    if reply.body is None and reply.payload is None:
         return FakeResponse(reply.status, out, b"")
     out["Content-Type"] = reply.content_type or "application/json; charset=utf-8"
-    return FakeResponse(reply.status, out, json.dumps(reply.payload, separators=(",", ":")).encode())
+    body = reply.body if reply.body is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
+    return FakeResponse(reply.status, out, body)

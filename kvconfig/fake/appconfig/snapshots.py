@@ -17,7 +17,15 @@ from urllib.parse import quote
 from kvconfig.fake.appconfig import operations as ops
 from kvconfig.fake.appconfig.errors import AppConfigError
 from kvconfig.fake.appconfig.filters import FilterError, parse_filter
-from kvconfig.fake.appconfig.state import KeyValue, Snapshot, SnapshotFilter, SnapshotStatus, Store, new_etag
+from kvconfig.fake.appconfig.state import (
+    KeyValue,
+    Snapshot,
+    SnapshotFilter,
+    SnapshotStatus,
+    Store,
+    compact_json,
+    new_etag,
+)
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -237,7 +245,12 @@ def get_snapshots(call: ops.Call) -> ops.Reply:
         if names.matches(name) and (not wanted or snapshot.status in wanted)
     ]
     return ops._paged(
-        call, "/snapshots", rows, lambda snap: snap.name, lambda snap: snap.to_wire(fields), SNAPSHOTSET_TYPE
+        call,
+        "/snapshots",
+        rows,
+        lambda snap: snap.name,
+        lambda snap: compact_json(snap.to_wire(fields)),
+        SNAPSHOTSET_TYPE,
     )
 
 
@@ -252,7 +265,7 @@ def get_key_values(call: ops.Call) -> ops.Reply:
         )
     fields = ops._select(call)
     snapshot = _find_snapshot(call, name)
-    return ops._paged(call, "/kv", snapshot.items, ops._slot, lambda item: item.to_wire(fields), ops.KVSET_TYPE)
+    return ops._paged(call, "/kv", snapshot.items, ops._slot, lambda item: item.wire_json(fields), ops.KVSET_TYPE)
 
 
 # -- archive and recover ---------------------------------------------------------------------------------------------

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Literal
+from functools import cached_property
+from typing import Literal, TypeVar, cast
 
 __all__ = [
+    "MAX_MEMOS",
     "MAX_REVISIONS",
     "AccessKey",
     "KeyValue",
@@ -19,11 +23,16 @@ __all__ = [
     "Snapshot",
     "SnapshotFilter",
     "Store",
+    "compact_json",
     "iso_time",
+    "sort_key",
 ]
 
 # Revisions the fake keeps per store (the service keeps 7 or 30 days of them); older ones are forgotten.
 MAX_REVISIONS = 10_000
+# Listings a store remembers between two writes (one per distinct filter; filters come from callers: bounded).
+MAX_MEMOS = 16
+T = TypeVar("T")
 
 Role = Literal["App Configuration Data Reader", "App Configuration Data Owner"]
 ROLES: tuple[Role, ...] = ("App Configuration Data Reader", "App Configuration Data Owner")
@@ -32,6 +41,11 @@ ROLES: tuple[Role, ...] = ("App Configuration Data Reader", "App Configuration D
 def iso_time(epoch: float) -> str:
     """The service's timestamp format in bodies: ``2026-12-06T04:23:23+00:00``."""
     return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat()
+
+
+def compact_json(document: object) -> bytes:
+    """``document`` as the fake's bodies carry JSON: compact, UTF-8."""
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,15 @@ class KeyValue:
         if fields is None:
             return body
         return {name: item for name, item in body.items() if name in fields}
+
+    def wire_json(self, fields: frozenset[str] | None = None) -> bytes:
+        """``to_wire(fields)`` as compact JSON; the full form is rendered once (a key-value never changes: a write
+        stores a new one)."""
+        return self._full_json if fields is None else compact_json(self.to_wire(fields))
+
+    @cached_property
+    def _full_json(self) -> bytes:
+        return compact_json(self.to_wire())
 
     def __repr__(self) -> str:
         # Values can be secrets (or references to them): never show them.
@@ -182,6 +205,9 @@ class Store:
         self.snapshots: dict[str, Snapshot] = {}
         self.enforce_access = False
         self.local_auth = True
+        self._memos: dict[Hashable, object] = {}
+        self._memos_sequence = -1
+        self._memos_items: dict[tuple[str, str | None], KeyValue] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -253,6 +279,21 @@ class Store:
             else:
                 state[slot] = revision.item
         return state
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, remembered until the next write to this store (``sequence`` moves on every write) or until
+        its key-values are replaced as a whole: a listing's pages are served from one sorted, filtered selection
+        instead of one per page. Callers hold the lock."""
+        if self._memos_sequence != self.sequence or self._memos_items is not self.items:
+            # A write moved the sequence on; a restore (store_state) replaced the whole table.
+            self._memos.clear()
+            self._memos_sequence = self.sequence
+            self._memos_items = self.items
+        if key not in self._memos:
+            if len(self._memos) >= MAX_MEMOS:
+                self._memos.clear()
+            self._memos[key] = build()
+        return cast(T, self._memos[key])
 
     def sorted_items(self, source: dict[tuple[str, str | None], KeyValue] | None = None) -> list[KeyValue]:
         chosen = self.items if source is None else source
