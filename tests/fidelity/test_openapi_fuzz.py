@@ -41,13 +41,16 @@ from schemathesis.checks import CheckContext, not_a_server_error  # noqa: E402
 from schemathesis.core.failures import FailureGroup, ServerError  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
-    ignored_auth,
     response_schema_conformance,
 )
 
 from kvconfig.fake import FakeKeyVault, ManualClock  # noqa: E402
 
 SPECS = Path(__file__).parent / "openapi" / "2025-07-01"
+# The RSA key of the service's ImportKey example (spec_examples/), imported into each fake rather than generated.
+RSA_IMPORT = json.loads((Path(__file__).parent / "spec_examples" / "keys" / "ImportKey-example.json").read_text())[
+    "parameters"
+]["parameters"]
 API_VERSION = "2025-07-01"
 VAULT = "fuzzvault.vault.azure.net"
 HSM = "fuzzhsm.managedhsm.azure.net"
@@ -74,12 +77,19 @@ OPEN_ENUMS = {
     "RoleType": "built-in role definitions say AKSBuiltInRole",
     "DataAction": "built-in role definitions grant wildcards such as .../roleAssignments/*",
 }
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, ignored_auth]
+# Tokens from another fake: signed by an issuer the fuzzed fakes do not know.
+_FOREIGN = FakeKeyVault().credential(lifetime=10**8)
+FOREIGN_TOKENS = {
+    VAULT: _FOREIGN.get_token("https://vault.azure.net/.default").token,
+    HSM: _FOREIGN.get_token("https://managedhsm.azure.net/.default").token,
+}
+CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 def _seeded_fake() -> tuple[FakeKeyVault, dict[str, str], dict[str, list[str]]]:
     """A fake with one vault and one pool holding a few objects; its tokens; the path values that name them."""
-    fake = FakeKeyVault(clock=ManualClock(1_750_000_000))
+    clock = ManualClock(1_750_000_000)
+    fake = FakeKeyVault(clock=clock)
     fake.create_vault(VAULT)
     fake.create_vault(HSM, cloud="managedhsm.azure.net", activated=True)
     credential = fake.credential(lifetime=10**8)
@@ -95,29 +105,43 @@ def _seeded_fake() -> tuple[FakeKeyVault, dict[str, str], dict[str, list[str]]]:
         payload: dict[str, Any] = response.json()
         return payload
 
-    versions = [send(VAULT, "PUT", "/secrets/a", {"value": "v"})["id"].rsplit("/", 1)[1]]
-    versions.append(send(VAULT, "POST", "/keys/a/create", {"kty": "EC"})["key"]["kid"].rsplit("/", 1)[1])
-    versions.append(
-        send(HSM, "POST", "/keys/a/create", {"kty": "oct-HSM", "key_size": 256})["key"]["kid"].rsplit("/", 1)[1]
-    )
+    def version(payload: dict[str, Any]) -> str:
+        return str(payload.get("id") or payload["key"]["kid"]).rsplit("/", 1)[1]
+
+    versions = [version(send(VAULT, "PUT", "/secrets/a", {"value": "v"}))]
+    versions.append(version(send(VAULT, "POST", "/keys/a/create", {"kty": "EC"})))
+    versions.append(version(send(VAULT, "PUT", "/keys/r", RSA_IMPORT)))  # imported: no RSA key generation per fake
+    versions.append(version(send(HSM, "POST", "/keys/a/create", {"kty": "oct-HSM", "key_size": 256})))
+    x509 = {"subject": "CN=c"}
+    ec = {"kty": "EC", "crv": "P-256"}
     send(
         VAULT,
         "POST",
         "/certificates/c/create",
-        {"policy": {"key_props": {"kty": "EC"}, "x509_props": {"subject": "CN=c"}, "issuer": {"name": "Self"}}},
+        {"policy": {"key_props": ec, "x509_props": x509, "issuer": {"name": "Self"}}},
     )
+    # "p" stays pending (an issuer the fake cannot reach), for the pending operation's merge, cancel and delete.
+    send(
+        VAULT,
+        "POST",
+        "/certificates/p/create",
+        {"policy": {"key_props": ec, "x509_props": x509, "issuer": {"name": "Unknown"}}},
+    )
+    clock.advance(seconds=30)  # "c" is issued on its next poll
+    assert send(VAULT, "GET", "/certificates/c/pending", {})["status"] == "completed"
+    certificate_version = version(send(VAULT, "GET", "/certificates/c", {}))
     send(VAULT, "PUT", "/certificates/issuers/i1", {"provider": "Test"})
     send(VAULT, "PUT", "/certificates/contacts", {"contacts": [{"email": "a@b.c"}]})
     definitions = send(HSM, "GET", "/providers/Microsoft.Authorization/roleDefinitions", {})["value"]
     known = {
         "secret-name": ["a", "c"],
-        "key-name": ["a"],
+        "key-name": ["a", "r", "c"],
         "keyName": ["a"],
-        "certificate-name": ["c"],
+        "certificate-name": ["c", "p"],
         "issuer-name": ["i1"],
         "secret-version": [*versions, ""],
         "key-version": [*versions, ""],
-        "certificate-version": [""],
+        "certificate-version": [certificate_version, ""],
         "setting-name": ["AllowKeyManagementOperationsThroughARM"],
         "scope": ["/", "/keys"],
         "roleDefinitionName": [definition["name"] for definition in definitions[:3]],
@@ -149,15 +173,12 @@ def _operations() -> list[Any]:
     return params
 
 
-_FAKES: dict[str, tuple[FakeKeyVault, dict[str, str], dict[str, list[str]]]] = {}
-
-
-def _fake_for(spec: str) -> tuple[FakeKeyVault, dict[str, str], dict[str, list[str]]]:
-    # One fake per description: a role assignment made while fuzzing rbac.json must not turn on access checks for
-    # the keys fuzzed afterwards, and a purge in one must not empty another's seeded objects.
-    if spec not in _FAKES:
-        _FAKES[spec] = _seeded_fake()
-    return _FAKES[spec]
+def _content_type_of_a_body(ctx: CheckContext, response: Any, case: Any) -> bool | None:
+    """``content_type_conformance`` where there is a body: a 204 (purges) has neither body nor Content-Type."""
+    if not response.content:
+        return None
+    result: bool | None = content_type_conformance(ctx, response, case)
+    return result
 
 
 def _check_answer(ctx: CheckContext, response: Any, case: Any) -> bool | None:
@@ -202,17 +223,17 @@ def _fuzz(spec: str, operation: Any, seeded: tuple[FakeKeyVault, dict[str, str],
         case=cases,
         host=st.sampled_from(HOSTS[spec]),
         aim=st.booleans(),
-        pick=st.integers(0, 2**16),
+        picks=st.lists(st.integers(0, 2**8), min_size=3, max_size=3),
         keep_api_version=st.integers(0, 9),
     )
-    def run(case: Any, host: str, aim: bool, pick: int, keep_api_version: int) -> None:
+    def run(case: Any, host: str, aim: bool, picks: list[int], keep_api_version: int) -> None:
         nonlocal sent_count
         if keep_api_version:  # mostly a version the fake knows, so the request reaches the operation
             case.query = {**(case.query or {}), "api-version": API_VERSION}
         if aim and case.path_parameters:
             case.path_parameters = {
                 name: known[name][pick % len(known[name])] if name in known else value
-                for name, value in case.path_parameters.items()
+                for (name, value), pick in zip(case.path_parameters.items(), picks, strict=False)
             }
         fake.unhandled_errors.clear()
         headers = {"Authorization": f"Bearer {tokens[host]}"}
@@ -222,8 +243,20 @@ def _fuzz(spec: str, operation: Any, seeded: tuple[FakeKeyVault, dict[str, str],
         response = case.call(headers=headers, **sent)
         sent_count += 1
         case.validate_response(
-            response, checks=CHECKS, additional_checks=[_check_answer], headers=headers, transport_kwargs=sent
+            response,
+            checks=CHECKS,
+            additional_checks=[_content_type_of_a_body, _check_answer],
+            headers=headers,
+            transport_kwargs=sent,
         )
+        if 200 <= response.status_code < 300:
+            # What ignored_auth checks for the schemes it knows (not OAuth2, so it probes nothing here): the same
+            # request without a token, or with a token another fake's issuer signed, is refused. (An opaque string
+            # is no probe: the fake takes a bearer that is no JWT as a test double's anonymous caller.)
+            for refused_headers in ({}, {"Authorization": f"Bearer {FOREIGN_TOKENS[host]}"}):
+                refused = case.call(headers=refused_headers, **sent)
+                sent_count += 1
+                assert refused.status_code == 401, (case.method, case.formatted_path, refused.status_code)
         assert fake.unhandled_errors.count == 0, repr(fake.unhandled_errors)
 
     run()
@@ -232,7 +265,9 @@ def _fuzz(spec: str, operation: Any, seeded: tuple[FakeKeyVault, dict[str, str],
 
 @pytest.mark.parametrize(("spec", "operation"), _operations())
 def test_generated_requests_from_the_rest_description_never_reach_a_server_error(spec: str, operation: Any) -> None:
-    assert _fuzz(spec, operation, _fake_for(spec)) >= EXAMPLES
+    # A fresh fake per operation: a delete, purge or role assignment fuzzed in one operation must not take away the
+    # seeded objects (or turn on access checks) for the next.
+    assert _fuzz(spec, operation, _seeded_fake()) >= EXAMPLES
 
 
 def test_the_fuzz_sees_an_operation_that_answers_500() -> None:
