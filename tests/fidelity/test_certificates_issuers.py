@@ -204,3 +204,26 @@ def test_certificate_authority_is_one_per_fake() -> None:
     assert fake.certificate_authority is fake.certificate_authority
     assert FakeKeyVault().certificate_authority is not fake.certificate_authority
     assert fake.certificate_authority.root_pem().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_issuer_organization_details_of_the_wrong_type_are_refused_not_stored() -> None:
+    # Found by the OpenAPI fuzz (test_openapi_fuzz.py): any JSON in org_details was stored and echoed back.
+    fake = FakeKeyVault()
+    fake.create_vault("orgdetails")
+    token = fake.credential().get_token("https://vault.azure.net/.default").token
+    url = "https://orgdetails.vault.azure.net/certificates/issuers/i1?api-version=7.6"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    good = b'{"provider": "Test", "org_details": {"id": "o", "zip": 7, "x": 1, "admin_details": [{"email": "a@b.c"}]}}'
+    created = fake.handle("PUT", url, headers, good)
+    assert created.status == 200
+    assert created.json()["org_details"] == {"zip": 0, "id": "o", "admin_details": [{"email": "a@b.c"}]}
+    for bad in (
+        b'{"org_details": {"admin_details": [{"last_name": {"-": {}}}]}}',
+        b'{"org_details": {"admin_details": {"email": "a@b.c"}}}',
+        b'{"org_details": {"admin_details": ["a@b.c"]}}',
+        b'{"org_details": {"id": 5}}',
+    ):
+        refused = fake.handle("PATCH", url, headers, bad)
+        assert refused.status == 400, bad
+        assert refused.json()["error"]["code"] == "BadParameter"
+    assert fake.handle("GET", url, headers).json()["org_details"] == created.json()["org_details"]

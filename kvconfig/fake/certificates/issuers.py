@@ -28,6 +28,7 @@ __all__ = [
 
 _RESERVED = ("self", "unknown")
 _CONTACT_FIELDS = ("email", "name", "phone")
+_ADMIN_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
 def _optional_str(section: dict[str, Any], name: str, where: str) -> str | None:
@@ -52,9 +53,7 @@ def _apply(issuer: Issuer, body: dict[str, Any], now: int) -> None:
             issuer.password = _optional_str(credentials, "pwd", "credentials.")
     org_details = body.get("org_details")
     if org_details is not None:
-        if not isinstance(org_details, dict):
-            raise ServiceError.bad_parameter("The property 'org_details' must be an object.")
-        issuer.org_details = dict(org_details)
+        issuer.org_details = _org_details(org_details)
     attributes = body.get("attributes")
     if attributes is not None:
         if not isinstance(attributes, dict):
@@ -65,6 +64,29 @@ def _apply(issuer: Issuer, body: dict[str, Any], now: int) -> None:
                 raise ServiceError.bad_parameter("The attribute 'enabled' must be true or false.")
             issuer.attributes.enabled = enabled
     issuer.attributes.updated = now
+
+
+def _org_details(value: Any) -> dict[str, Any]:
+    """OrganizationDetails as the service models it: ``id`` and ``admin_details`` of four strings each; other
+    fields are dropped, and a field of the wrong type is the service's 400, never stored and echoed."""
+    if not isinstance(value, dict):
+        raise ServiceError.bad_parameter("The property 'org_details' must be an object.")
+    details: dict[str, Any] = {}
+    if value.get("id") is not None:
+        details["id"] = _optional_str(value, "id", "org_details.")
+    admins = value.get("admin_details")
+    if admins is not None:
+        if not isinstance(admins, list) or not all(isinstance(admin, dict) for admin in admins):
+            raise ServiceError.bad_parameter("The property 'org_details.admin_details' must be an array of objects.")
+        details["admin_details"] = [
+            {
+                field: _optional_str(admin, field, "org_details.admin_details.")
+                for field in _ADMIN_FIELDS
+                if admin.get(field) is not None
+            }
+            for admin in admins
+        ]
+    return details
 
 
 def _issuer(ctx: OperationContext) -> Issuer:
