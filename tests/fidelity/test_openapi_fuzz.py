@@ -75,7 +75,6 @@ DESCRIPTION_GAPS = {
 # Extensible enums (x-ms-enum modelAsString: true) whose answers go beyond the listed values, with what a real
 # Managed HSM pool answers (kvconfig/fake/core/roles.py has its built-in roles).
 OPEN_ENUMS = {
-    "RoleType": "built-in role definitions say AKSBuiltInRole",
     "DataAction": "built-in role definitions grant wildcards such as .../roleAssignments/*",
 }
 # Tokens from another fake: signed by an issuer the fuzzed fakes do not know.
