@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kvconfig.fake import FakeKeyVault, ManualClock, SeedError, VaultProperties
-from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion
+from kvconfig.fake.certificates.issuance import certificate_tick
+from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion, Versioned
 from kvconfig.fake.persist import open_data_dir
 from kvconfig.fake.persist.snapshot import dumps, loads
 
@@ -111,6 +112,18 @@ def test_deletion_and_recovery_windows_of_one_store_end_each_at_their_own_time()
     assert [obj.name for obj in store.finish_recoveries()] == []
 
 
+def test_a_name_written_during_its_recovery_keeps_what_was_written() -> None:
+    # Only a Managed HSM (full or selective key) restore writes a live name without the checks that refuse it.
+    store = _store_with("k")
+    store.delete("k", now=START, retention_days=7, soft=True)
+    assert store.recover("k", finishes_at=START + 5.0) is not None
+    restored: Versioned[SecretVersion] = Versioned("k")
+    store.live["k"] = restored
+    store.sweep(START, progress=START + 5.0)
+    assert store.get("k") is restored
+    assert store.recovering == {}
+
+
 def test_a_data_folder_keeps_an_open_recovery_window(tmp_path: Path) -> None:
     fake = FakeKeyVault(clock=ManualClock(START), deletion_delay=5)
     state = open_data_dir(fake, tmp_path / "data")
@@ -190,5 +203,30 @@ def test_a_data_folder_keeps_an_open_window_and_the_skipped_waits_it_is_measured
         assert purge.status == 409
         restarted.advance(seconds=5)
         assert restarted.handle("GET", f"{URL}/deletedsecrets/s?api-version=7.5", headers).status == 200
+    finally:
+        again.close()
+
+
+def test_a_certificate_being_recovered_across_a_restart_comes_back_with_its_backing_objects(tmp_path: Path) -> None:
+    fake = FakeKeyVault(clock=ManualClock(START), deletion_delay=5)
+    state = open_data_dir(fake, tmp_path / "data")
+    fake.seed({"vaults": {"windowvault": {"certificates": {"tls": {"subject": "CN=tls"}}}}})
+    headers = _headers(fake)
+    assert fake.handle("DELETE", f"{URL}/certificates/tls?api-version=7.5", headers).status == 200
+    for _ in range(5):
+        fake.pass_time(0)
+    assert fake.handle("POST", f"{URL}/deletedcertificates/tls/recover?api-version=7.5", headers).status == 200
+    state.close()
+
+    restarted = FakeKeyVault()
+    again = open_data_dir(restarted, tmp_path / "data")
+    try:
+        assert certificate_tick in restarted.tick_hooks  # renewal resumes once the certificate is live again
+        headers = _headers(restarted)
+        for path in ("certificates", "secrets", "keys"):
+            assert restarted.handle("GET", f"{URL}/{path}/tls/?api-version=7.5", headers).status == 404
+        restarted.advance(seconds=5)
+        for path in ("certificates", "secrets", "keys"):
+            assert restarted.handle("GET", f"{URL}/{path}/tls/?api-version=7.5", headers).status == 200
     finally:
         again.close()

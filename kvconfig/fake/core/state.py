@@ -270,7 +270,8 @@ class ObjectStore(Generic[T]):
         done = [key for key, (ends, _) in self.recovering.items() if ends <= progress]
         finished = [self.recovering.pop(key)[1] for key in done]
         for key, obj in zip(done, finished, strict=True):
-            self.live[key] = obj
+            # Only a Managed HSM restore writes a name while it is being recovered: the later write, the restore, wins.
+            self.live.setdefault(key, obj)
         self._next_finish = self._earliest_finish()
         if finished:
             REVISION.bump()
