@@ -78,8 +78,9 @@ class FakeCommandError(click.ClickException):
     default=0.0,
     show_default=True,
     type=click.FloatRange(0, 300),
-    help="Seconds a soft delete takes, as in the service: meanwhile the object is being deleted (its deleted form "
-    "answers 404; recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted).",
+    help="Seconds a soft delete (and a recovery) takes, as in the service: meanwhile the object is being deleted (its "
+    "deleted form answers 404; recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted) or being "
+    "recovered (its live form answers 404; re-creating its name answers 409 ObjectIsBeingRecovered).",
 )
 @click.option("--strict", is_flag=True, help="Only seeded vaults exist; other vault hosts drop the connection.")
 @click.option(

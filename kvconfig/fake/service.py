@@ -49,7 +49,8 @@ class FakeKeyVault(InProcessFace, VaultDirectory):
     Any ``https://<name>.vault.azure.net`` host (and the sovereign clouds' suffixes) is a vault, created on first use
     unless ``strict=True``, in which case unknown vaults fail as a DNS failure would. ``latency`` delays every request
     (seconds); ``clock`` and ``ids`` make time and version ids deterministic. ``deletion_delay`` (seconds, default 0)
-    makes soft deletes take time in the vaults the fake makes, as in the service (see :meth:`create_vault`).
+    makes soft deletes and recoveries take time in the vaults the fake makes, as in the service (see
+    :meth:`create_vault`).
 
     >>> fake = FakeKeyVault()
     >>> client = SecretClient("https://myvault.vault.azure.net", fake.credential(), transport=fake.transport())

@@ -28,7 +28,7 @@ class VaultDirectory:
     domains: tuple[VaultDomain, ...]
     strict: bool
     tenant_id: str
-    # Seconds a soft delete takes in the vaults this fake makes, unless create_vault gives one (0: at once).
+    # Seconds a soft delete (and a recovery) takes in the vaults this fake makes, unless create_vault gives one.
     deletion_delay: float
     events: EventHub
     _clock: Clock
@@ -70,7 +70,8 @@ class VaultDirectory:
         every category, or a mapping of category limits. A Managed HSM pool (``cloud="managedhsm.azure.net"``) made
         here is not activated until :meth:`activate_security_domain` (or ``activated=True``); pools made on first use
         are ready to use. ``deletion_delay`` (seconds, default the fake's ``deletion_delay``) is how long a soft
-        delete takes: meanwhile the object is being deleted, as in the service (docs/fake.md, "Time").
+        delete or a recovery takes: meanwhile the object is being deleted or recovered, as in the service
+        (docs/fake.md, "The deletion window").
         """
         host = self._host_for(name, cloud)
         located = match_domain(host, self.domains)

@@ -9,104 +9,17 @@ before polling), ``send_request`` on the async ones (whose ``delete_*`` polls un
 
 from __future__ import annotations
 
-import inspect
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.rest import HttpRequest
-from azure.keyvault.certificates import CertificateClient, CertificatePolicy
-from azure.keyvault.certificates import aio as certificates_aio
-from azure.keyvault.keys import KeyClient
-from azure.keyvault.keys import aio as keys_aio
 from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets import aio as secrets_aio
 
 from kvconfig.fake import FakeKeyVault, ManualClock
 
-VAULT_URL = "https://deleting.vault.azure.net"
-HSM_URL = "https://deletinghsm.managedhsm.azure.net"
-DELAY = 7.0  # longer than one poll interval (2 s), so a poller meets the window more than once
-KINDS = ("secret", "key", "certificate")
-_SYNC = {"secret": SecretClient, "key": KeyClient, "certificate": CertificateClient}
-_ASYNC = {
-    "secret": secrets_aio.SecretClient,
-    "key": keys_aio.KeyClient,
-    "certificate": certificates_aio.CertificateClient,
-}
-_NOT_FOUND_CODE = {"secret": "SecretNotFound", "key": "KeyNotFound", "certificate": "CertificateNotFound"}
-
-
-@dataclass
-class Deleting:
-    """Official clients (sync or async) on one fake with a ManualClock and a deletion window."""
-
-    fake: FakeKeyVault
-    clock: ManualClock
-    is_async: bool
-    _closeables: list[Any] = field(default_factory=list)
-
-    def name(self, prefix: str) -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-    def client(self, kind: str, vault_url: str = VAULT_URL) -> Any:
-        credential = self.fake.async_credential() if self.is_async else self.fake.credential()
-        transport = self.fake.async_transport() if self.is_async else self.fake.transport()
-        client = (_ASYNC if self.is_async else _SYNC)[kind](vault_url, credential, transport=transport, retry_total=0)
-        self._closeables += [client, credential]
-        return client
-
-    async def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        result = method(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-    async def create(self, kind: str, client: Any, name: str) -> None:
-        if kind == "secret":
-            await self.call(client.set_secret, name, "v")
-        elif kind == "key":
-            await self.call(client.create_rsa_key, name)
-        elif self.is_async:
-            await client.create_certificate(name, CertificatePolicy.get_default())
-        else:
-            client.begin_create_certificate(name, CertificatePolicy.get_default()).result()
-
-    async def start_delete(self, kind: str, client: Any, name: str) -> Any:
-        """Send the SDK's DELETE and return without waiting: the sync poller (not yet polling), or None."""
-        if not self.is_async:
-            return getattr(client, f"begin_delete_{kind}")(name)
-        collection = {"secret": "secrets", "key": "keys", "certificate": "certificates"}[kind]
-        request = HttpRequest(
-            "DELETE", f"{client.vault_url}/{collection}/{name}", params={"api-version": client.api_version}
-        )
-        response = await client.send_request(request)
-        assert response.status_code == 200
-        return None
-
-    async def delete(self, kind: str, client: Any, name: str) -> Any:
-        """Delete as applications do: the sync poller's ``wait()``, the awaited async ``delete_*``."""
-        if self.is_async:
-            return await getattr(client, f"delete_{kind}")(name)
-        poller = getattr(client, f"begin_delete_{kind}")(name)
-        poller.wait()
-        assert poller.done()
-        return poller.result()
-
-    async def recover(self, kind: str, client: Any, name: str) -> Any:
-        if self.is_async:
-            return await getattr(client, f"recover_deleted_{kind}")(name)
-        return getattr(client, f"begin_recover_deleted_{kind}")(name)
-
-    async def close(self) -> None:
-        for closeable in self._closeables:
-            result = closeable.close()
-            if inspect.isawaitable(result):
-                await result
+from .window_support import DELAY, HSM_URL, KINDS, NOT_FOUND_CODE, VAULT_URL, Deleting
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -139,7 +52,7 @@ async def test_during_the_deletion_window_the_deleted_object_is_not_found_and_it
     with pytest.raises(ResourceNotFoundError) as missing:
         await deleting.call(getattr(client, f"get_deleted_{kind}"), name)
     assert missing.value.error is not None
-    assert missing.value.error.code == _NOT_FOUND_CODE[kind]
+    assert missing.value.error.code == NOT_FOUND_CODE[kind]
     assert missing.value.error.message == f"Deleted {kind.capitalize()} not found: {name}"
     with pytest.raises(HttpResponseError) as purge:
         await deleting.call(getattr(client, f"purge_deleted_{kind}"), name)

@@ -1,5 +1,6 @@
-"""The deletion window over real HTTPS: the SDK's pollers sleep for real between polls (the emulator's clients use
-the SDK's own transports) and return once the window ended; a restarted emulator keeps a window still open."""
+"""The deletion (and recovery) window over real HTTPS: the SDK's pollers sleep for real between polls (the emulator's
+clients use the SDK's own transports) and return once the window ended; a restarted emulator keeps a window still
+open."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def test_real_pollers_sleep_through_a_short_window_and_return_once_it_ende
     fake = FakeKeyVault(deletion_delay=0.2)
     polls: list[int] = []
     fake.listeners.append(
-        lambda record: polls.append(record.status) if record.operation == "GetDeletedSecret" else None
+        lambda record: polls.append(record.status) if record.operation in {"GetDeletedSecret", "GetSecret"} else None
     )
     with fake.serve() as server:
         url, ca = server.url_for("myvault"), str(server.ca_path)
@@ -46,6 +47,14 @@ async def test_real_pollers_sleep_through_a_short_window_and_return_once_it_ende
             assert polls[0] == 404  # the poller met the window,
             assert polls[-1] == 200  # then saw it end
             assert client.get_deleted_secret("sync-one").name == "sync-one"
+            # A recovery takes the same time: its poller meets the live GET's 404, then the recovered secret.
+            polls.clear()
+            started = time.monotonic()
+            client.begin_recover_deleted_secret("sync-one", _polling_interval=0.05).wait()
+            assert time.monotonic() - started >= 0.2
+            assert polls[0] == 404
+            assert polls[-1] == 200
+            assert client.get_secret("sync-one").value == "v"
         polls.clear()
         credential = fake.async_credential()
         async with secrets_aio.SecretClient(url, credential, connection_verify=ca) as aio_client, credential:

@@ -1,6 +1,6 @@
-"""The deletion window in the fake's state: an object store keeps a soft delete in progress apart until its finish
-time on the progress clock, the vault property that sets it is bounded, seeds carry it, and a data folder keeps the
-window (and the skipped SDK waits the progress clock counts) across a restart."""
+"""The deletion and recovery windows in the fake's state: an object store keeps a soft delete (or a recovery) in
+progress apart until its finish time on the progress clock, the vault property that sets it is bounded, seeds carry
+it, and a data folder keeps the window (and the skipped SDK waits the progress clock counts) across a restart."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kvconfig.fake import FakeKeyVault, ManualClock, SeedError, VaultProperties
-from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion
+from kvconfig.fake.certificates.issuance import certificate_tick
+from kvconfig.fake.core.state import REVISION, Attributes, ObjectStore, SecretVersion, Versioned
 from kvconfig.fake.persist import open_data_dir
 from kvconfig.fake.persist.snapshot import dumps, loads
 
@@ -68,13 +69,84 @@ def test_finish_deletions_finishes_every_window_at_once() -> None:
 
 def test_a_store_from_a_snapshot_written_before_deletion_windows_loads_with_none_open() -> None:
     store = _store_with("s")
-    del store.__dict__["deleting"], store.__dict__["_next_finish"]  # the layout of older data folders
+    del store.__dict__["deleting"], store.__dict__["recovering"], store.__dict__["_next_finish"]  # older layouts
     restored = loads(dumps(store))
     assert isinstance(restored, ObjectStore)
     assert restored.deleting == {}
+    assert restored.recovering == {}
     restored.delete("s", now=START, retention_days=7, soft=True, finishes_at=START + 1.0)
     restored.sweep(START, progress=START + 1.0)
     assert restored.get_deleted("s") is not None
+
+
+def test_a_recovery_with_a_finish_time_is_being_recovered_until_the_progress_clock_reaches_it() -> None:
+    store = _store_with("s")
+    store.delete("s", now=START, retention_days=7, soft=True)
+    store.recover("S", finishes_at=START + 5.0)
+    being = store.being_recovered("s")
+    assert being is not None
+    assert (store.get("s"), store.get_deleted("s"), store.being_deleted("s")) == (None, None, None)
+    assert being.deleted_date is None
+    assert being.scheduled_purge_date is None
+    store.sweep(START + 100, progress=START + 4.9)
+    assert store.get("s") is None
+    before = REVISION.value
+    store.sweep(START + 100, progress=START + 5.0)
+    assert REVISION.value != before
+    assert store.being_recovered("s") is None
+    assert store.get("s") is being
+
+
+def test_deletion_and_recovery_windows_of_one_store_end_each_at_their_own_time() -> None:
+    store = _store_with("a")
+    store.get_or_create("b").add("2" * 32, SecretVersion("2" * 32, "v", Attributes(created=START, updated=START)))
+    store.delete("a", now=START, retention_days=7, soft=True)
+    store.recover("a", finishes_at=START + 10.0)
+    store.delete("b", now=START, retention_days=7, soft=True, finishes_at=START + 3.0)
+    store.sweep(START, progress=START + 3.0)
+    assert store.get_deleted("b") is not None
+    assert store.being_recovered("a") is not None
+    store.sweep(START, progress=START + 10.0)
+    assert store.get("a") is not None
+    assert store.recovering == {}
+    assert [obj.name for obj in store.finish_recoveries()] == []
+
+
+def test_a_name_written_during_its_recovery_keeps_what_was_written() -> None:
+    # Only a Managed HSM (full or selective key) restore writes a live name without the checks that refuse it.
+    store = _store_with("k")
+    store.delete("k", now=START, retention_days=7, soft=True)
+    assert store.recover("k", finishes_at=START + 5.0) is not None
+    restored: Versioned[SecretVersion] = Versioned("k")
+    store.live["k"] = restored
+    store.sweep(START, progress=START + 5.0)
+    assert store.get("k") is restored
+    assert store.recovering == {}
+
+
+def test_a_data_folder_keeps_an_open_recovery_window(tmp_path: Path) -> None:
+    fake = FakeKeyVault(clock=ManualClock(START), deletion_delay=5)
+    state = open_data_dir(fake, tmp_path / "data")
+    headers = _headers(fake)
+    fake.handle("PUT", f"{URL}/secrets/r?api-version=7.5", headers, b'{"value": "v"}')
+    fake.handle("DELETE", f"{URL}/secrets/r?api-version=7.5", headers)
+    for _ in range(5):  # SDK waits of 0 s the fake skipped (a second each) end the deletion window, saved with it
+        fake.pass_time(0)
+    assert fake.handle("POST", f"{URL}/deletedsecrets/r/recover?api-version=7.5", headers).status == 200
+    state.close()
+
+    restarted = FakeKeyVault()
+    again = open_data_dir(restarted, tmp_path / "data")
+    try:
+        headers = _headers(restarted)
+        assert restarted.handle("GET", f"{URL}/secrets/r?api-version=7.5", headers).status == 404
+        refused = restarted.handle("PUT", f"{URL}/secrets/r?api-version=7.5", headers, b'{"value": "w"}')
+        assert refused.status == 409
+        assert json.loads(refused.body)["error"]["innererror"] == {"code": "ObjectIsBeingRecovered"}
+        restarted.advance(seconds=5)
+        assert restarted.handle("GET", f"{URL}/secrets/r?api-version=7.5", headers).status == 200
+    finally:
+        again.close()
 
 
 @pytest.mark.parametrize("delay", [-1, 300.5, float("nan"), float("inf"), True, "2"])
@@ -131,5 +203,30 @@ def test_a_data_folder_keeps_an_open_window_and_the_skipped_waits_it_is_measured
         assert purge.status == 409
         restarted.advance(seconds=5)
         assert restarted.handle("GET", f"{URL}/deletedsecrets/s?api-version=7.5", headers).status == 200
+    finally:
+        again.close()
+
+
+def test_a_certificate_being_recovered_across_a_restart_comes_back_with_its_backing_objects(tmp_path: Path) -> None:
+    fake = FakeKeyVault(clock=ManualClock(START), deletion_delay=5)
+    state = open_data_dir(fake, tmp_path / "data")
+    fake.seed({"vaults": {"windowvault": {"certificates": {"tls": {"subject": "CN=tls"}}}}})
+    headers = _headers(fake)
+    assert fake.handle("DELETE", f"{URL}/certificates/tls?api-version=7.5", headers).status == 200
+    for _ in range(5):
+        fake.pass_time(0)
+    assert fake.handle("POST", f"{URL}/deletedcertificates/tls/recover?api-version=7.5", headers).status == 200
+    state.close()
+
+    restarted = FakeKeyVault()
+    again = open_data_dir(restarted, tmp_path / "data")
+    try:
+        assert certificate_tick in restarted.tick_hooks  # renewal resumes once the certificate is live again
+        headers = _headers(restarted)
+        for path in ("certificates", "secrets", "keys"):
+            assert restarted.handle("GET", f"{URL}/{path}/tls/?api-version=7.5", headers).status == 404
+        restarted.advance(seconds=5)
+        for path in ("certificates", "secrets", "keys"):
+            assert restarted.handle("GET", f"{URL}/{path}/tls/?api-version=7.5", headers).status == 200
     finally:
         again.close()

@@ -41,10 +41,13 @@ def secret_value(version: CertificateVersion, *, exportable: bool) -> str:
 
 def check_backing_names(vault: Vault, name: str) -> None:
     """Refuse a certificate name held by a secret or key that does not back a certificate (409 Conflict), or
-    whose certificate, backing secret or key is soft-deleted or still being deleted (409, as for the certificate)."""
+    whose certificate, backing secret or key is soft-deleted or still being deleted or recovered (409, as for the
+    certificate)."""
     stores = (certificate_store(vault), vault.secrets, key_store(vault))
     if any(store.being_deleted(name) is not None for store in stores):
         raise ServiceError.being_deleted_name("certificate", name)
+    if any(store.being_recovered(name) is not None for store in stores):
+        raise ServiceError.being_recovered_name("certificate", name)
     if vault.secrets.get_deleted(name) is not None or key_store(vault).get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable("certificate", name)
     secret = vault.secrets.get(name)
@@ -125,10 +128,12 @@ def delete_backing_objects(vault: Vault, name: str, now: int, *, finishes_at: fl
         key_store(vault).delete(name, now=now, retention_days=days, soft=soft, finishes_at=finishes_at)
 
 
-def recover_backing_objects(vault: Vault, name: str) -> None:
+def recover_backing_objects(vault: Vault, name: str, *, finishes_at: float | None = None) -> None:
+    """Recover the backing key and secret with their certificate; with ``finishes_at``, all three are being
+    recovered until then."""
     with vault.lock:
-        vault.secrets.recover(name)
-        key_store(vault).recover(name)
+        vault.secrets.recover(name, finishes_at=finishes_at)
+        key_store(vault).recover(name, finishes_at=finishes_at)
 
 
 def purge_backing_objects(vault: Vault, name: str) -> None:

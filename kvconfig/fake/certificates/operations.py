@@ -71,7 +71,7 @@ from kvconfig.fake.certificates.state import (
     operation_to_wire,
     pending_bundle,
     policy_to_wire,
-    refuse_if_being_deleted,
+    refuse_if_in_window,
 )
 from kvconfig.fake.certificates.x509 import decode_import_value
 from kvconfig.fake.core.errors import ServiceError
@@ -409,7 +409,7 @@ def purge_deleted_certificate(ctx: OperationContext) -> None:
     """Purge Deleted Certificate: DELETE /deletedcertificates/{certificate-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
-        refuse_if_being_deleted(ctx.vault, name)
+        refuse_if_in_window(ctx.vault, name)
         obj = certificate_store(ctx.vault).get_deleted(name)
         if obj is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
@@ -425,11 +425,12 @@ def recover_deleted_certificate(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if get_object(ctx.vault, name) is not None:
             raise ServiceError.recover_conflict(KIND, name)
-        refuse_if_being_deleted(ctx.vault, name)
-        obj = certificate_store(ctx.vault).recover(name)
+        refuse_if_in_window(ctx.vault, name)
+        ends = ctx.deletion_finish()
+        obj = certificate_store(ctx.vault).recover(name, finishes_at=ends)
         if not isinstance(obj, CertificateObject):
             raise ServiceError.object_not_found(KIND, name)
-        recover_backing_objects(ctx.vault, obj.name)
+        recover_backing_objects(ctx.vault, obj.name, finishes_at=ends)
         return bundle(ctx, obj, obj.current(), policy=True)
 
 

@@ -46,7 +46,7 @@ __all__ = [
     "operation_to_wire",
     "pending_bundle",
     "policy_to_wire",
-    "refuse_if_being_deleted",
+    "refuse_if_in_window",
     "vault_state",
 ]
 
@@ -182,10 +182,14 @@ def get_or_create_object(vault: Vault, name: str) -> CertificateObject:
     return found
 
 
-def refuse_if_being_deleted(vault: Vault, name: str) -> None:
-    """409 for recovering or purging a certificate whose soft delete has not finished."""
-    if certificate_store(vault).being_deleted(name) is not None:
+def refuse_if_in_window(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a certificate whose soft delete or recovery has not finished."""
+    store = certificate_store(vault)
+    if store.being_deleted(name) is not None:
         raise ServiceError.being_deleted(KIND)
+    recovering = store.being_recovered(name)
+    if recovering is not None:
+        raise ServiceError.recovery_in_progress(KIND, certificate_id(vault, recovering.name, recovering.latest))
 
 
 def live_certificate(vault: Vault, name: str) -> CertificateObject:

@@ -186,6 +186,35 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def being_recovered_name(cls, kind: str, name: str) -> ServiceError:
+        """409 for creating (set, create, import, restore) a name whose recovery has not finished.
+
+        [R] secrets: a Set Secret sent by Terraform during a recovery got this answer (hashicorp/terraform-provider-
+        azurerm#12285, innererror ObjectIsBeingRecovered). [I] keys and certificates (the same sentence with their
+        kind), and the other creating operations answering as a set does."""
+        return cls(
+            409,
+            "Conflict",
+            f"{kind.capitalize()} {name} is currently being recovered and cannot be re-created; retry later.",
+            inner="ObjectIsBeingRecovered",
+        )
+
+    @classmethod
+    def recovery_in_progress(cls, kind: str, object_id: str) -> ServiceError:
+        """409 for recover or purge of an object whose recovery has not finished.
+
+        [R] the text, for keys and certificates: the service's answer to a recover in the .NET and JS SDKs' live
+        tests (Azure/azure-sdk-for-net#38464, Azure/azure-sdk-for-js#35256; code Conflict, no innererror, the
+        versioned id). [I] that a recover or purge during the recovery window is what meets it, and secrets."""
+        return cls(
+            409,
+            "Conflict",
+            f"There was a conflict while recovering the soft-deleted {kind} '{object_id}'. This can happen when "
+            f"multiple operations are performed in parallel against the soft-deleted {kind}. To avoid this error, "
+            f"perform operations against the soft-deleted {kind} in a sequential manner.",
+        )
+
+    @classmethod
     def recover_conflict(cls, kind: str, name: str) -> ServiceError:
         """409 for recovering a deleted object whose name is live again. [I]: no recording has it (the service refuses
         re-creating a soft-deleted name, so a recording would need a race)."""

@@ -33,7 +33,8 @@ class VaultProperties:
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "kvconfig-fake"
     # Seconds a soft delete takes to finish (0: at once). Meanwhile the object is "being deleted", as in the service:
-    # its deleted form answers 404 and recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted.
+    # its deleted form answers 404 and recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted. A
+    # recovery takes as long: meanwhile its live form answers 404 and re-creating its name 409 ObjectIsBeingRecovered.
     deletion_delay: float = 0.0
 
     def __post_init__(self) -> None:

@@ -317,8 +317,9 @@ class OperationContext:
         return self._body
 
     def deletion_finish(self) -> float | None:
-        """When a soft delete made now finishes on the progress clock (:func:`progress_time`); ``None``: at once
-        (the vault has no deletion window, or no soft delete)."""
+        """When a soft delete (or a recovery) made now finishes on the progress clock (:func:`progress_time`): the
+        service takes about as long for both (a poll interval in its recordings), so one ``deletion_delay`` times
+        both. ``None``: at once (the vault has no deletion window, or no soft delete)."""
         props = self.vault.properties
         if not props.soft_delete or props.deletion_delay <= 0:
             return None

@@ -179,21 +179,30 @@ class ObjectStore(Generic[T]):
     object is in ``deleting`` (neither live nor deleted: its deleted form is not found yet, and the operations refuse
     its name with 409 ObjectIsBeingDeleted), and the sweep moves it to ``deleted`` once the time has come. Finish
     times are on the *progress clock* the sweep is given (the fake's clock plus the SDK waits it skipped, see
-    ``core/routing.progress_time``), so the SDK's pollers see a deletion end without real sleeping.
+    ``core/routing.progress_time``), so the SDK's pollers see a deletion end without real sleeping. A recovery may
+    take time the same way: until its finish time the object is in ``recovering`` (neither deleted nor live yet: its
+    live form is not found, which is what the SDK's recover pollers poll for), and the sweep makes it live.
     """
 
     def __init__(self) -> None:
         self.live: SortedDict[str, Versioned[T]] = SortedDict()
         self.deleted: SortedDict[str, Versioned[T]] = SortedDict()
         self.deleting: dict[str, tuple[float, Versioned[T]]] = {}
+        self.recovering: dict[str, tuple[float, Versioned[T]]] = {}
         self._next_purge: float = float("inf")
+        # The earliest end of a deletion or recovery window.
         self._next_finish: float = float("inf")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Snapshots written before deletions took time have no in-window state.
+        # Snapshots written before deletions (or recoveries) took time have no in-window state.
         state.setdefault("deleting", {})
-        state.setdefault("_next_finish", min((ends for ends, _ in state["deleting"].values()), default=float("inf")))
+        state.setdefault("recovering", {})
         self.__dict__.update(state)
+        self._next_finish = self._earliest_finish()
+
+    def _earliest_finish(self) -> float:
+        windows = (*self.deleting.values(), *self.recovering.values())
+        return min((ends for ends, _ in windows), default=float("inf"))
 
     def get(self, name: str) -> Versioned[T] | None:
         return self.live.get(name.lower())
@@ -204,6 +213,11 @@ class ObjectStore(Generic[T]):
     def being_deleted(self, name: str) -> Versioned[T] | None:
         """The object of this name whose soft delete has not finished yet."""
         found = self.deleting.get(name.lower())
+        return found[1] if found is not None else None
+
+    def being_recovered(self, name: str) -> Versioned[T] | None:
+        """The object of this name whose recovery has not finished yet."""
+        found = self.recovering.get(name.lower())
         return found[1] if found is not None else None
 
     def get_or_create(self, name: str) -> Versioned[T]:
@@ -244,16 +258,36 @@ class ObjectStore(Generic[T]):
             _, obj = self.deleting.pop(key)
             self._land(key, obj)
             finished.append(obj)
-        self._next_finish = min((ends for ends, _ in self.deleting.values()), default=float("inf"))
+        self._next_finish = self._earliest_finish()
         if finished:
             REVISION.bump()
         return finished
 
-    def recover(self, name: str) -> Versioned[T] | None:
+    def finish_recoveries(self, progress: float = float("inf")) -> list[Versioned[T]]:
+        """Make the objects whose recovery window ended by ``progress`` (all of them by default) live again."""
+        if progress < self._next_finish:
+            return []
+        done = [key for key, (ends, _) in self.recovering.items() if ends <= progress]
+        finished = [self.recovering.pop(key)[1] for key in done]
+        for key, obj in zip(done, finished, strict=True):
+            # Only a Managed HSM restore writes a name while it is being recovered: the later write, the restore, wins.
+            self.live.setdefault(key, obj)
+        self._next_finish = self._earliest_finish()
+        if finished:
+            REVISION.bump()
+        return finished
+
+    def recover(self, name: str, *, finishes_at: float | None = None) -> Versioned[T] | None:
+        """Make the deleted object live again: at once or, given ``finishes_at`` (on the progress clock), after a
+        window in which it is being recovered."""
         obj = self.deleted.pop(name.lower(), None)
         if obj is not None:
             obj.deleted_date = obj.scheduled_purge_date = None
-            self.live[name.lower()] = obj
+            if finishes_at is None:
+                self.live[name.lower()] = obj
+            else:
+                self.recovering[name.lower()] = (finishes_at, obj)
+                self._next_finish = min(self._next_finish, finishes_at)
         REVISION.bump()
         return obj
 
@@ -263,9 +297,10 @@ class ObjectStore(Generic[T]):
         return obj
 
     def sweep(self, now: float, *, progress: float | None = None) -> list[Versioned[T]]:
-        """Finish the deletions whose window ended by ``progress`` (default ``now``), then purge deleted objects whose
-        retention period has passed; return the purged ones."""
+        """Finish the deletions and recoveries whose window ended by ``progress`` (default ``now``), then purge deleted
+        objects whose retention period has passed; return the purged ones."""
         self.finish_deletions(now if progress is None else progress)
+        self.finish_recoveries(now if progress is None else progress)
         if now < self._next_purge:
             return []  # the router sweeps before every request: nothing due is the common case, and O(1)
         expired = [key for key, obj in self.deleted.items() if (obj.scheduled_purge_date or 0) <= now]
@@ -355,8 +390,8 @@ class Vault:
         return self.access.set_network_rules(default_action=default_action, ip_rules=ip_rules, bypass=bypass)
 
     def sweep(self, now: float, *, progress: float | None = None) -> None:
-        """Let time act: finish deletions whose window ended by ``progress`` (the progress clock, default ``now``) and
-        purge soft-deleted objects past their scheduled purge date."""
+        """Let time act: finish deletions and recoveries whose window ended by ``progress`` (the progress clock,
+        default ``now``) and purge soft-deleted objects past their scheduled purge date."""
         with self.lock:
             self.secrets.sweep(now, progress=progress)
             for store in self.stores.values():

@@ -57,8 +57,8 @@ from kvconfig.fake.keys.store import (
     key_version,
     live_key,
     new_key_version,
-    refuse_if_being_deleted,
     refuse_if_deleted,
+    refuse_if_in_window,
 )
 
 __all__ = ["ROUTES", "new_key_version"]
@@ -343,7 +343,7 @@ def purge_deleted_key(ctx: OperationContext) -> None:
     """Purge Deleted Key: DELETE /deletedkeys/{key-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
-        refuse_if_being_deleted(ctx.vault, name)
+        refuse_if_in_window(ctx.vault, name)
         if key_store(ctx.vault).get_deleted(name) is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
         if not ctx.vault.properties.purgeable:
@@ -358,8 +358,8 @@ def recover_deleted_key(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if key_store(ctx.vault).get(name) is not None:
             raise ServiceError.recover_conflict(KIND, name)
-        refuse_if_being_deleted(ctx.vault, name)
-        obj = key_store(ctx.vault).recover(name)
+        refuse_if_in_window(ctx.vault, name)
+        obj = key_store(ctx.vault).recover(name, finishes_at=ctx.deletion_finish())
         if obj is None:
             # The service answers a recover of a key that is not deleted with the plain KeyNotFound (recorded).
             raise ServiceError.object_not_found(KIND, name)

@@ -34,8 +34,8 @@ __all__ = [
     "key_store",
     "live_key",
     "new_key_version",
-    "refuse_if_being_deleted",
     "refuse_if_deleted",
+    "refuse_if_in_window",
 ]
 
 KIND = "key"
@@ -171,17 +171,24 @@ def key_version(vault: Vault, name: str, version_id: str | None) -> tuple[Versio
 
 
 def refuse_if_deleted(vault: Vault, name: str) -> None:
-    """409 for a name that is soft-deleted, or whose soft delete has not finished."""
-    if key_store(vault).being_deleted(name) is not None:
+    """409 for a name that is soft-deleted, or whose soft delete or recovery has not finished."""
+    store = key_store(vault)
+    if store.being_deleted(name) is not None:
         raise ServiceError.being_deleted_name(KIND, name)
-    if key_store(vault).get_deleted(name) is not None:
+    if store.being_recovered(name) is not None:
+        raise ServiceError.being_recovered_name(KIND, name)
+    if store.get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable(KIND, name)
 
 
-def refuse_if_being_deleted(vault: Vault, name: str) -> None:
-    """409 for recovering or purging a key whose soft delete has not finished."""
-    if key_store(vault).being_deleted(name) is not None:
+def refuse_if_in_window(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a key whose soft delete or recovery has not finished."""
+    store = key_store(vault)
+    if store.being_deleted(name) is not None:
         raise ServiceError.being_deleted(KIND)
+    recovering = store.being_recovered(name)
+    if recovering is not None:
+        raise ServiceError.recovery_in_progress(KIND, key_id(vault, recovering.name, recovering.latest))
 
 
 # -- the internal API for certificates and seeding ----------------------------------------------------------------

@@ -172,7 +172,8 @@ class DurableState:
         # another process.
         if vault.extensions.get("keys.rotation_policies"):
             ensure_rotation_hook(self.fake)  # type: ignore[arg-type]
-        if len(vault.store("certificates")) or vault.store("certificates").deleted:
+        certificates = vault.store("certificates")
+        if len(certificates) or certificates.deleted or certificates.deleting or certificates.recovering:
             ensure_certificate_hook(self.fake)  # type: ignore[arg-type]
 
     # -- saving ----------------------------------------------------------------------------------------------------

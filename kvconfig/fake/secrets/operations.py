@@ -89,15 +89,22 @@ def _live(ctx: OperationContext, name: str) -> Versioned[SecretVersion]:
 
 
 def _refuse_if_deleted(vault: Vault, name: str) -> None:
+    """409 for creating a name that is soft-deleted, or whose soft delete or recovery has not finished."""
     if vault.secrets.being_deleted(name) is not None:
         raise ServiceError.being_deleted_name(KIND, name)
+    if vault.secrets.being_recovered(name) is not None:
+        raise ServiceError.being_recovered_name(KIND, name)
     if vault.secrets.get_deleted(name) is not None:
         raise ServiceError.deleted_but_recoverable(KIND, name)
 
 
-def _refuse_if_being_deleted(vault: Vault, name: str) -> None:
+def _refuse_if_in_window(vault: Vault, name: str) -> None:
+    """409 for recovering or purging a secret whose soft delete or recovery has not finished."""
     if vault.secrets.being_deleted(name) is not None:
         raise ServiceError.being_deleted(KIND)
+    recovering = vault.secrets.being_recovered(name)
+    if recovering is not None:
+        raise ServiceError.recovery_in_progress(KIND, _secret_id(vault, recovering.name, recovering.latest))
 
 
 def new_secret_version(
@@ -305,7 +312,7 @@ def purge_deleted_secret(ctx: OperationContext) -> None:
     """Purge Deleted Secret: DELETE /deletedsecrets/{secret-name}"""
     name = ctx.param("name")
     with ctx.vault.lock:
-        _refuse_if_being_deleted(ctx.vault, name)
+        _refuse_if_in_window(ctx.vault, name)
         if ctx.vault.secrets.get_deleted(name) is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
         if not ctx.vault.properties.purgeable:
@@ -319,8 +326,8 @@ def recover_deleted_secret(ctx: OperationContext) -> dict[str, Any]:
     with ctx.vault.lock:
         if ctx.vault.secrets.get(name) is not None:
             raise ServiceError.recover_conflict(KIND, name)
-        _refuse_if_being_deleted(ctx.vault, name)
-        obj = ctx.vault.secrets.recover(name)
+        _refuse_if_in_window(ctx.vault, name)
+        obj = ctx.vault.secrets.recover(name, finishes_at=ctx.deletion_finish())
         if obj is None:
             raise ServiceError.deleted_object_not_found(KIND, name)
         return _bundle(ctx, obj, obj.current(), value=False)
