@@ -10,7 +10,7 @@ Many replicas: set ``KVCONFIG_REDIS_URL`` and ``KVCONFIG_REDIS_KEK`` (a Key Vaul
 ``https://<vault>/keys/<name>`` or with its version) and the replicas share a cache on Redis that holds only values
 sealed under that key (docs/fleet.md); ``GET /health`` shows its state. Offline, with a local Redis:
 
-    KVCONFIG_FAKE_SEED=examples/vault.json KVCONFIG_REDIS_URL=redis://localhost:6379/0 \\
+    KVCONFIG_FAKE_SEED=examples/vault.json KVCONFIG_REDIS_URL=redis://localhost:6379/0 \
     KVCONFIG_REDIS_KEK=https://contoso-app.vault.azure.net/keys/kvconfig-kek flask --app examples.flask_app.app run
 """
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from kvconfig.cli._duration import Seconds
 from kvconfig.cli._startup import startup_fleet
 from kvconfig.errors import KvConfigError
 from kvconfig.references import cloud_vault_suffix, trusted_entries
@@ -168,7 +169,7 @@ def resolver_options(func: F) -> F:
                 "--timeout",
                 default=30.0,
                 show_default=True,
-                type=click.FloatRange(0, min_open=True),
+                type=Seconds(0, min_open=True),
                 help="Seconds the vault reads of one resolve may take in all (FetchTimedOut after that).",
             ),
             click.option("--embedded", is_flag=True, help="Also resolve references inside longer values."),

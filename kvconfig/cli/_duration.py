@@ -1,12 +1,15 @@
-"""Durations on the command line as the CSI driver and Kubernetes write them: ``90s``, ``2m``, ``1h30m``, ``1d``."""
+"""Durations on the command line: as the CSI driver and Kubernetes write them (``90s``, ``2m``, ``1h30m``, ``1d``),
+or plain seconds in a range (:class:`Seconds`)."""
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 import click
 
-__all__ = ["Duration"]
+__all__ = ["Duration", "Seconds"]
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -32,3 +35,16 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from 
         if not 0 < seconds <= MAX_SECONDS:
             self.fail(f"{value!r} must be more than 0 and at most a year.", param, ctx)
         return seconds
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds in a range (``click.FloatRange``), never ``nan`` or an infinity: a range check lets
+    ``nan`` through (every comparison with it is false), and it would reach the code as a number."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+        return number

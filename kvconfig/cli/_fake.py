@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from kvconfig.cli._duration import Seconds
+
 __all__ = ["fake_group"]
 
 SEED_EXAMPLE: dict[str, Any] = {
@@ -72,12 +74,12 @@ class FakeCommandError(click.ClickException):
     help="A JSON seed file (see `kvconfig fake seed-example`); bare vault names become <name>.localhost:<port>. "
     "An 'appconfig' part seeds App Configuration stores (<store>.azconfig.localhost:<port>).",
 )
-@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds per request.")
+@click.option("--latency", default=0.0, show_default=True, type=Seconds(0), help="Seconds per request.")
 @click.option(
     "--deletion-delay",
     default=0.0,
     show_default=True,
-    type=click.FloatRange(0, 300),
+    type=Seconds(0, 300),
     help="Seconds a soft delete (and a recovery) takes, as in the service: meanwhile the object is being deleted (its "
     "deleted form answers 404; recover, purge and re-creating its name answer 409 ObjectIsBeingDeleted) or being "
     "recovered (its live form answers 404; re-creating its name answers 409 ObjectIsBeingRecovered).",
@@ -336,7 +338,7 @@ def _localhost_resolves(port: int) -> bool:
     "--lifetime",
     default=3600.0,
     show_default=True,
-    type=click.FloatRange(1, 366 * 24 * 3600),
+    type=Seconds(1, 366 * 24 * 3600),
     help="Seconds the token is valid for.",
 )
 @click.option(

@@ -20,6 +20,7 @@ from kvconfig.cli._appconfig import appconfig_options, appconfig_references, rea
 from kvconfig.cli._common import (
     MASK,
     embedded_hint,
+    env_name,
     fail,
     note,
     open_resolver,
@@ -110,9 +111,14 @@ def _fill_from_store(
     if store is None:
         return {}
     by_name = {_template_name(name): name for name in settings}
+    if file_kind(template) == "dotenv":
+        # A .env template names its settings as variables (APP__DB__PASSWORD), as run and resolve name a store's keys.
+        by_name.update({env_name(name): name for name in settings if env_name(name) not in by_name})
     content_types: dict[str, str | None] = {}
     for key, value in store.settings.items():
         name = by_name.get(_template_name(key))
+        if name is None and file_kind(template) == "dotenv":
+            name = by_name.get(env_name(key))
         if name is None:
             continue
         settings[name] = value

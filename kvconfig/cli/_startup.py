@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kvconfig.cli._duration import Seconds
 from kvconfig.resolve import FetchProgress
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def startup_options(func: F) -> F:
     """The ``--startup-deadline`` option."""
     option = click.option(
         "--startup-deadline",
-        type=click.FloatRange(0, 86400, min_open=True),
+        type=Seconds(0, 86400, min_open=True),
         default=None,
         metavar="SECONDS",
         help="Keep reading through throttling (429, honouring Retry-After with jitter) for up to this many seconds "

@@ -71,7 +71,8 @@ class FakeKeyVault(InProcessFace, VaultDirectory):
         if latency < 0:
             raise ValueError("latency must not be negative.")
         # Checked as a vault property is, before any vault is made with it.
-        self.deletion_delay = VaultProperties("check", "check", deletion_delay=deletion_delay).deletion_delay
+        checked = VaultProperties("check", "check", deletion_delay=deletion_delay, tenant_id=tenant_id)
+        self.deletion_delay = checked.deletion_delay
         self.latency = float(latency)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.ids: IdGenerator = ids if ids is not None else RandomIds()

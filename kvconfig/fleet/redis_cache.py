@@ -5,8 +5,9 @@ What Redis holds (``<ns>`` is the namespace, ``kvconfig`` by default; hosts and 
 - ``<ns>:datakey``: the data key record: its id, the Key Vault key id (versioned) and algorithm that wrapped it, and
   the wrapped key. Never the key itself. Re-wrapped or replaced by :meth:`RedisSharedCache.rewrap` and
   :meth:`RedisSharedCache.rotate_data_key` (``rotation.py``); every sealed blob starts with its data key's id, a
-  reader adopts the record's key when a blob names it, and a writer stores only while the record names its key
-  (a transaction watching the record), so no replica seals under a retired key.
+  reader opens a blob only under the key the record (read with it) names, adopting it if it is new, and a writer
+  stores only while the record names its key (a transaction watching the record): no replica seals under a retired
+  key, or opens an entry under one, even the key it still holds.
 - ``<ns>:v:<vault host>:<name>:<version>``: one secret version, sealed (AES-256-GCM under the data key, bound to
   vault, name and version): value, enabled, not-before, expiry, content type. Expires after ``value_ttl``.
 - ``<ns>:latest:<vault host>:<name>``: the latest version of a versionless reference, sealed too, expiring after
@@ -122,6 +123,7 @@ class RedisSharedCache:
         self._clock, self._sleep, self._rng = clock, sleep, rng
         self._data_key: DataKey | None = None
         self._data_key_lock: asyncio.Lock | None = None
+        self._seen_record: tuple[bytes | None, str | None] = (None, None)
         self._down_until = float("-inf")
         self.state = "unused"
         self.last_error: str | None = None
@@ -244,19 +246,32 @@ class RedisSharedCache:
         except Exception as exc:  # the vault refused the unwrap: no key, no shared tier
             raise SealedFormatError(f"the data key could not be unwrapped ({type(exc).__name__})") from exc
 
-    async def _key_for(self, blob_id: bytes) -> DataKey | None:
-        """The data key a blob names: ours; or the record's when the record was rotated to that key since we
-        unwrapped ours (adopted once); ``None`` for a blob under a key the record no longer names (stale)."""
+    async def _key_for(self, blob_id: bytes, record: Any) -> DataKey | None:
+        """The data key a blob names, if ``record`` (read with the blob) names it too: ours; or the record's when the
+        record was rotated to that key since we unwrapped ours (adopted once). ``None`` for a blob under a key the
+        record no longer names (stale), even when it is the one this replica still holds: a retired key is never
+        trusted again, so entries planted under it are not served."""
         current = self._data_key
-        if current is None or blob_id == current.key_id:
-            return current
-        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
-        if record is None or _record_id(record) != blob_id.hex():
+        record = _bytes(record)
+        if current is None or record is None or self._record_id(record) != blob_id.hex():
             return None
+        if blob_id == current.key_id:
+            return current
         async with self._key_lock():
             if self._data_key is None or self._data_key.key_id != blob_id:
                 self._data_key = await self._adopt(record)
             return self._data_key
+
+    def _record_id(self, record: bytes) -> str | None:
+        """The id a record names (the last one is remembered: read on every lookup, it rarely changes)."""
+        if record != self._seen_record[0]:
+            self._seen_record = (record, _record_id(record))
+        return self._seen_record[1]
+
+    async def _get_with_record(self, key: str) -> tuple[Any, Any]:
+        """The data key record and the entry at ``key``, in one command (the record decides which key may open it)."""
+        record, blob = await self._call(lambda: self.client.mget(self.record_key, key))
+        return record, blob
 
     # -- changing the data key (rotation.py) ---------------------------------------------------------------------
 
@@ -288,11 +303,11 @@ class RedisSharedCache:
 
     # -- reading and writing sealed entries ----------------------------------------------------------------------
 
-    async def _open(self, purpose: str, parts: tuple[str, ...], blob: Any) -> bytes | None:
+    async def _open(self, purpose: str, parts: tuple[str, ...], blob: Any, record: Any) -> bytes | None:
         if not isinstance(blob, bytes) or len(blob) > _MAX_BLOB:
             self.rejected += 1
             return None
-        data_key = await self._key_for(blob_key_id(blob))
+        data_key = await self._key_for(blob_key_id(blob), record)
         if data_key is None:
             self.stale += 1  # sealed under a retired data key: a miss, re-read and sealed again
             return None
@@ -308,13 +323,13 @@ class RedisSharedCache:
         name = ref.name.lower()
         version = ref.version
         if version is None:
-            pointer = await self._call(lambda: self.client.get(self.key("latest", ref)))
-            opened = None if pointer is None else await self._open("latest", (host, name), pointer)
+            record, pointer = await self._get_with_record(self.key("latest", ref))
+            opened = None if pointer is None else await self._open("latest", (host, name), pointer, record)
             if opened is None:
                 return None
             version = opened.decode()
-        blob = await self._call(lambda: self.client.get(self.key("v", ref, version=version)))
-        plain = None if blob is None else await self._open("value", (host, name, version), blob)
+        record, blob = await self._get_with_record(self.key("v", ref, version=version))
+        plain = None if blob is None else await self._open("value", (host, name, version), blob, record)
         return None if plain is None else secret_from(plain, ref, version)
 
     def _missing_parts(self, ref: KeyVaultReference) -> tuple[str, ...]:
@@ -325,29 +340,43 @@ class RedisSharedCache:
         without the data key fails authentication and is ignored, so it cannot hide a secret behind a default)."""
         if not self.missing_ttl:
             return False
-        blob = await self._call(lambda: self.client.get(self.key("missing", ref)))
-        return blob is not None and await self._open("missing", self._missing_parts(ref), blob) == b"404"
+        record, blob = await self._get_with_record(self.key("missing", ref))
+        return blob is not None and await self._open("missing", self._missing_parts(ref), blob, record) == b"404"
 
     async def _store_missing(self, ref: KeyVaultReference) -> None:
-        data_key = await self.data_key()
-        sealed = data_key.seal(self.namespace, "missing", self._missing_parts(ref), b"404")
-        await self._call(lambda: self.client.set(self.key("missing", ref), sealed, px=int(self.missing_ttl * 1000)))
+        def entries(data_key: DataKey) -> list[tuple[str, bytes, int]]:
+            sealed = data_key.seal(self.namespace, "missing", self._missing_parts(ref), b"404")
+            return [(self.key("missing", ref), sealed, int(self.missing_ttl * 1000))]
+
+        await self._store_sealed(entries)
 
     async def _store(self, ref: KeyVaultReference, secret: CachedSecret) -> None:
+        host = (urlsplit(ref.vault_url).hostname or "").lower()
+        name = ref.name.lower()
+
+        def entries(data_key: DataKey) -> list[tuple[str, bytes, int]]:
+            sealed = data_key.seal(self.namespace, "value", (host, name, secret.version), secret_bytes(secret))
+            made = [(self.key("v", ref, version=secret.version), sealed, int(self.value_ttl * 1000))]
+            if ref.version is None:
+                pointer = data_key.seal(self.namespace, "latest", (host, name), secret.version.encode())
+                made.append((self.key("latest", ref), pointer, int(self.ttl * 1000)))
+            return made
+
+        await self._store_sealed(entries)
+
+    async def _store_sealed(self, entries: Callable[[DataKey], list[tuple[str, bytes, int]]]) -> None:
         """Seal under the data key the record names and write, in one transaction watching the record: a replica
         that missed a rotation adopts the new key first, so it never writes entries the others cannot open."""
         for _attempt in range(3):
             data_key = await self.data_key()
-            if await self._call(partial(self._store_under, data_key, ref, secret)):
+            if await self._call(partial(self._store_under, data_key, entries)):
                 return
             async with self._key_lock():  # the record was rotated (or deleted): take the current one, then retry
                 if self._data_key is data_key:
                     self._data_key = await self._load_or_make_data_key()
 
-    async def _store_under(self, data_key: DataKey, ref: KeyVaultReference, secret: CachedSecret) -> bool:
-        host = (urlsplit(ref.vault_url).hostname or "").lower()
-        name = ref.name.lower()
-        sealed = data_key.seal(self.namespace, "value", (host, name, secret.version), secret_bytes(secret))
+    async def _store_under(self, data_key: DataKey, entries: Callable[[DataKey], list[tuple[str, bytes, int]]]) -> bool:
+        sealed = entries(data_key)
         async with self.client.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(self.record_key)
@@ -355,10 +384,8 @@ class RedisSharedCache:
                     await pipe.unwatch()  # type: ignore[no-untyped-call]
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(self.key("v", ref, version=secret.version), sealed, px=int(self.value_ttl * 1000))
-                if ref.version is None:
-                    pointer = data_key.seal(self.namespace, "latest", (host, name), secret.version.encode())
-                    pipe.set(self.key("latest", ref), pointer, px=int(self.ttl * 1000))
+                for key, blob, ttl_ms in sealed:
+                    pipe.set(key, blob, px=ttl_ms)
                 await pipe.execute()
             except _redis().exceptions.WatchError:
                 return False

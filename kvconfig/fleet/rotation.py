@@ -6,7 +6,8 @@
 * **Replace** (the data key itself is retired): a new data key with a new id is stored; entries sealed under the old
   one are never opened again (each names its data key id in its first bytes) and are deleted here unless asked not
   to. Replicas holding the old key in memory adopt the new one when they meet an entry sealed under it, or before
-  they store one (:meth:`RedisSharedCache._store` watches the record), so no replica seals under a retired key.
+  they store one (:meth:`RedisSharedCache._store_sealed` watches the record), so no replica seals under a retired
+  key; and a reader opens a blob only under the key the record names, so none opens an entry under one.
 
 Both change the record only if it is still the one read (compare and set, in one Lua script): two rotations at once
 cannot silently undo each other. Nothing here holds or prints a key: results carry ids only.

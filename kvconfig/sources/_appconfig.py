@@ -9,6 +9,7 @@ appears in a message or a repr.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,18 +35,34 @@ class StoreAddress:
         """An endpoint (``https://...``) or a connection string; anything else is a :class:`SourceError`."""
         value = text.strip()
         if "endpoint=" in value.lower() and ";" in value:
-            parts = dict(part.partition("=")[::2] for part in value.split(";") if part)
-            endpoint = next((v for k, v in parts.items() if k.strip().lower() == "endpoint"), "").strip()
-            if not endpoint.startswith("https://") or not {"id", "secret"} <= {k.strip().lower() for k in parts}:
-                raise SourceError(
-                    "The App Configuration connection string is not valid: it is Endpoint=https://...;Id=...;Secret=..."
-                )
-            return cls(endpoint.rstrip("/"), value)
+            return cls._from_connection_string(value)
         if value.startswith("https://") and " " not in value and len(value) <= 2048:
             return cls(value.rstrip("/"))
         raise SourceError(
             "An App Configuration store is named by its endpoint (https://<name>.azconfig.io) or a connection string."
         )
+
+    @classmethod
+    def _from_connection_string(cls, value: str) -> StoreAddress:
+        # Exactly Endpoint, Id and Secret (in any order and case, a trailing ';' or spaces allowed), handed to the SDK
+        # in its own form: its parser takes three ';'-separated parts only and raises a bare ValueError otherwise.
+        fields: dict[str, str] = {}
+        for part in value.split(";"):
+            if part.strip():
+                name, _, item = part.partition("=")
+                fields[name.strip().lower()] = item.strip()
+        endpoint = fields.get("endpoint", "")
+        if (
+            set(fields) != {"endpoint", "id", "secret"}
+            or not endpoint.startswith("https://")
+            or not fields["id"]
+            or not _is_base64(fields["secret"])
+        ):
+            raise SourceError(
+                "The App Configuration connection string is not valid: it is Endpoint=https://...;Id=...;Secret=... "
+                "(the access key's Secret in base64)."
+            )
+        return cls(endpoint.rstrip("/"), f"Endpoint={endpoint};Id={fields['id']};Secret={fields['secret']}")
 
     def client(self, credential: Any = None, **options: Any) -> Any:
         """An ``AzureAppConfigurationClient`` for the store (``DefaultAzureCredential`` for an endpoint by default)."""
@@ -74,6 +91,13 @@ class AppConfigSource(ConfigSource):
 
     def __repr__(self) -> str:
         return f"AppConfigSource({self.endpoint}, {len(self.settings)} settings)"
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return bool(text) and bool(base64.b64decode(text, validate=True))
+    except ValueError:
+        return False
 
 
 def origin_of(endpoint: str, key: str, label: str | None) -> str:

@@ -250,3 +250,15 @@ def test_app_service_settings_export_checks_with_portal_statuses() -> None:
         ("DB_PASSWORD", "Resolved"),
         ("STRIPE_API_KEY", "Resolved"),
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(Path(__file__).resolve().parents[2].joinpath("examples").rglob("*.py")),
+    ids=lambda path: str(path.relative_to(Path(__file__).resolve().parents[2])),
+)
+def test_example_command_lines_continue_with_one_backslash_as_a_shell_reads_them(path: Path) -> None:
+    """A command line in an example's source is copied from the source: a line ending ``\\\\`` there is a literal
+    backslash to the shell, which runs the first half alone and the rest without its variables."""
+    doubled = [number for number, line in enumerate(path.read_text().splitlines(), 1) if line.endswith(" \\\\")]
+    assert doubled == [], f"{path.name}: lines {doubled} end with a doubled backslash"

@@ -157,6 +157,25 @@ def test_inject_fills_the_template_settings_the_store_names(seed: Path, tmp_path
     assert out.stat().st_mode & 0o777 == 0o600
 
 
+def test_inject_fills_a_dotenv_template_named_as_variables_as_run_names_the_store_keys(
+    seed: Path, tmp_path: Path
+) -> None:
+    """A .env template names its settings as run and resolve name a store's keys (db:password -> DB__PASSWORD; a key
+    that is already a variable name, greeting, is kept as written, so GREETING is not it)."""
+    template = tmp_path / ".env"
+    template.write_text("DB__PASSWORD=\nGREETING=hi\nUNRELATED=kept\n")
+    common = ("--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:")
+
+    masked = _invoke("inject", "-i", template, *common)
+    revealed = _invoke("inject", "-i", template, *common, "--reveal")
+
+    assert masked.exit_code == 0, masked.output
+    assert masked.stdout.splitlines() == ["DB__PASSWORD='********'", "GREETING=hi", "UNRELATED=kept"]
+    assert SECRET not in masked.output
+    assert revealed.exit_code == 0, revealed.output
+    assert f"DB__PASSWORD={SECRET}" in revealed.stdout.replace("'", "")
+
+
 def test_inject_refuses_a_store_for_a_text_template(seed: Path, tmp_path: Path) -> None:
     template = tmp_path / "nginx.conf.tmpl"
     template.write_text("password @Microsoft.KeyVault(VaultName=contoso-app;SecretName=db-password);\n")

@@ -71,9 +71,28 @@ def test_a_store_larger_than_the_bound_is_refused(fake: FakeAppConfiguration, mo
         "http://contoso-config.azconfig.io",
         "Endpoint=https://x.azconfig.io;Id=a",
         "Endpoint=x;Id=a;Secret=b",
+        "Endpoint=https://x.azconfig.io;Id=a;Secret=c2VjcmV0;Extra=1",
+        "Endpoint=https://x.azconfig.io;Id=a;Secret=not base64 SUPERSECRET",
+        "Endpoint=https://x.azconfig.io;Id=;Secret=c2VjcmV0",
     ],
 )
 def test_store_addresses_that_are_neither_endpoint_nor_connection_string_are_refused(text: str) -> None:
     with pytest.raises(SourceError) as caught:
         StoreAddress.parse(text)
-    assert "Secret" not in str(caught.value).replace("Secret=...", "")
+    assert "Secret" not in str(caught.value).replace("Secret=...", "").replace("access key's Secret", "")
+    assert "SUPERSECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", [";", " ; ", ""])
+def test_a_connection_string_with_a_trailing_separator_or_spaces_reads_the_store(
+    fake: FakeAppConfiguration, suffix: str
+) -> None:
+    """The SDK's own parser takes exactly three ';'-separated parts (a trailing ';' was a bare ValueError from it):
+    the address hands it the string in its own form."""
+    endpoint, key_id, secret = (part.partition("=")[2] for part in fake.connection_string(STORE).split(";"))
+    text = f" Id={key_id} ; Endpoint={endpoint};  Secret={secret}{suffix}"
+
+    source = from_appconfig(text, transport=fake.transport())
+
+    assert source.settings
+    assert StoreAddress.parse(text).endpoint == endpoint.rstrip("/")

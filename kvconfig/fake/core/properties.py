@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,9 @@ VaultKind = Literal["vault", "managedhsm"]
 Sku = Literal["standard", "premium"]
 # The longest deletion window a vault may be given, in seconds: the service's windows last a few seconds.
 MAX_DELETION_DELAY = 300.0
+# A tenant is a GUID or a domain name: it is written into every 401's challenge header and compared with each token's
+# tid, so anything else (a quote, a line break, a non-string) would break the header or every request to the vault.
+_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass
@@ -38,6 +42,8 @@ class VaultProperties:
     deletion_delay: float = 0.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tenant_id, str) or not _TENANT.fullmatch(self.tenant_id):
+            raise ValueError(f"tenant_id must be a tenant's GUID or domain name, not {self.tenant_id!r}.")
         delay = self.deletion_delay
         if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
             raise ValueError(f"deletion_delay must be a number of seconds, not {delay!r}.")

@@ -23,6 +23,9 @@ from kvconfig.crypto import AsyncAzureKeyWrapper, LocalKeyWrapper, generate_key
 from kvconfig.fake import FakeKeyVault, ManualClock
 from kvconfig.fleet import DataKeyError, Fleet, RedisSharedCache
 from kvconfig.fleet.rotation import rewrap_data_key
+from kvconfig.fleet.sealing import secret_bytes
+from kvconfig.references import parse_reference
+from kvconfig.resolve import CachedSecret
 
 from .conftest import VAULT, VAULT_URL, ref
 from .test_fleet_redis import GetCounter
@@ -264,3 +267,44 @@ def test_replicas_refreshing_together_after_a_rotation_all_seal_under_the_new_ke
     assert vault_reads(counts) == reads + len(NAMES)  # still one read per secret for the fleet, under the lease
     assert all(blob[:8] == bytes.fromhex(change.data_key_id) for blob in entries(redis_url).values())
     assert sum(shared_health(holder)["state"] == "ok" for holder in holders) == len(holders)
+
+
+def test_a_replica_still_holding_the_retired_key_never_opens_entries_planted_under_it(redis_url: str) -> None:
+    """The data key was replaced because it leaked: whoever holds it writes entries under it into Redis. A replica
+    that has not met the new key yet still has the old one in memory; it must not trust it (nor a 'missing' marker
+    sealed under it), since the record no longer names it."""
+    wrapper = LocalKeyWrapper(generate_key("RSA", size=2048), "https://contoso.vault.azure.net/keys/local/v1")
+    reference = parse_reference(ref("planted"))
+    host, name = "contoso.vault.azure.net", "planted"
+
+    async def fetch() -> CachedSecret:
+        return CachedSecret(vault_url=VAULT_URL, name=name, version="v1", value="from-the-vault")
+
+    async def run() -> tuple[list[str], dict[str, Any]]:
+        replica, rotator = RedisSharedCache(redis_url, wrapper), RedisSharedCache(redis_url, wrapper)
+        try:
+            assert (await replica.get_or_fetch(reference, fetch)).value == "from-the-vault"
+            leaked = await replica.data_key()
+            await rotator.rotate_data_key()
+            planted = CachedSecret(vault_url=VAULT_URL, name=name, version="evil", value="planted-value")
+            writes = {
+                replica.key("latest", reference): leaked.seal("kvconfig", "latest", (host, name), b"evil"),
+                replica.key("v", reference, version="evil"): leaked.seal(
+                    "kvconfig", "value", (host, name, "evil"), secret_bytes(planted)
+                ),
+            }
+            await replica.client.mset(writes)  # type: ignore[arg-type]
+            first = (await replica.get_or_fetch(reference, fetch)).value
+            marker = leaked.seal("kvconfig", "missing", (host, name, "-"), b"404")
+            await replica.client.delete(replica.key("latest", reference))
+            await replica.client.set(replica.key("missing", reference), marker)
+            second = (await replica.get_or_fetch(reference, fetch)).value
+            return [first, second], replica.health()
+        finally:
+            await replica.aclose()
+            await rotator.aclose()
+
+    values, health = asyncio.run(run())
+    assert values == ["from-the-vault", "from-the-vault"]
+    assert health["stale"] >= 2
+    assert health["missing_hits"] == 0
