@@ -198,9 +198,15 @@ async def _change(
 
 def _failure(exc: Exception, new_data_key: bool) -> str:
     from kvconfig.fleet import DataKeyError
+    from kvconfig.fleet.sealing import RecordRefusedError
 
     if isinstance(exc, DataKeyError):
         return str(exc)
+    if isinstance(exc, RecordRefusedError):
+        return (
+            f"re-wrapping the data key failed: the record was refused ({exc}) Nothing was changed; replace it "
+            "with --new-data-key (replicas refuse it too, and replace it when they next store)."
+        )
     what = "replacing the data key" if new_data_key else "re-wrapping the data key"
     detail = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{what} failed: {type(exc).__name__}" + (f": {detail}" if detail else "") + " (nothing was changed)."

@@ -4,12 +4,14 @@ A wrapper wraps a data key under one key-encryption key (``key_id`` names it, **
 under an old version stays readable after rotation); an unwrapper unwraps a data key given the key id and algorithm
 recorded in an envelope. Adapters: :class:`LocalKeyWrapper` (a local JWK), :class:`AzureKeyWrapper` and
 :class:`AsyncAzureKeyWrapper` (the Azure SDK's ``CryptographyClient``), :class:`KeyRing` (several keys, for rotation).
+They also sign and verify a digest (RS256) with the same key: the fleet's shared cache signs its data key record, so
+that only the key's holder can make one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Protocol, Union
+from typing import TYPE_CHECKING, Protocol, Union, cast
 from urllib.parse import urlsplit
 
 from kvconfig.references import is_trusted_host
@@ -18,7 +20,7 @@ from ._algorithms import supported_algorithms
 from ._client import LocalCryptoClient
 from ._jwk import KeyMaterial
 from ._key_ids import host_of, trusted_key_id
-from .errors import DecryptionError, EnvelopeKeyError, InvalidKeyError, UnsupportedAlgorithmError
+from .errors import CryptoError, DecryptionError, EnvelopeKeyError, InvalidKeyError, UnsupportedAlgorithmError
 
 if TYPE_CHECKING:
     from azure.keyvault.keys.crypto import CryptographyClient, KeyWrapAlgorithm
@@ -157,6 +159,24 @@ class LocalKeyWrapper:
         _check_unwrap_arguments(self._algorithm, algorithm, wrapped)
         return self._client.unwrap_key(self._algorithm, wrapped)
 
+    def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+        """An RS256 signature of a SHA-256 ``digest`` by this key (RSA only), with the key id that made it."""
+        return self._key_id, self._client.sign(_SIGNATURE_ALGORITHM, digest)
+
+    def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is this key's RS256 signature of ``digest`` (``False`` for another key's; another
+        version of this key is an EnvelopeKeyError: it cannot tell)."""
+        if key_id != self._key_id:
+            raise EnvelopeKeyError(
+                f"The digest was signed by key {key_id!r:.200}; this wrapper holds {self._key_id!r}."
+            )
+        if algorithm != _SIGNATURE_ALGORITHM:
+            return False
+        try:
+            return self._client.verify(_SIGNATURE_ALGORITHM, digest, signature)
+        except (CryptoError, ValueError):
+            return False
+
 
 class KeyRing:
     """Several wrappers: wraps with the first (the current key), unwraps with whichever holds the recorded key id.
@@ -191,6 +211,25 @@ class KeyRing:
             raise EnvelopeKeyError(f"No key in this key ring has id {key_id!r}; it holds {sorted(self._by_id)}.")
         return unwrapper.unwrap_key(key_id, algorithm, wrapped)
 
+    def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+        """Signed by the current key (see :meth:`LocalKeyWrapper.sign_digest`)."""
+        sign = getattr(self._current, "sign_digest", None)
+        if sign is None:
+            raise UnsupportedAlgorithmError(
+                f"The current key of this key ring ({type(self._current).__name__}) cannot sign."
+            )
+        return cast("tuple[str, bytes]", sign(digest))
+
+    def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
+        """Verified by whichever key holds ``key_id`` (``False`` for another key; EnvelopeKeyError for another
+        version of a key the ring holds)."""
+        verify = getattr(self._by_id.get(key_id) if isinstance(key_id, str) else None, "verify_digest", None)
+        if verify is not None:
+            return verify(key_id, algorithm, digest, signature) is True
+        if _key_name(key_id) is not None and _key_name(key_id) in {_key_name(held) for held in self._by_id}:
+            raise EnvelopeKeyError(f"No key in this key ring has id {key_id!r:.200}, another version of one it holds.")
+        return False
+
 
 def _require_versioned(key_id: str | None) -> str:
     """Key Vault key ids look like ``https://{vault}/keys/{name}/{version}``; envelopes need the version."""
@@ -219,6 +258,28 @@ def _wrap_algorithm(name: str) -> KeyWrapAlgorithm:
 # "k", which its SymmetricKey then replaces with os.urandom(32) (azure/keyvault/keys/crypto/_internal): the data
 # key would be wrapped under a random key nobody keeps, and the envelope could never be opened again.
 _SDK_LOCAL_AES_WRAPS = frozenset({"A128KW", "A192KW", "A256KW"})
+
+# The signature the adapters make and accept: RSASSA-PKCS1-v1_5 with SHA-256 over a precomputed digest.
+_SIGNATURE_ALGORITHM = "RS256"
+
+
+def _key_name(key_id: object) -> tuple[str, str] | None:
+    """``(host, key name)`` of a Key Vault key id, any version; ``None`` for anything else."""
+    if not isinstance(key_id, str):
+        return None
+    split = urlsplit(key_id)
+    parts = [part for part in split.path.split("/") if part]
+    if len(parts) not in (2, 3) or parts[0] != "keys" or not split.netloc:
+        return None
+    return split.netloc.lower(), parts[1]
+
+
+def _verify_failed(exc: Exception) -> bool:
+    """A 400 from the vault or a ValueError from the SDK's local crypto: the signature is malformed, so invalid."""
+    from azure.core.exceptions import HttpResponseError
+
+    return isinstance(exc, ValueError) or (isinstance(exc, HttpResponseError) and exc.status_code == 400)
+
 
 SyncClientFactory = Callable[[str], "CryptographyClient"]
 AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable["AsyncCryptographyClient"]]]
@@ -260,6 +321,14 @@ class _AzureWrapperBase:
             )
         own = [host for host in (host_of(client_key_id), host_of(self._wrapped_by)) if host]
         return trusted_key_id(key_id, trusted_hosts=self._trusted_hosts, own_hosts=own)
+
+    def _check_signer(self, key_id: object, algorithm: object, client_key_id: str | None) -> bool:
+        """Whether a signature may be asked about: by this wrapper's own key (same host and name, any version), RS256.
+        Another key, even on a trusted host, proves nothing: the signature counts as invalid without a request."""
+        own = {_key_name(client_key_id), _key_name(self._wrapped_by)} - {None}
+        if _key_name(key_id) not in own:
+            return False
+        return algorithm == _SIGNATURE_ALGORITHM
 
 
 def _unwrap_failed(exc: Exception) -> DecryptionError | None:
@@ -338,6 +407,29 @@ class AzureKeyWrapper(_AzureWrapperBase):
                 raise
             raise failure from None
 
+    def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+        """An RS256 signature of a SHA-256 ``digest`` by the key (Key Vault ``sign``) and the versioned key id that
+        made it."""
+        from azure.keyvault.keys.crypto import SignatureAlgorithm
+
+        result = self._client.sign(SignatureAlgorithm.rs256, digest)
+        return _require_versioned(result.key_id or self._client.key_id), result.signature
+
+    def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is the key's RS256 signature of ``digest`` (the SDK verifies locally when it can
+        read the public key, else asks the vault). Only this wrapper's key, any version, is asked."""
+        from azure.keyvault.keys.crypto import SignatureAlgorithm
+
+        if not self._check_signer(key_id, algorithm, self._client.key_id):
+            return False
+        client = self._client_for(key_id)
+        try:
+            return bool(client.verify(SignatureAlgorithm.rs256, digest, bytes(signature)).is_valid)
+        except Exception as exc:
+            if _verify_failed(exc):
+                return False
+            raise
+
 
 class AsyncAzureKeyWrapper(_AzureWrapperBase):
     """The asynchronous twin of :class:`AzureKeyWrapper`, for ``azure.keyvault.keys.crypto.aio.CryptographyClient``.
@@ -390,3 +482,26 @@ class AsyncAzureKeyWrapper(_AzureWrapperBase):
             if failure is None:
                 raise
             raise failure from None
+
+    async def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+        """An RS256 signature of a SHA-256 ``digest`` by the key (Key Vault ``sign``) and the versioned key id that
+        made it."""
+        from azure.keyvault.keys.crypto import SignatureAlgorithm
+
+        result = await self._client.sign(SignatureAlgorithm.rs256, digest)
+        return _require_versioned(result.key_id or self._client.key_id), result.signature
+
+    async def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
+        """Whether ``signature`` is the key's RS256 signature of ``digest`` (the SDK verifies locally when it can
+        read the public key, else asks the vault). Only this wrapper's key, any version, is asked."""
+        from azure.keyvault.keys.crypto import SignatureAlgorithm
+
+        if not self._check_signer(key_id, algorithm, self._client.key_id):
+            return False
+        client = await self._client_for(key_id)
+        try:
+            return bool((await client.verify(SignatureAlgorithm.rs256, digest, bytes(signature))).is_valid)
+        except Exception as exc:
+            if _verify_failed(exc):
+                return False
+            raise

@@ -2,12 +2,12 @@
 
 What Redis holds (``<ns>`` is the namespace, ``kvconfig`` by default; hosts and names are not secret):
 
-- ``<ns>:datakey``: the data key record: its id, the Key Vault key id (versioned) and algorithm that wrapped it, and
-  the wrapped key. Never the key itself. Re-wrapped or replaced by :meth:`RedisSharedCache.rewrap` and
-  :meth:`RedisSharedCache.rotate_data_key` (``rotation.py``); every sealed blob starts with its data key's id, a
-  reader opens a blob only under the key the record (read with it) names, adopting it if it is new, and a writer
-  stores only while the record names its key (a transaction watching the record): no replica seals under a retired
-  key, or opens an entry under one, even the key it still holds.
+- ``<ns>:datakey``: the data key record (``sealing.py``): its id, the versioned Key Vault key id and algorithm that
+  wrapped it, the wrapped key (never the key itself) and that key's signature. A record not signed by its wrapping key
+  is never adopted: it counts as ``rejected`` and is replaced by a signed one (compare and set). Changed by
+  :meth:`RedisSharedCache.rewrap` and :meth:`RedisSharedCache.rotate_data_key` (``rotation.py``). A blob starts with
+  its data key's id: a reader opens it only under the key the record (read with it) names, adopting that key if new;
+  a writer stores only while the record names its key (watching it): no replica seals or opens under a retired key.
 - ``<ns>:v:<vault host>:<name>:<version>``: one secret version, sealed (AES-256-GCM under the data key, bound to
   vault, name and version): value, enabled, not-before, expiry, content type. Expires after ``value_ttl``.
 - ``<ns>:latest:<vault host>:<name>``: the latest version of a versionless reference, sealed too, expiring after
@@ -25,7 +25,7 @@ fails authentication (tampered, another data key, truncated) is never served: it
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import os
 import random
@@ -35,14 +35,18 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from kvconfig.fleet.rotation import DataKeyChange, DataKeyError, glob_escape, replace_data_key, rewrap_data_key
+from kvconfig.fleet import rotation
+from kvconfig.fleet.atomic import delete_if_holding, set_if_unchanged
+from kvconfig.fleet.rotation import DataKeyChange, DataKeyError, glob_escape
 from kvconfig.fleet.sealing import (
     DataKey,
+    RecordRefusedError,
     SealedFormatError,
     WrapSeam,
     blob_key_id,
     new_data_key,
     open_data_key,
+    record_id,
     secret_bytes,
     secret_from,
 )
@@ -124,6 +128,7 @@ class RedisSharedCache:
         self._data_key: DataKey | None = None
         self._data_key_lock: asyncio.Lock | None = None
         self._seen_record: tuple[bytes | None, str | None] = (None, None)
+        self._refused: bytes | None = None  # the last record refused, not verified again
         self._down_until = float("-inf")
         self.state = "unused"
         self.last_error: str | None = None
@@ -222,25 +227,33 @@ class RedisSharedCache:
         return self._data_key_lock
 
     async def _load_or_make_data_key(self) -> DataKey:
-        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
-        if record is not None:
-            return await self._adopt(record)
-        try:
-            made, fresh = await new_data_key(self.key_wrapper)
-        except Exception as exc:  # the vault refused the wrap: no key, no shared tier
-            raise SealedFormatError(f"the data key could not be wrapped ({type(exc).__name__})") from exc
-        if await self._call(lambda: self.client.set(self.record_key, fresh, nx=True)):
-            return made
-        # Another replica stored its key first: use that one, so every replica seals under the same key.
-        record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
-        if record is None:
-            raise _RedisDown("the data key record vanished")
-        return await self._adopt(record)
+        """The record's key; or a new one, stored only where no record (or the refused one) still is."""
+        for _attempt in range(3):
+            record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
+            if record is not None:
+                try:
+                    return await self._adopt(record)
+                except RecordRefusedError:
+                    pass  # not signed by its key: replaced below (a forged record denies nothing but its entries)
+            try:
+                made, fresh = await new_data_key(self.key_wrapper, record_key=self.record_key)
+            except Exception as exc:  # the vault refused the wrap or the signature: no key, no shared tier
+                raise SealedFormatError(f"the data key could not be wrapped ({type(exc).__name__})") from exc
+            if await self._call(partial(set_if_unchanged, self.client, self.record_key, record, fresh)):
+                return made
+        raise _RedisDown("the data key record keeps changing")
 
     async def _adopt(self, record: bytes) -> DataKey:
+        if record == self._refused:
+            raise RecordRefusedError("The data key record was refused already.")
         self.unwraps += 1
         try:
-            return await open_data_key(record, self.key_wrapper)
+            return await open_data_key(record, self.key_wrapper, record_key=self.record_key)
+        except RecordRefusedError as exc:
+            self.rejected += 1
+            self._refused = record
+            logger.warning("kvconfig shared cache: the data key record in Redis was refused: %s", exc)
+            raise
         except (_RedisDown, SealedFormatError):
             raise
         except Exception as exc:  # the vault refused the unwrap: no key, no shared tier
@@ -259,13 +272,16 @@ class RedisSharedCache:
             return current
         async with self._key_lock():
             if self._data_key is None or self._data_key.key_id != blob_id:
-                self._data_key = await self._adopt(record)
+                try:
+                    self._data_key = await self._adopt(record)
+                except RecordRefusedError:
+                    return None  # a miss: the value is read from the vault, and storing it replaces the record
             return self._data_key
 
     def _record_id(self, record: bytes) -> str | None:
         """The id a record names (the last one is remembered: read on every lookup, it rarely changes)."""
         if record != self._seen_record[0]:
-            self._seen_record = (record, _record_id(record))
+            self._seen_record = (record, record_id(record))
         return self._seen_record[1]
 
     async def _get_with_record(self, key: str) -> tuple[Any, Any]:
@@ -281,7 +297,7 @@ class RedisSharedCache:
         replica notices. ``key_wrapper`` must be able to unwrap under the version the record names (a versioned
         client of it, or ``client_factory=``)."""
         wrapping = wrapper or self.key_wrapper
-        return await self._changing(rewrap_data_key(self.client, self.record_key, self.key_wrapper, wrapping))
+        return await self._changing(rotation.rewrap_data_key(self.client, self.record_key, self.key_wrapper, wrapping))
 
     async def rotate_data_key(self, *, drop_entries: bool = True) -> DataKeyChange:
         """Replace the data key with a new one wrapped by ``key_wrapper``. Entries sealed under the old key are never
@@ -289,7 +305,9 @@ class RedisSharedCache:
         for the whole fleet (under the lease) and sealed under the new key; replicas adopt it as they meet it."""
         namespace = glob_escape(self.namespace)
         drop = (f"{namespace}:v:*", f"{namespace}:latest:*", f"{namespace}:missing:*") if drop_entries else ()
-        change = await self._changing(replace_data_key(self.client, self.record_key, self.key_wrapper, drop=drop))
+        change = await self._changing(
+            rotation.replace_data_key(self.client, self.record_key, self.key_wrapper, drop=drop)
+        )
         self._data_key = None  # this replica reads the new record on its next use, like the others
         return change
 
@@ -380,7 +398,7 @@ class RedisSharedCache:
         async with self.client.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(self.record_key)
-                if _record_id(_bytes(await pipe.get(self.record_key))) != data_key.key_id.hex():
+                if record_id(_bytes(await pipe.get(self.record_key))) != data_key.key_id.hex():
                     await pipe.unwatch()  # type: ignore[no-untyped-call]
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
@@ -483,25 +501,8 @@ class RedisSharedCache:
 
     async def _release(self, lease_key: str, token: str) -> None:
         """Delete the lease only if it is still ours (it may have expired and gone to another replica)."""
-        WatchError = _redis().exceptions.WatchError
-
-        async def release() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                await pipe.watch(lease_key)
-                current = _bytes(await pipe.get(lease_key))
-                if current is not None and current.decode() == token:
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.delete(lease_key)
-                    await pipe.execute()
-                else:
-                    await pipe.unwatch()  # type: ignore[no-untyped-call]
-
-        try:
-            await self._call(release)
-        except WatchError:
-            pass  # changed under us: it is no longer ours to delete
-        except _RedisDown:
-            pass  # it expires by itself
+        with contextlib.suppress(_RedisDown):  # when Redis fails, it expires by itself
+            await self._call(partial(delete_if_holding, self.client, lease_key, token.encode()))
 
 
 def _redis() -> Any:
@@ -537,14 +538,3 @@ def _bytes(value: Any) -> bytes | None:
 
 def _is_client(value: Any) -> bool:
     return hasattr(value, "pipeline") and hasattr(value, "get")
-
-
-def _record_id(record: bytes | None) -> str | None:
-    if record is None:
-        return None
-    try:
-        parsed = json.loads(record)
-    except ValueError:
-        return None
-    identifier = parsed.get("id") if isinstance(parsed, dict) else None
-    return identifier if isinstance(identifier, str) else None

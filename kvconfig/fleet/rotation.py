@@ -9,8 +9,10 @@
   they store one (:meth:`RedisSharedCache._store_sealed` watches the record), so no replica seals under a retired
   key; and a reader opens a blob only under the key the record names, so none opens an entry under one.
 
-Both change the record only if it is still the one read (compare and set, in one Lua script): two rotations at once
-cannot silently undo each other. Nothing here holds or prints a key: results carry ids only.
+Both verify what they read and write signed records (``sealing.py``): a record its key did not sign is refused,
+never re-wrapped (replace it). Both change the record only if it is still the one read (compare and set, in one Lua
+script): two rotations at once cannot silently undo each other. Nothing here holds or prints a key: results carry
+ids only.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ async def rewrap_data_key(redis: Redis, record_key: str, unwrapper: UnwrapSeam, 
             f"There is no data key record at {record_key} to re-wrap: no replica has used the shared tier yet "
             "(the first one makes it, wrapped by the key's current version)."
         )
-    rewrapped = await rewrap_record(record, unwrapper, wrapper)
+    rewrapped = await rewrap_record(record, unwrapper, wrapper, record_key=record_key)
     await _compare_and_set(redis, record_key, record, rewrapped)
     before, after = record_summary(record), record_summary(rewrapped)
     return DataKeyChange(after["id"], after["kid"], after["alg"], before["id"], before["kid"])
@@ -81,7 +83,7 @@ async def replace_data_key(
     patterns (the sealed entries of the namespace: none of them opens under the new key)."""
     record = await redis.get(record_key)
     before = record_summary(record) if isinstance(record, bytes) else None
-    _made, fresh = await new_data_key(wrapper)
+    _made, fresh = await new_data_key(wrapper, record_key=record_key)
     await _compare_and_set(redis, record_key, record if isinstance(record, bytes) else None, fresh)
     dropped = 0
     for pattern in drop:

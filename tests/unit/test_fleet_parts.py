@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from kvconfig.crypto import LocalKeyWrapper, generate_key
+from kvconfig.crypto import EnvelopeKeyError, LocalKeyWrapper, generate_key
 from kvconfig.fleet import StartupPolicy, VaultBudget
 from kvconfig.fleet.invalidation import parse_invalidation
 from kvconfig.fleet.rotation import glob_escape
 from kvconfig.fleet.sealing import SealedFormatError, new_data_key, open_data_key, record_summary, rewrap_record
+
+RECORD = "ns:datakey"
 
 
 class Clock:
@@ -55,11 +57,11 @@ def test_startup_policy_rejects_nonsense() -> None:
 
 def test_sealed_values_open_only_under_their_own_binding() -> None:
     wrapper = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
-    data_key, record = asyncio.run(new_data_key(wrapper))
+    data_key, record = asyncio.run(new_data_key(wrapper, record_key=RECORD))
     assert b"wrapped" in record
     blob = data_key.seal("ns", "value", ("v.vault.azure.net", "db", "1"), b"hunter2")
     assert b"hunter2" not in blob
-    reopened = asyncio.run(open_data_key(record, wrapper))
+    reopened = asyncio.run(open_data_key(record, wrapper, record_key=RECORD))
     assert reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), blob) == b"hunter2"
     for parts in (("v.vault.azure.net", "db", "2"), ("v.vault.azure.net", "other", "1")):
         with pytest.raises(SealedFormatError):
@@ -68,22 +70,22 @@ def test_sealed_values_open_only_under_their_own_binding() -> None:
     with pytest.raises(SealedFormatError):
         reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), tampered)
     with pytest.raises(SealedFormatError):
-        asyncio.run(open_data_key(b"{" * 20_000, wrapper))
+        asyncio.run(open_data_key(b"{" * 20_000, wrapper, record_key=RECORD))
 
 
 def test_a_rewrapped_record_keeps_its_data_key_under_the_new_wrapping_key() -> None:
     old = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
     new = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/2")
-    data_key, record = asyncio.run(new_data_key(old))
+    data_key, record = asyncio.run(new_data_key(old, record_key=RECORD))
     blob = data_key.seal("ns", "value", ("v.vault.azure.net", "db", "1"), b"hunter2")
 
-    rewrapped = asyncio.run(rewrap_record(record, old, new))
+    rewrapped = asyncio.run(rewrap_record(record, old, new, record_key=RECORD))
 
     assert record_summary(rewrapped) == {"id": data_key.key_id.hex(), "kid": new.key_id, "alg": "RSA-OAEP-256"}
-    reopened = asyncio.run(open_data_key(rewrapped, new))
+    reopened = asyncio.run(open_data_key(rewrapped, new, record_key=RECORD))
     assert reopened.open("ns", "value", ("v.vault.azure.net", "db", "1"), blob) == b"hunter2"
-    with pytest.raises(Exception, match="wrapped by key"):
-        asyncio.run(open_data_key(rewrapped, old))  # the old key no longer opens it
+    with pytest.raises(EnvelopeKeyError, match="this wrapper holds"):
+        asyncio.run(open_data_key(rewrapped, old, record_key=RECORD))  # the old key no longer opens it
     assert b"hunter2" not in rewrapped
 
 

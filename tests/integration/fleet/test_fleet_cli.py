@@ -126,7 +126,7 @@ def test_rotate_against_the_example_seed_makes_a_data_key_that_another_run_rewra
     )
 
 
-def test_rotate_refuses_a_record_its_vault_cannot_unwrap_and_changes_nothing(
+def test_rotate_refuses_a_record_not_signed_by_the_named_key_and_changes_nothing(
     fake: FakeKeyVault, redis_url: str
 ) -> None:
     resolve_once(fake, redis_url)  # wrapped by contoso's fleet-kek, which the seed's fake vault does not hold
@@ -136,8 +136,9 @@ def test_rotate_refuses_a_record_its_vault_cannot_unwrap_and_changes_nothing(
     result = invoke("--redis", redis_url, "--key", key, "--fake-vault", str(SEED))
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("kvconfig: re-wrapping the data key failed: ResourceNotFoundError")
-    assert result.stderr.rstrip().endswith("(nothing was changed).")
+    # signed by contoso's key, not by the one named here: refused before any unwrap
+    assert result.stderr.startswith("kvconfig: re-wrapping the data key failed: the record was refused (")
+    assert "replace it with --new-data-key" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert record(redis_url) == before
 

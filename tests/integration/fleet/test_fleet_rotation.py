@@ -227,6 +227,12 @@ def test_a_record_changed_during_the_rewrap_is_not_overwritten(redis_url: str) -
             client.set("kvconfig:datakey", b'{"written": "by another rotation"}')
             return local.wrap_key(key)
 
+        def sign_digest(self, digest: bytes) -> tuple[str, bytes]:
+            return local.sign_digest(digest)
+
+        def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
+            return local.verify_digest(key_id, algorithm, digest, signature)
+
     async def run() -> None:
         cache = RedisSharedCache(redis_url, local)
         try:
