@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from kvconfig.fleet import rotation
-from kvconfig.fleet.atomic import delete_if_holding, set_if_unchanged
+from kvconfig.fleet.redis_ops import as_bytes, delete_if_holding, is_client, redis_module, set_if_unchanged
 from kvconfig.fleet.rotation import DataKeyChange, DataKeyError, glob_escape
 from kvconfig.fleet.sealing import (
     DataKey,
@@ -118,7 +118,7 @@ class RedisSharedCache:
             raise ValueError("namespace must be a non-empty string without spaces.")
         self._redis_arg = redis
         self._client: Redis | None = None
-        self._owns_client = not _is_client(redis)
+        self._owns_client = not is_client(redis)
         self.key_wrapper = key_wrapper
         self.namespace = namespace
         self.ttl, self.value_ttl, self.lease, self.wait, self.poll = ttl, value_ttl, lease, wait, poll
@@ -142,10 +142,10 @@ class RedisSharedCache:
         if self._client is None:
             arg = self._redis_arg
             if isinstance(arg, str):
-                self._client = _redis().asyncio.Redis.from_url(
+                self._client = redis_module().asyncio.Redis.from_url(
                     arg, socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout
                 )
-            elif _is_client(arg):
+            elif is_client(arg):
                 self._client = arg  # type: ignore[assignment]
             else:
                 self._client = arg()  # type: ignore[operator]
@@ -155,7 +155,7 @@ class RedisSharedCache:
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
             result = await asyncio.wait_for(op(), self.op_timeout)
-        except (_redis().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (redis_module().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
             raise _RedisDown(type(exc).__name__) from exc
         return result
 
@@ -229,19 +229,43 @@ class RedisSharedCache:
     async def _load_or_make_data_key(self) -> DataKey:
         """The record's key; or a new one, stored only where no record (or the refused one) still is."""
         for _attempt in range(3):
-            record = _bytes(await self._call(lambda: self.client.get(self.record_key)))
+            record = as_bytes(await self._call(lambda: self.client.get(self.record_key)))
             if record is not None:
                 try:
                     return await self._adopt(record)
                 except RecordRefusedError:
                     pass  # not signed by its key: replaced below (a forged record denies nothing but its entries)
+            made = await self._make_data_key(record)
+            if made is not None:
+                return made
+        raise _RedisDown("the data key record keeps changing")
+
+    async def _make_data_key(self, record: bytes | None) -> DataKey | None:
+        """A new data key, stored only if ``record`` (none, or the refused one) is still there; ``None`` when another
+        replica changed it first. One replica makes it, under a lease (a signature is a vault call); the others
+        wait for its record, at most ``wait`` seconds."""
+        lease_key, token, until = f"{self.record_key}:lease", os.urandom(16).hex(), self._clock() + self.wait
+        changed = partial(self._record_changed, record)
+        while not await self._call(partial(self.client.set, lease_key, token, nx=True, px=int(self.lease * 1000))):
+            if await changed():
+                return None
+            if self._clock() >= until:
+                break
+            await self._sleep(self.poll * (0.5 + self._rng()))
+        try:
+            if await changed():  # made by the lease's previous holder
+                return None
             try:
                 made, fresh = await new_data_key(self.key_wrapper, record_key=self.record_key)
             except Exception as exc:  # the vault refused the wrap or the signature: no key, no shared tier
                 raise SealedFormatError(f"the data key could not be wrapped ({type(exc).__name__})") from exc
-            if await self._call(partial(set_if_unchanged, self.client, self.record_key, record, fresh)):
-                return made
-        raise _RedisDown("the data key record keeps changing")
+            stored = await self._call(partial(set_if_unchanged, self.client, self.record_key, record, fresh))
+            return made if stored else None
+        finally:
+            await self._release(lease_key, token)
+
+    async def _record_changed(self, record: bytes | None) -> bool:
+        return as_bytes(await self._call(lambda: self.client.get(self.record_key))) != record
 
     async def _adopt(self, record: bytes) -> DataKey:
         if record == self._refused:
@@ -265,7 +289,7 @@ class RedisSharedCache:
         record no longer names (stale), even when it is the one this replica still holds: a retired key is never
         trusted again, so entries planted under it are not served."""
         current = self._data_key
-        record = _bytes(record)
+        record = as_bytes(record)
         if current is None or record is None or self._record_id(record) != blob_id.hex():
             return None
         if blob_id == current.key_id:
@@ -314,7 +338,7 @@ class RedisSharedCache:
     async def _changing(self, change: Awaitable[DataKeyChange]) -> DataKeyChange:
         try:
             return await change
-        except (_redis().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (redis_module().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
             raise DataKeyError(
                 f"Redis failed while the data key record was being changed ({type(exc).__name__}); run it again."
             ) from exc
@@ -398,14 +422,14 @@ class RedisSharedCache:
         async with self.client.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(self.record_key)
-                if record_id(_bytes(await pipe.get(self.record_key))) != data_key.key_id.hex():
+                if record_id(as_bytes(await pipe.get(self.record_key))) != data_key.key_id.hex():
                     await pipe.unwatch()  # type: ignore[no-untyped-call]
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
                 for key, blob, ttl_ms in sealed:
                     pipe.set(key, blob, px=ttl_ms)
                 await pipe.execute()
-            except _redis().exceptions.WatchError:
+            except redis_module().exceptions.WatchError:
                 return False
         return True
 
@@ -505,16 +529,6 @@ class RedisSharedCache:
             await self._call(partial(delete_if_holding, self.client, lease_key, token.encode()))
 
 
-def _redis() -> Any:
-    """redis-py (imported when the shared tier is first used, so that ``kvconfig.fleet`` imports without it)."""
-    try:
-        import redis.asyncio
-        import redis.exceptions
-    except ImportError as exc:
-        raise ImportError("RedisSharedCache needs redis-py; install it with: pip install 'kvconfig[redis]'") from exc
-    return redis
-
-
 def _is_not_found(exc: BaseException) -> bool:
     from azure.core.exceptions import ResourceNotFoundError
 
@@ -528,13 +542,3 @@ def _not_found(ref: KeyVaultReference) -> Exception:
     return ResourceNotFoundError(
         f"{ref.name} was not found in {ref.vault_url} by a replica's read shared through Redis (cached as missing)"
     )
-
-
-def _bytes(value: Any) -> bytes | None:
-    if isinstance(value, str):
-        return value.encode()
-    return value if isinstance(value, bytes) else None
-
-
-def _is_client(value: Any) -> bool:
-    return hasattr(value, "pipeline") and hasattr(value, "get")
