@@ -166,12 +166,12 @@ class LocalKeyWrapper:
     def verify_digest(self, key_id: str, algorithm: str, digest: bytes, signature: bytes) -> bool:
         """Whether ``signature`` is this key's RS256 signature of ``digest`` (``False`` for another key's; another
         version of this key is an EnvelopeKeyError: it cannot tell)."""
-        if key_id != self._key_id:
+        if key_id != self._key_id and _key_name(key_id) is not None and _key_name(key_id) == _key_name(self._key_id):
             raise EnvelopeKeyError(
                 f"The digest was signed by key {key_id!r:.200}; this wrapper holds {self._key_id!r}."
             )
-        if algorithm != _SIGNATURE_ALGORITHM:
-            return False
+        if key_id != self._key_id or algorithm != _SIGNATURE_ALGORITHM:
+            return False  # another key's signature proves nothing here
         try:
             return self._client.verify(_SIGNATURE_ALGORITHM, digest, signature)
         except (CryptoError, ValueError):

@@ -4,15 +4,24 @@ invalidation message bounds."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 
 import pytest
 
-from kvconfig.crypto import EnvelopeKeyError, LocalKeyWrapper, generate_key
+from kvconfig.crypto import DecryptionError, EnvelopeKeyError, KeyRing, LocalKeyWrapper, generate_key
 from kvconfig.fleet import StartupPolicy, VaultBudget
 from kvconfig.fleet.invalidation import parse_invalidation
 from kvconfig.fleet.rotation import glob_escape
-from kvconfig.fleet.sealing import SealedFormatError, new_data_key, open_data_key, record_summary, rewrap_record
+from kvconfig.fleet.sealing import (
+    RecordRefusedError,
+    SealedFormatError,
+    new_data_key,
+    open_data_key,
+    record_summary,
+    rewrap_record,
+)
 
 RECORD = "ns:datakey"
 
@@ -100,3 +109,59 @@ def test_invalidation_messages_are_bounded_and_checked() -> None:
     assert parse_invalidation(json.dumps({**good, "name": 3}).encode()) is None
     assert parse_invalidation(b"x" * 5000) is None
     assert parse_invalidation(b"not json") is None
+
+
+def _record(made: bytes, **changes: object) -> bytes:
+    return json.dumps({**json.loads(made), **changes}).encode()
+
+
+def test_a_record_is_signed_by_its_wrapping_key_and_refused_when_unsigned_altered_or_moved() -> None:
+    wrapper = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
+    data_key, made = asyncio.run(new_data_key(wrapper, record_key=RECORD))
+    fields = json.loads(made)
+    assert fields["sig_kid"] == wrapper.key_id
+    assert fields["sig_alg"] == "RS256"
+    assert asyncio.run(open_data_key(made, wrapper, record_key=RECORD)).key_id == data_key.key_id
+
+    unsigned = json.dumps({k: v for k, v in fields.items() if not k.startswith("sig")}).encode()
+    other = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/other/1")
+    _other_key, by_other = asyncio.run(new_data_key(other, record_key=RECORD))
+    for refused in (
+        unsigned,
+        _record(made, sig_alg="PS256"),
+        _record(made, id="00" * 8),
+        _record(made, sig="not base64!"),
+        _record(made, sig_kid=other.key_id),  # another key's id over this key's signature
+        _record(by_other, kid=wrapper.key_id, sig_kid=wrapper.key_id),  # this key's ids over another's signature
+        by_other,  # valid, but for another key: the wrapper never asks it
+    ):
+        with pytest.raises(RecordRefusedError):
+            asyncio.run(open_data_key(refused, wrapper, record_key=RECORD))
+    with pytest.raises(RecordRefusedError):
+        asyncio.run(open_data_key(made, wrapper, record_key="other-namespace:datakey"))
+
+
+def test_an_aes_key_wrap_record_needs_no_signature() -> None:
+    wrapper = LocalKeyWrapper(generate_key("oct", size=256), "https://v.managedhsm.azure.net/keys/k/1")
+    assert wrapper.algorithm == "A256KW"
+    data_key, made = asyncio.run(new_data_key(wrapper, record_key=RECORD))
+    assert "sig" not in json.loads(made)
+    assert asyncio.run(open_data_key(made, wrapper, record_key=RECORD)).key_id == data_key.key_id
+    # a wrap made without the key does not unwrap: the AES key wrap's integrity check is the authentication
+    forged = _record(made, wrapped=base64.b64encode(os.urandom(40)).decode())
+    with pytest.raises(DecryptionError, match="integrity check failed"):
+        asyncio.run(open_data_key(forged, wrapper, record_key=RECORD))
+
+
+def test_a_key_ring_verifies_with_the_key_a_record_names() -> None:
+    old = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/1")
+    new = LocalKeyWrapper(generate_key("RSA", size=2048), "https://v.vault.azure.net/keys/k/2")
+    _data_key, made = asyncio.run(new_data_key(old, record_key=RECORD))
+    ring = KeyRing(new, old)
+    rewrapped = asyncio.run(rewrap_record(made, ring, ring, record_key=RECORD))
+    assert json.loads(rewrapped)["sig_kid"] == new.key_id
+    assert asyncio.run(open_data_key(rewrapped, ring, record_key=RECORD)).key_id.hex() == json.loads(made)["id"]
+    digest = b"\x01" * 32
+    assert ring.verify_digest("https://elsewhere.vault.azure.net/keys/x/1", "RS256", digest, b"sig") is False
+    with pytest.raises(EnvelopeKeyError):  # another version of a key it holds: it cannot tell
+        ring.verify_digest("https://v.vault.azure.net/keys/k/3", "RS256", digest, b"sig")

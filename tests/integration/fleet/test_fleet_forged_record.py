@@ -27,7 +27,7 @@ from azure.keyvault.keys.crypto.aio import CryptographyClient
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kvconfig.crypto import AsyncAzureKeyWrapper, AzureKeyWrapper
+from kvconfig.crypto import AsyncAzureKeyWrapper, AzureKeyWrapper, LocalCryptoClient, LocalKeyWrapper, generate_key
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fleet import RedisSharedCache
 from kvconfig.fleet.sealing import (
@@ -124,7 +124,10 @@ async def plant_and_read(replica: RedisSharedCache, record: dict[str, str], data
     served = (await replica.get_or_fetch(reference, fetch)).value
     stored = await replica.client.get(replica.record_key)
     assert isinstance(stored, bytes)
-    reopened = await open_data_key(stored, replica.key_wrapper, record_key=replica.record_key)
+    try:
+        reopened: DataKey | None = await open_data_key(stored, replica.key_wrapper, record_key=replica.record_key)
+    except RecordRefusedError:
+        reopened = None
     return {"served": served, "record": json.loads(stored), "reopened": reopened, "health": replica.health()}
 
 
@@ -258,3 +261,29 @@ def test_rotation_writes_records_that_verify(
         assert record["sig_alg"] == "RS256"
         assert record["opened"] == record["id"]
     assert replaced["id"] != rewrapped["id"]
+
+
+def test_a_replica_that_may_not_sign_reads_the_vault_and_leaves_the_refused_record(redis_url: str) -> None:
+    """It cannot replace the record (no ``sign`` on the KEK): the tier is unavailable to it, never the planted value."""
+    material = generate_key("RSA", size=2048)
+    kid = f"{VAULT_URL}/keys/fleet-kek/{'1' * 32}"
+    verifier = LocalKeyWrapper(LocalCryptoClient(material, key_id=kid, key_ops=["wrapKey", "unwrapKey", "verify"]))
+    raw, key_id = os.urandom(32), os.urandom(8)
+    record = {"id": key_id.hex(), "kid": kid, "alg": "RSA-OAEP-256"}
+    record["wrapped"] = base64.b64encode(verifier.wrap_key(raw)).decode()  # only the public key is needed for this
+
+    async def run() -> dict[str, Any]:
+        replica = RedisSharedCache(redis_url, verifier)
+        try:
+            return await plant_and_read(replica, record, DataKey(key_id, kid, _material(raw)))
+        finally:
+            await replica.aclose()
+
+    outcome = asyncio.run(run())
+
+    assert outcome["served"] == "from-the-vault"
+    assert outcome["record"] == record  # left as it was, still refused
+    assert outcome["reopened"] is None
+    assert outcome["health"]["state"] == "unavailable"
+    assert outcome["health"]["rejected"] == 1
+    assert outcome["health"]["fallbacks"] == 1
