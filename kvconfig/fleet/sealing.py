@@ -182,6 +182,8 @@ def _key_name(key_id: str) -> tuple[str, str]:
 async def _verify(record_key: str, parsed: Mapping[str, Any], unwrapper: UnwrapSeam) -> None:
     """Refuse a record its wrapping key did not sign (RecordRefusedError), before anything is unwrapped."""
     if parsed["alg"] in _SELF_AUTHENTICATED:
+        if getattr(unwrapper, "algorithm", parsed["alg"]) not in _SELF_AUTHENTICATED:
+            raise RecordRefusedError("The data key record names an AES key wrap; this replica's key signs its records.")
         return
     signed_by, algorithm, encoded = (parsed.get(name) for name in ("sig_kid", "sig_alg", "sig"))
     if not (isinstance(signed_by, str) and isinstance(encoded, str)) or algorithm != _SIGNATURE:

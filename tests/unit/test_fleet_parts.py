@@ -134,6 +134,7 @@ def test_a_record_is_signed_by_its_wrapping_key_and_refused_when_unsigned_altere
         _record(made, sig_kid=other.key_id),  # another key's id over this key's signature
         _record(by_other, kid=wrapper.key_id, sig_kid=wrapper.key_id),  # this key's ids over another's signature
         by_other,  # valid, but for another key: the wrapper never asks it
+        _record(unsigned, alg="CKM_AES_KEY_WRAP"),  # a wrap that would need no signature: not this key's kind
     ):
         with pytest.raises(RecordRefusedError):
             asyncio.run(open_data_key(refused, wrapper, record_key=RECORD))
