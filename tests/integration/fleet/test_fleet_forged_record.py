@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kvconfig.crypto import AsyncAzureKeyWrapper, AzureKeyWrapper, LocalCryptoClient, LocalKeyWrapper, generate_key
-from kvconfig.fake import FakeKeyVault
+from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
 from kvconfig.fleet import RedisSharedCache
 from kvconfig.fleet.sealing import (
     DataKey,
@@ -287,3 +288,48 @@ def test_a_replica_that_may_not_sign_reads_the_vault_and_leaves_the_refused_reco
     assert outcome["health"]["state"] == "unavailable"
     assert outcome["health"]["rejected"] == 1
     assert outcome["health"]["fallbacks"] == 1
+
+
+class SignCounter(FakeAsyncTransport):
+    """Counts the vault's answered sign and verify calls (an observer of the wire)."""
+
+    def __init__(self, fake: FakeKeyVault, counts: Counter[str]) -> None:
+        super().__init__(fake)
+        self._counts = counts
+
+    async def send(self, request: Any, **kwargs: Any) -> Any:
+        response = await super().send(request, **kwargs)
+        operation = str(request.url).split("?")[0].rsplit("/", 1)[-1]
+        if response.status_code == 200 and operation in ("sign", "verify", "unwrapkey"):
+            self._counts[operation] += 1
+        return response
+
+
+def test_replicas_starting_together_have_the_record_signed_once(
+    fake: FakeKeyVault, kek: KeyVaultKey, redis_url: str
+) -> None:
+    counts: Counter[str] = Counter()
+
+    async def run() -> list[str]:
+        credential = fake.async_credential()
+        replicas = [
+            RedisSharedCache(
+                redis_url,
+                AsyncAzureKeyWrapper(CryptographyClient(kek, credential, transport=SignCounter(fake, counts))),
+            )
+            for _ in range(6)
+        ]
+        try:
+            keys = await asyncio.gather(*(replica.data_key() for replica in replicas))
+            return [key.key_id.hex() for key in keys]
+        finally:
+            for replica in replicas:
+                await replica.aclose()
+            await credential.close()
+
+    ids = asyncio.run(run())
+
+    assert len(set(ids)) == 1  # every replica adopted the same record
+    assert counts["sign"] == 1
+    assert counts["unwrapkey"] == 5
+    assert counts["verify"] == 0  # the SDK holds the public key: verified locally
