@@ -9,10 +9,10 @@ vaults' hosts, and nothing else.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from kvconfig.cli._fake_stores import JsonObjectFileError, read_json_object
 from kvconfig.sources import SourceError
 
 __all__ = ["MAX_SEED_BYTES", "patched_fakes"]
@@ -22,20 +22,10 @@ MAX_SEED_BYTES = 64 * 1024 * 1024
 
 def _read(seed: Path) -> dict[str, object]:
     try:
-        with seed.open("rb") as handle:
-            raw = handle.read(MAX_SEED_BYTES + 1)
-    except OSError as exc:
-        raise SourceError(f"Cannot use the --fake-vault seed {seed}: {exc.strerror}.") from None
-    if len(raw) > MAX_SEED_BYTES:
-        raise SourceError(f"Cannot use the --fake-vault seed {seed}: it is larger than {MAX_SEED_BYTES} bytes.")
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise SourceError(f"Cannot use the --fake-vault seed {seed}: it is not valid JSON{where}.") from None
-    if not isinstance(data, dict):
-        raise SourceError(f"Cannot use the --fake-vault seed {seed}: it must hold a JSON object.")
-    return data
+        return read_json_object(seed, MAX_SEED_BYTES)
+    except JsonObjectFileError as exc:
+        reason = str(exc) if exc.unreadable else f"it {exc}"
+        raise SourceError(f"Cannot use the --fake-vault seed {seed}: {reason}.") from None
 
 
 @contextlib.contextmanager

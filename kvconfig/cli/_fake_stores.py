@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_STORE_SEED_BYTES",
+    "JsonObjectFileError",
     "StoreSeedError",
     "loopback_store_seed",
+    "read_json_object",
     "read_store_seed",
     "serve_stores",
     "split_seed",
@@ -33,22 +35,41 @@ class StoreSeedError(ValueError):
     """An App Configuration seed that cannot be used; the message names the file."""
 
 
-def _read_object(path: Path, what: str) -> dict[str, Any]:
+class JsonObjectFileError(ValueError):
+    """A JSON-object file that cannot be used. ``unreadable``: the text is the OS's reason; otherwise it completes
+    "<the file> ..." ("is larger than N bytes", "is not valid JSON (line 3, column 1)", "must hold a JSON object")."""
+
+    def __init__(self, reason: str, *, unreadable: bool = False) -> None:
+        super().__init__(reason)
+        self.unreadable = unreadable
+
+
+def read_json_object(path: Path, limit: int) -> dict[str, Any]:
+    """The JSON object in ``path`` (reading at most ``limit`` bytes), or :class:`JsonObjectFileError`."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_STORE_SEED_BYTES + 1)
+            raw = handle.read(limit + 1)
     except OSError as exc:
-        raise StoreSeedError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
-    if len(raw) > MAX_STORE_SEED_BYTES:
-        raise StoreSeedError(f"The {what} {path} is larger than {MAX_STORE_SEED_BYTES} bytes.")
+        raise JsonObjectFileError(str(exc.strerror or exc), unreadable=True) from None
+    if len(raw) > limit:
+        raise JsonObjectFileError(f"is larger than {limit} bytes")
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise StoreSeedError(f"The {what} {path} is not valid JSON{where}.") from None
+        raise JsonObjectFileError(f"is not valid JSON{where}") from None
     if not isinstance(data, dict):
-        raise StoreSeedError(f"The {what} {path} must hold a JSON object.")
+        raise JsonObjectFileError("must hold a JSON object")
     return data
+
+
+def _read_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return read_json_object(path, MAX_STORE_SEED_BYTES)
+    except JsonObjectFileError as exc:
+        if exc.unreadable:
+            raise StoreSeedError(f"Cannot read the {what} {path}: {exc}.") from None
+        raise StoreSeedError(f"The {what} {path} {exc}.") from None
 
 
 def split_seed(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
