@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kvconfig.cli._appconfig import add_store, appconfig_options, store_alone
+from kvconfig.cli._appconfig import add_store, appconfig_options, check_store, store_alone
 from kvconfig.cli._common import embedded_hint, fail, resolver_options, source_options
 from kvconfig.cli._console import ProgressLine, print_status_summary, print_status_table, stderr_console
 from kvconfig.cli._cost import cost_options, cost_projection, cost_text
@@ -44,6 +44,7 @@ def check(output_format: str, **params: Any) -> None:
     With --appconfig, the Key Vault references of an App Configuration store are checked too.
     """
     store_alone(params)
+    check_store(params)  # an untrusted store fails here, before any credential is made
     try:
         with ProgressLine(stderr_console()) as progress:
             meter = TransactionMeter(progress)

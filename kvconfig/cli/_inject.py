@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from kvconfig._private_files import write_private
-from kvconfig.cli._appconfig import appconfig_options, appconfig_references, read_store
+from kvconfig.cli._appconfig import appconfig_options, appconfig_references, check_store, read_store
 from kvconfig.cli._common import (
     MASK,
     embedded_hint,
@@ -71,6 +71,7 @@ def inject(template: Path, reveal: bool, output: Path | None, **params: Any) -> 
             raise click.UsageError("--appconfig fills the settings of a .env, JSON, YAML or TOML template.")
         warn(f"KVCONFIG_APPCONFIG is not used for {template}: a store fills the settings of a structured template.")
         params["appconfig"] = None
+    check_store(params)  # an untrusted store fails here, before any credential is made
     try:
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
             if file_kind(template) is not None:
@@ -114,14 +115,16 @@ def _fill_from_store(
     if file_kind(template) == "dotenv":
         # A .env template names its settings as variables (APP__DB__PASSWORD), as run and resolve name a store's keys.
         by_name.update({env_name(name): name for name in settings if env_name(name) not in by_name})
-    content_types: dict[str, str | None] = {}
-    for key, value in store.settings.items():
+
+    def filled_by(key: str) -> str | None:
         name = by_name.get(_template_name(key))
         if name is None and file_kind(template) == "dotenv":
             name = by_name.get(env_name(key))
-        if name is None:
-            continue
-        settings[name] = value
+        return name
+
+    content_types: dict[str, str | None] = {}
+    for key, name in store.names_as(filled_by).items():  # two keys filling one setting: refused, nothing written
+        settings[name] = store.settings[key]
         origins[name] = store.origins[key]
         content_types[name] = store.content_types.get(key)
     note(

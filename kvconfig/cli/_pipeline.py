@@ -81,7 +81,8 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
     try:
         loaded = load(params, default_env=False)
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+            # inside the fakes of --fake-vault, when given; GitHub's environment names settings as variables
+            content_types = add_store(params, loaded, env_name if output_format == "github" else None)
             embedded_hint(loaded.settings, params["embedded"])
             named = _named_secrets(secrets_filter, vault, params) if vault is not None else {}
             settings = {**loaded.settings, **named}

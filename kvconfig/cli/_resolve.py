@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from kvconfig._private_files import write_private
-from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references, store_alone
+from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references, check_store, store_alone
 from kvconfig.cli._common import (
     MASK,
     Loaded,
     embedded_hint,
+    env_name,
     fail,
     load,
     note,
@@ -56,6 +57,7 @@ __all__ = ["resolve"]
 )
 def resolve(output_format: str, reveal: bool, output: Path | None, **params: Any) -> None:
     """Resolve every reference and print the settings."""
+    check_store(params)  # an untrusted store fails here, before any credential is made
     if output_format in PIPELINE_FORMATS:
         if output is not None:
             raise click.UsageError(f"--format {output_format} writes where its runner reads; -o is not used with it.")
@@ -67,7 +69,8 @@ def resolve(output_format: str, reveal: bool, output: Path | None, **params: Any
     try:
         loaded = load(params, default_env=False)
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+            # inside the fakes of --fake-vault, when given; dotenv and shell name settings as variables
+            content_types = add_store(params, loaded, None if output_format == "json" else env_name)
             embedded_hint(loaded.settings, params["embedded"])
             secret_names = reference_settings(loaded.settings, params["embedded"]) | appconfig_references(content_types)
             resolved = resolver.resolve(loaded.settings, origins=loaded.origins, content_types=content_types)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references
+from kvconfig.cli._appconfig import add_store, appconfig_options, appconfig_references, check_store
 from kvconfig.cli._common import (
     embedded_hint,
     env_name,
@@ -54,6 +54,7 @@ def run(command: Sequence[str], mask: bool, **params: Any) -> None:
     verbatim: set[str] = set()
     if params["appconfig"] and params["containerapp"] is not None:
         raise click.UsageError("--containerapp gives the container's whole environment; drop --appconfig.")
+    check_store(params)  # an untrusted store fails here, before any credential is made
     try:
         if params["containerapp"] is not None:  # the container's whole environment, as the platform sets it
             with ProgressLine(stderr_console()) as progress:
@@ -67,7 +68,8 @@ def run(command: Sequence[str], mask: bool, **params: Any) -> None:
                 ProgressLine(stderr_console()) as progress,
                 open_platform_resolver(params, platform, progress=progress) as resolver,
             ):
-                content_types = add_store(params, loaded)  # inside the fakes of --fake-vault, when given
+                # inside the fakes of --fake-vault, when given; two keys of one variable name are refused
+                content_types = add_store(params, loaded, env_name)
                 verbatim -= set(content_types)
                 embedded_hint(loaded.settings, params["embedded"])
                 resolved = resolver.resolve(loaded.settings, origins=loaded.origins, content_types=content_types)

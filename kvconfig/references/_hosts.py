@@ -18,6 +18,7 @@ __all__ = [
     "TrustedEntry",
     "canonical_host",
     "cloud_vault_suffix",
+    "is_listed",
     "is_trusted",
     "is_trusted_host",
     "trusted_entries",
@@ -131,6 +132,11 @@ def is_trusted(host: str, trusted: tuple[TrustedEntry, ...]) -> bool:
         # service itself. A port makes endswith() fail, so only the default port is trusted here.
         if host.endswith(suffix) and "." not in host[: -len(suffix)] and len(host) > len(suffix):
             return True
+    return is_listed(host, trusted)
+
+
+def is_listed(host: str, trusted: tuple[TrustedEntry, ...]) -> bool:
+    """Whether the canonical ``host`` is one of ``trusted`` or lies under one of its suffixes."""
     for entry, is_suffix in trusted:
         if is_suffix:
             # ".localhost:8443" covers "x.localhost:8443": compare the names and the ports separately.

@@ -29,7 +29,7 @@ from pydantic_settings import PydanticBaseSettingsSource
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.resolve import SecretResolver
 from kvconfig.settings._common import HARD_FAILURES, hide_inputs_in_errors
-from kvconfig.sources import SourceError, StoreAddress, from_appconfig
+from kvconfig.sources import AppConfigSource, SourceError, StoreAddress, from_appconfig
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -54,8 +54,11 @@ class AppConfigurationStore:
     :param labels: labels read in order, a later label's value winning (``None``: the null label, the default).
     :param refresh_on: the sentinel key (with ``sentinel_label``): :meth:`refresh` reloads only when it changed.
     :param resolver: the :class:`~kvconfig.SecretResolver` for the store's references (default: one on
-        ``credential``, closed by :meth:`close`); a reference that resolved before and fails on a refresh for a
-        passing reason (a timeout, an unreachable vault) keeps its last good value.
+        ``credential`` and ``trusted_hosts``, closed by :meth:`close`); a reference that resolved before and fails on
+        a refresh for a passing reason (a timeout, an unreachable vault) keeps its last good value.
+    :param trusted_hosts: hosts (``mystore.example.com:8443``) or ``.suffixes`` trusted with a credential besides the
+        Azure clouds' App Configuration stores (and, for the default resolver, their Key Vaults); any other store
+        endpoint is an :class:`~kvconfig.sources.UntrustedStoreError` before a credential is made.
     :param client_options: for the ``AzureAppConfigurationClient`` (``transport=``, ``retry_total=``...).
     """
 
@@ -70,21 +73,25 @@ class AppConfigurationStore:
         refresh_on: str | None = None,
         sentinel_label: str | None = None,
         resolver: SecretResolver | None = None,
+        trusted_hosts: Sequence[str] = (),
         **client_options: Any,
     ) -> None:
-        self.address = StoreAddress.parse(store)
+        self.address = StoreAddress.parse(store, trusted_hosts=trusted_hosts)  # first: before any credential
         self.key_prefix = key_prefix
         self.labels = tuple(labels) or (None,)
         self.separators = tuple(sorted((s for s in separators if s), key=len, reverse=True))
         self.refresh_on = refresh_on
         self.sentinel_label = sentinel_label
         self._owned_resolver = resolver is None
-        self.resolver = resolver if resolver is not None else SecretResolver(credential)
+        self.resolver = (
+            resolver if resolver is not None else SecretResolver(credential, trusted_hosts=self.address.trusted_hosts)
+        )
         self._client = self.address.client(credential, **client_options)
         self._lock = threading.RLock()
         self._sentinel_etag: str | None = None
         self._flat: dict[str, Any] | None = None  # setting -> value (references resolved)
         self._references: dict[str, Any] = {}  # setting -> its text as stored (a reference's), last load
+        self._read: AppConfigSource | None = None  # the last load's key-values, as read (keys and labels)
         self.loads = 0
 
     # -- the public face ---------------------------------------------------------------------------------------------
@@ -206,15 +213,25 @@ class AppConfigurationStore:
             raise ResolutionError(hard) from report.cause
         self._flat = values
         self._references = dict(source.settings)
+        self._read = source
         self._sentinel_etag = etag
         self.loads += 1
 
     # -- mapping keys to fields --------------------------------------------------------------------------------------
 
-    def tree(self) -> dict[str, Any]:
-        """The settings nested by the separators (``db:password`` -> ``{"db": {"password": ...}}``)."""
+    def tree(self, *, case_sensitive: bool = True) -> dict[str, Any]:
+        """The settings nested by the separators (``db:password`` -> ``{"db": {"password": ...}}``).
+
+        Two keys that name one field (``db:password`` and ``db__password``; ``Db:Password`` too unless
+        ``case_sensitive``) are a :class:`~kvconfig.sources.KeyCollisionError` naming both.
+        """
+        values = self.values()
+        with self._lock:
+            read = self._read
+        if read is not None:
+            read.names_as(lambda name: self._field_path(name, case_sensitive))
         tree: dict[str, Any] = {}
-        for key, value in sorted(self.values().items(), key=lambda item: item[0].count(":")):
+        for key, value in sorted(values.items(), key=lambda item: item[0].count(":")):
             parts = self._split(key)
             if len(parts) > MAX_DEPTH or not all(parts):
                 logger.warning("kvconfig skips the App Configuration key %r: it cannot name a field.", key)
@@ -233,6 +250,10 @@ class AppConfigurationStore:
         for separator in self.separators:
             parts = [piece for part in parts for piece in part.split(separator)]
         return parts
+
+    def _field_path(self, key: str, case_sensitive: bool) -> str:
+        path = ".".join(self._split(key))
+        return path if case_sensitive else path.lower()
 
 
 class AppConfigurationSource(PydanticBaseSettingsSource):
@@ -253,7 +274,7 @@ class AppConfigurationSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         case_sensitive = bool(self.config.get("case_sensitive", False))
-        return self._fit(self.settings_cls.model_fields, self.store.tree(), case_sensitive)
+        return self._fit(self.settings_cls.model_fields, self.store.tree(case_sensitive=case_sensitive), case_sensitive)
 
     def _fit(self, fields: Mapping[str, FieldInfo], tree: Mapping[str, Any], case_sensitive: bool) -> dict[str, Any]:
         by_name: dict[str, tuple[str, FieldInfo]] = {}

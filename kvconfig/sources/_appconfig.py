@@ -4,23 +4,68 @@ key, label) and content type, so Key Vault references stored the App Configurati
 
 The store is named by its endpoint (``https://mystore.azconfig.io``, read with a token credential) or by a connection
 string (``Endpoint=...;Id=...;Secret=...``, signed with its access key). A connection string holds a secret: it never
-appears in a message or a repr.
+appears in a message or a repr. Either way the store's host must be trusted (``kvconfig.references``' store rule: a
+store of the Azure clouds' App Configuration domains, the loopback emulator's, or one of ``trusted_hosts``) before a
+credential is made or a request sent: :class:`UntrustedStoreError` otherwise.
+
+Two distinct keys that name one setting once the prefix is trimmed (``app:x`` trimmed, and ``x``) are refused with
+:class:`KeyCollisionError`, as is a mapping of the settings' names (:meth:`AppConfigSource.names_as`: environment
+variable names, template settings) that makes two keys one name: nothing is read or written past it.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kvconfig.references import is_trusted_store_host, store_host
 from kvconfig.sources._base import ConfigSource, SourceError
 
-__all__ = ["MAX_STORE_SETTINGS", "AppConfigSource", "StoreAddress", "from_appconfig"]
+__all__ = [
+    "MAX_STORE_SETTINGS",
+    "AppConfigSource",
+    "KeyCollisionError",
+    "StoreAddress",
+    "UntrustedStoreError",
+    "from_appconfig",
+]
 
 MAX_STORE_SETTINGS = 100_000  # key-values read from one store before the read is refused
 _FEATURE_FLAG_PREFIX = ".appconfig.featureflag/"
 NULL_LABEL = "\0"
+StoreKey = tuple[str, str | None]  # a key-value's key and label
+
+
+class UntrustedStoreError(SourceError):
+    """A store endpoint whose host is not a trusted App Configuration host: no credential was made, nothing sent."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(
+            f"Refusing to send a credential to untrusted App Configuration host {host!r}: trusted are the stores of "
+            "the Azure clouds (*.azconfig.io, *.appconfig.azure.com, *.azconfig.azure.us, *.azconfig.azure.cn) and "
+            f"the emulator's (*.azconfig.localhost); allow it with --trusted-host {host} (trusted_hosts= in Python) "
+            "if you mean it."
+        )
+
+
+class KeyCollisionError(SourceError):
+    """Two distinct keys of a store map to one setting or variable name; nothing was read or written past it."""
+
+    def __init__(self, endpoint: str, first: StoreKey, second: StoreKey, name: str) -> None:
+        self.endpoint = endpoint
+        self.keys = (first, second)
+        self.name = name
+        super().__init__(
+            f"App Configuration {endpoint}: keys {_shown(first)} and {_shown(second)} both map to {name!r}; rename "
+            "one of them or narrow --key-filter/--label (key_filter=, labels=)."
+        )
+
+
+def _shown(key: StoreKey) -> str:
+    return f"{key[0]!r} ({'no label' if key[1] is None else f'label {key[1]!r}'})"
 
 
 @dataclass(frozen=True)
@@ -29,21 +74,38 @@ class StoreAddress:
 
     endpoint: str
     connection_string: str | None = field(default=None, repr=False)
+    trusted_hosts: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        # Every address is checked when made, however it was made: a credential only ever meets a trusted host.
+        try:
+            host = store_host(self.endpoint)
+        except ValueError as exc:
+            raise SourceError(f"The App Configuration endpoint is not valid: {exc}.") from None
+        try:
+            trusted = is_trusted_store_host(host, self.trusted_hosts)
+        except ValueError as exc:  # a malformed trusted_hosts entry
+            raise SourceError(f"{exc}.") from None
+        if not trusted:
+            raise UntrustedStoreError(host)
 
     @classmethod
-    def parse(cls, text: str) -> StoreAddress:
-        """An endpoint (``https://...``) or a connection string; anything else is a :class:`SourceError`."""
+    def parse(cls, text: str, *, trusted_hosts: Iterable[str] = ()) -> StoreAddress:
+        """An endpoint (``https://...``) or a connection string; anything else is a :class:`SourceError`, and a host
+        that is neither an App Configuration store's nor listed in ``trusted_hosts`` an :class:`UntrustedStoreError`.
+        """
         value = text.strip()
+        trusted = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)
         if "endpoint=" in value.lower() and ";" in value:
-            return cls._from_connection_string(value)
+            return cls._from_connection_string(value, trusted)
         if value.startswith("https://") and " " not in value and len(value) <= 2048:
-            return cls(value.rstrip("/"))
+            return cls(value.rstrip("/"), trusted_hosts=trusted)
         raise SourceError(
             "An App Configuration store is named by its endpoint (https://<name>.azconfig.io) or a connection string."
         )
 
     @classmethod
-    def _from_connection_string(cls, value: str) -> StoreAddress:
+    def _from_connection_string(cls, value: str, trusted_hosts: tuple[str, ...]) -> StoreAddress:
         # Exactly Endpoint, Id and Secret (in any order and case, a trailing ';' or spaces allowed), handed to the SDK
         # in its own form: its parser takes three ';'-separated parts only and raises a bare ValueError otherwise.
         fields: dict[str, str] = {}
@@ -62,7 +124,8 @@ class StoreAddress:
                 "The App Configuration connection string is not valid: it is Endpoint=https://...;Id=...;Secret=... "
                 "(the access key's Secret in base64)."
             )
-        return cls(endpoint.rstrip("/"), f"Endpoint={endpoint};Id={fields['id']};Secret={fields['secret']}")
+        connection_string = f"Endpoint={endpoint};Id={fields['id']};Secret={fields['secret']}"
+        return cls(endpoint.rstrip("/"), connection_string, trusted_hosts)
 
     def client(self, credential: Any = None, **options: Any) -> Any:
         """An ``AzureAppConfigurationClient`` for the store (``DefaultAzureCredential`` for an endpoint by default)."""
@@ -88,9 +151,29 @@ class AppConfigSource(ConfigSource):
     content_types: dict[str, str | None] = field(default_factory=dict)
     endpoint: str = ""
     labels: tuple[str | None, ...] = (None,)
+    keys: dict[str, StoreKey] = field(default_factory=dict)  # setting -> the key and label it was read from
 
     def __repr__(self) -> str:
         return f"AppConfigSource({self.endpoint}, {len(self.settings)} settings)"
+
+    def names_as(self, name_of: Callable[[str], str | None]) -> dict[str, str]:
+        """``{setting: name_of(setting)}``: each setting's name as a command uses it (``db:password`` ->
+        ``DB__PASSWORD``; ``None`` leaves a setting out). Two settings mapped to one name are a
+        :class:`KeyCollisionError` naming both keys and labels."""
+        names: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for setting in self.settings:
+            name = name_of(setting)
+            if name is None:
+                continue
+            names[setting] = name
+            other = owners.setdefault(name, setting)
+            if other != setting:
+                raise KeyCollisionError(self.endpoint, self._key_of(other), self._key_of(setting), name)
+        return names
+
+    def _key_of(self, setting: str) -> StoreKey:
+        return self.keys.get(setting, (setting, None))
 
 
 def _is_base64(text: str) -> bool:
@@ -112,6 +195,7 @@ def from_appconfig(
     key_filter: str = "*",
     labels: Sequence[str | None] = (None,),
     trim_prefixes: Sequence[str] = (),
+    trusted_hosts: Iterable[str] = (),
     client: Any = None,
     **client_options: Any,
 ) -> AppConfigSource:
@@ -120,14 +204,18 @@ def from_appconfig(
 
     Feature flags (``.appconfig.featureflag/...``) are left out. ``client`` is an ``AzureAppConfigurationClient`` to
     use (not closed); otherwise one is made with ``credential`` and ``client_options`` (``transport=``...) and closed.
-    Failing to read the store is a :class:`SourceError` naming the store, never a credential.
+    The store's host must be an App Configuration store's or listed in ``trusted_hosts``
+    (:class:`UntrustedStoreError`, before anything is made or sent). Two distinct keys naming one setting (``app:x``
+    trimmed and ``x``) are a :class:`KeyCollisionError`. Failing to read the store is a :class:`SourceError` naming
+    the store, never a credential.
     """
-    address = store if isinstance(store, StoreAddress) else StoreAddress.parse(store)
+    address = store if isinstance(store, StoreAddress) else StoreAddress.parse(store, trusted_hosts=trusted_hosts)
     owned = client is None
     reader = address.client(credential, **client_options) if owned else client
     settings: dict[str, Any] = {}
     origins: dict[str, str] = {}
     content_types: dict[str, str | None] = {}
+    keys: dict[str, StoreKey] = {}
     prefixes = sorted(trim_prefixes, key=len, reverse=True)
     read = 0
     try:
@@ -145,6 +233,10 @@ def from_appconfig(
                 if item.key.startswith(_FEATURE_FLAG_PREFIX):
                     continue
                 name = next((item.key[len(p) :] for p in prefixes if item.key.startswith(p)), item.key)
+                first = keys.get(name)
+                if first is not None and first[0] != item.key:  # the same key under a later label wins; not another
+                    raise KeyCollisionError(address.endpoint, first, (item.key, item.label), name)
+                keys[name] = (item.key, item.label)
                 settings[name] = item.value
                 origins[name] = origin_of(address.endpoint, item.key, item.label)
                 content_types[name] = item.content_type
@@ -162,6 +254,7 @@ def from_appconfig(
         content_types=content_types,
         endpoint=address.endpoint,
         labels=tuple(labels),
+        keys=keys,
     )
 
 

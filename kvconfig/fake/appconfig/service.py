@@ -22,18 +22,13 @@ from kvconfig.fake.core.wire import FakeRequest
 from kvconfig.fake.serve.face import InProcessFace
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.patch import FakePatch, ServedHosts
+from kvconfig.references import APPCONFIG_STORE_DOMAINS, LOOPBACK_STORE_DOMAIN, is_store_name
 
 __all__ = ["KEYVAULT_REF_CONTENT_TYPE", "LOOPBACK_STORE_DOMAIN", "STORE_SUFFIXES", "FakeAppConfiguration"]
 
-# The host families of App Configuration stores: public cloud (both domains), Azure US Government, Azure China.
-STORE_SUFFIXES = ("azconfig.io", "appconfig.azure.com", "azconfig.azure.us", "azconfig.azure.cn")
-# The loopback emulator's store hosts: <store>.azconfig.localhost:<port> (see add_loopback_port).
-LOOPBACK_STORE_DOMAIN = "azconfig.localhost"
-
-
-def _valid_store_name(name: str) -> bool:
-    # The service's rule: 5-50 characters, letters, digits and hyphens.
-    return 5 <= len(name) <= 50 and all(char.isascii() and (char.isalnum() or char == "-") for char in name)
+# The store domains of the clouds and the loopback emulator's (<store>.azconfig.localhost:<port>, see
+# add_loopback_port) are the ones the library trusts with a credential: one list, in kvconfig.references.
+STORE_SUFFIXES = APPCONFIG_STORE_DOMAINS
 
 
 class FakeAppConfiguration(InProcessFace):
@@ -90,7 +85,7 @@ class FakeAppConfiguration(InProcessFace):
             text = text.split("://", 1)[1]
         text = text.split("/", 1)[0].removesuffix(":443")
         if "." not in text:
-            if not _valid_store_name(text):
+            if not is_store_name(text):
                 raise ValueError(f"{name!r} is not a valid store name: use 5-50 letters, digits and hyphens.")
             text = f"{text}.azconfig.io"
         return text
@@ -112,7 +107,7 @@ class FakeAppConfiguration(InProcessFace):
     def locate_store(self, host: str) -> Store | None:
         """The store serving ``host``, made on first use unless strict; None when the host is no store's."""
         name, _, suffix = host.partition(".")
-        if suffix not in self._suffixes or not _valid_store_name(name):
+        if suffix not in self._suffixes or not is_store_name(name):
             return None
         with self._lock:
             found = self._stores.get(host)
@@ -124,7 +119,7 @@ class FakeAppConfiguration(InProcessFace):
         """Whether ``host`` is a store host of this fake's clouds (in strict mode, an unknown store then answers as
         a DNS failure does); nothing is created."""
         name, _, suffix = host.lower().partition(".")
-        return suffix in self._suffixes and _valid_store_name(name)
+        return suffix in self._suffixes and is_store_name(name)
 
     def endpoint(self, name: str) -> str:
         return self.store(name).endpoint

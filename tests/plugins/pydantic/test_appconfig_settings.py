@@ -175,7 +175,7 @@ def _unreachable() -> Any:
 def test_validation_errors_do_not_show_resolved_values(fakes: Any) -> None:
     keyvault, appconfig = fakes
     keyvault.set_secret("contoso-app", "port", "not-a-port-" + SECRET)
-    appconfig.set_secret_reference(STORE, "app:database:port", f"{VAULT}/secrets/port")
+    appconfig.set_secret_reference(STORE, "app:database__port", f"{VAULT}/secrets/port")  # the port, as a reference
     with _store(appconfig, keyvault) as store, pytest.raises(ValidationError) as caught:
         _settings_class(store)()
     assert SECRET not in str(caught.value)
