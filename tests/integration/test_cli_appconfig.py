@@ -9,42 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from kvconfig.cli import cli
+from .appconfig_cli_support import STORE, invoke, write_seed
 
-STORE = "https://contoso-config.azconfig.io"
 SECRET = "CLI-APPCONFIG-SECRET-3b1e"
-VAULT = "https://contoso-app.vault.azure.net"
 
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Path:
-    path = tmp_path / "seed.json"
-    path.write_text(
-        json.dumps(
-            {
-                "vaults": {"contoso-app": {"secrets": {"db-password": SECRET}}},
-                "appconfig": {
-                    "contoso-config": [
-                        {"key": "app:greeting", "value": "hello"},
-                        {"key": "app:db:password", "secret_uri": f"{VAULT}/secrets/db-password"},
-                        {"key": "app:db:password", "secret_uri": f"{VAULT}/secrets/absent", "label": "prod"},
-                        {
-                            "key": "app:api-key",
-                            "value": "@Microsoft.KeyVault(VaultName=contoso-app;SecretName=db-password)",
-                        },
-                        {"key": "other:token", "secret_uri": "https://evil.example.com/secrets/token"},
-                    ]
-                },
-            }
-        )
+    return write_seed(
+        tmp_path,
+        {"db-password": SECRET},
+        label="prod",
+        api_key_secret="db-password",
+        more=[{"key": "other:token", "secret_uri": "https://evil.example.com/secrets/token"}],
     )
-    return path
 
 
 def _check(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, ["check", *map(str, args)], env=env, catch_exceptions=False)
+    return invoke("check", *args, env=env)
 
 
 def _statuses(result: Result) -> dict[str, dict[str, Any]]:

@@ -9,50 +9,29 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from kvconfig.cli import cli
+from .appconfig_cli_support import STORE, invoke, write_seed
 
-STORE = "https://contoso-config.azconfig.io"
 SECRET = "CLI-APPCONFIG-CMD-SECRET-8d41"
 OTHER = "CLI-APPCONFIG-CMD-OTHER-55c2"
-VAULT = "https://contoso-app.vault.azure.net"
 
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Path:
-    path = tmp_path / "seed.json"
-    path.write_text(
-        json.dumps(
-            {
-                "vaults": {"contoso-app": {"secrets": {"db-password": SECRET, "api-key": OTHER}}},
-                "appconfig": {
-                    "contoso-config": [
-                        {"key": "app:greeting", "value": "hello"},
-                        {"key": "app:db:password", "secret_uri": f"{VAULT}/secrets/db-password"},
-                        {"key": "app:db:password", "secret_uri": f"{VAULT}/secrets/absent", "label": "broken"},
-                        {
-                            "key": "app:api-key",
-                            "value": "@Microsoft.KeyVault(VaultName=contoso-app;SecretName=api-key)",
-                        },
-                        {"key": "other:mode", "value": "fast"},
-                    ]
-                },
-            }
-        )
+    return write_seed(
+        tmp_path,
+        {"db-password": SECRET, "api-key": OTHER},
+        label="broken",
+        api_key_secret="api-key",
+        more=[{"key": "other:mode", "value": "fast"}],
     )
-    return path
-
-
-def _invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(map(str, args)), env=env, catch_exceptions=False)
 
 
 def test_resolve_reads_the_store_masked_unless_reveal(seed: Path) -> None:
     common = ("--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:")
 
-    masked = _invoke("resolve", *common, "--format", "json")
-    revealed = _invoke("resolve", *common, "--format", "json", "--reveal")
+    masked = invoke("resolve", *common, "--format", "json")
+    revealed = invoke("resolve", *common, "--format", "json", "--reveal")
 
     assert masked.exit_code == 0, masked.output
     assert json.loads(masked.stdout) == {"greeting": "hello", "db:password": "********", "api-key": "********"}
@@ -66,7 +45,7 @@ def test_resolve_store_wins_over_files_and_reads_no_environment_by_default(seed:
     env_file = tmp_path / "app.env"
     env_file.write_text("app:greeting=from-file\nlocal=kept\n".replace("app:greeting", "greeting"))
 
-    result = _invoke(
+    result = invoke(
         "resolve", "--fake-vault", seed, "--env-file", env_file, "--appconfig", STORE,
         "--key-filter", "app:*", "--trim-prefix", "app:", "--format", "json",
         env={"KVCONFIG_TEST_SHELL_TOKEN": "do-not-print"},
@@ -80,7 +59,7 @@ def test_resolve_store_wins_over_files_and_reads_no_environment_by_default(seed:
 
 
 def test_a_failing_store_reference_is_named_by_store_key_and_label(seed: Path) -> None:
-    result = _invoke(
+    result = invoke(
         "resolve", "--fake-vault", seed, "--appconfig", STORE, "--label", "\\0", "--label", "broken",
         "--key-filter", "app:db:*",
     )  # fmt: skip
@@ -99,7 +78,7 @@ def test_store_options_without_a_store_are_usage_errors_for_every_command(seed: 
         ("run", "--", sys.executable, "-c", "pass"),
         ("inject", "-i", template),
     ):
-        result = _invoke(args[0], "--fake-vault", seed, "--key-filter", "app:*", *args[1:])
+        result = invoke(args[0], "--fake-vault", seed, "--key-filter", "app:*", *args[1:])
         assert result.exit_code == 2, (args, result.output)
         assert "--appconfig" in result.stderr
 
@@ -112,7 +91,7 @@ def test_run_gives_the_child_the_store_settings_and_masks_their_secrets(seed: Pa
         f"open({str(seen)!r}, 'w')); print('db=' + os.environ['DB__PASSWORD']); print('api=' + os.environ['API_KEY'])"
     )
 
-    result = _invoke(
+    result = invoke(
         "run", "--mask", "--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:",
         "--", sys.executable, "-c", code,
     )  # fmt: skip
@@ -133,7 +112,7 @@ def test_run_gives_the_child_the_store_settings_and_masks_their_secrets(seed: Pa
 def test_run_refuses_a_store_with_a_container_app(seed: Path, tmp_path: Path) -> None:
     app = tmp_path / "app.json"
     app.write_text("{}")
-    result = _invoke("run", "--fake-vault", seed, "--appconfig", STORE, "--containerapp", app, "--", "true")
+    result = invoke("run", "--fake-vault", seed, "--appconfig", STORE, "--containerapp", app, "--", "true")
     assert result.exit_code == 2
     assert "drop --appconfig" in result.stderr
 
@@ -143,9 +122,9 @@ def test_inject_fills_the_template_settings_the_store_names(seed: Path, tmp_path
     template.write_text(json.dumps({"db": {"password": "", "host": "db.local"}, "greeting": "hi"}))
     common = ("--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:")
 
-    masked = _invoke("inject", "-i", template, *common)
+    masked = invoke("inject", "-i", template, *common)
     out = tmp_path / "rendered.json"
-    written = _invoke("inject", "-i", template, *common, "--reveal", "-o", out)
+    written = invoke("inject", "-i", template, *common, "--reveal", "-o", out)
 
     assert masked.exit_code == 0, masked.output
     assert json.loads(masked.stdout) == {"db": {"password": "********", "host": "db.local"}, "greeting": "hello"}
@@ -166,8 +145,8 @@ def test_inject_fills_a_dotenv_template_named_as_variables_as_run_names_the_stor
     template.write_text("DB__PASSWORD=\nGREETING=hi\nUNRELATED=kept\n")
     common = ("--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:")
 
-    masked = _invoke("inject", "-i", template, *common)
-    revealed = _invoke("inject", "-i", template, *common, "--reveal")
+    masked = invoke("inject", "-i", template, *common)
+    revealed = invoke("inject", "-i", template, *common, "--reveal")
 
     assert masked.exit_code == 0, masked.output
     assert masked.stdout.splitlines() == ["DB__PASSWORD='********'", "GREETING=hi", "UNRELATED=kept"]
@@ -179,13 +158,13 @@ def test_inject_fills_a_dotenv_template_named_as_variables_as_run_names_the_stor
 def test_inject_refuses_a_store_for_a_text_template(seed: Path, tmp_path: Path) -> None:
     template = tmp_path / "nginx.conf.tmpl"
     template.write_text("password @Microsoft.KeyVault(VaultName=contoso-app;SecretName=db-password);\n")
-    result = _invoke("inject", "-i", template, "--fake-vault", seed, "--appconfig", STORE)
+    result = invoke("inject", "-i", template, "--fake-vault", seed, "--appconfig", STORE)
     assert result.exit_code == 2
     assert "--appconfig fills the settings" in result.stderr
 
 
 def test_resolve_for_azure_pipelines_marks_store_references_secret(seed: Path) -> None:
-    result = _invoke(
+    result = invoke(
         "resolve", "--fake-vault", seed, "--appconfig", STORE, "--key-filter", "app:*", "--trim-prefix", "app:",
         "--format", "azure-pipelines", env={"TF_BUILD": "True"},
     )  # fmt: skip
@@ -200,7 +179,7 @@ def test_resolve_for_azure_pipelines_marks_store_references_secret(seed: Path) -
 def test_a_store_from_the_environment_is_left_out_of_a_text_template(seed: Path, tmp_path: Path) -> None:
     template = tmp_path / "nginx.conf.tmpl"
     template.write_text("password @Microsoft.KeyVault(VaultName=contoso-app;SecretName=db-password);\n")
-    result = _invoke("inject", "-i", template, "--fake-vault", seed, env={"KVCONFIG_APPCONFIG": STORE})
+    result = invoke("inject", "-i", template, "--fake-vault", seed, env={"KVCONFIG_APPCONFIG": STORE})
     assert result.exit_code == 0, result.output
     assert result.stdout == "password ********;\n"
     assert "KVCONFIG_APPCONFIG is not used" in result.stderr

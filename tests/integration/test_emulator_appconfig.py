@@ -7,26 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import ssl
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from azure.core import MatchConditions
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .emulator_support import resolve_localhost_subdomains
+from .emulator_support import StaticCredential, fake_serve, resolve_localhost_subdomains, stop_serving, wait_for_ready
 
 pytest.importorskip("uvicorn")
 appconfiguration = pytest.importorskip("azure.appconfiguration")
@@ -109,27 +102,6 @@ def test_a_store_host_is_not_a_vault_and_a_bad_signature_is_refused(
     assert caught.value.status_code == 401
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], limit: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1][-3000:]
-        if path.exists():
-            loaded: dict[str, Any] = json.loads(path.read_text())
-            return loaded
-        time.sleep(0.02)
-    raise AssertionError(f"no ready file at {path}")
-
-
-class _StaticCredential:
-    def __init__(self, token: str) -> None:
-        self.token = AccessToken(token, int(time.time()) + 3600)
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return self.token
-
-
 def test_fake_serve_seeds_stores_and_names_them_the_control_api_portal_and_data_dir(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(
@@ -143,18 +115,10 @@ def test_fake_serve_seeds_stores_and_names_them_the_control_api_portal_and_data_
     more = tmp_path / "stores.json"
     more.write_text(json.dumps({"other-store": [{"key": "k", "value": "v", "label": "prod"}]}))
     ready = tmp_path / "ready.json"
-    command = [sys.executable, "-m", "kvconfig", "fake", "serve", "--port", "0", "--cert-dir", str(tmp_path / "c")]
-    command += ["--seed", str(seed), "--appconfig-seed", str(more), "--ready-file", str(ready)]
-    command += ["--data-dir", str(tmp_path / "data")]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    try:
-        info = _wait_for(ready, process)
+    args = ["--port", "0", "--cert-dir", str(tmp_path / "c"), "--seed", str(seed), "--appconfig-seed", str(more)]
+    args += ["--ready-file", str(ready), "--data-dir", str(tmp_path / "data")]
+    with fake_serve(args) as process:
+        info = wait_for_ready(ready, process)
         port = info["port"]
         assert info["control_url"] == f"https://localhost:{port}/_kvconfig/"
         assert info["portal_url"] == f"https://localhost:{port}/_kvconfig/portal"
@@ -170,20 +134,14 @@ def test_fake_serve_seeds_stores_and_names_them_the_control_api_portal_and_data_
             token = http.get(
                 info["token_url"], params={"identity": "app", "resource": info["store_token_resource"]}
             ).json()["access_token"]
-        credential = _StaticCredential(token)
+        credential = StaticCredential(token)
         client = AzureAppConfigurationClient(
             info["stores"]["contoso-config"], credential, connection_verify=info["ca_file"]
         )
         with client:
             assert client.get_configuration_setting("app:greeting").value == "hello"
         assert credential.scopes == [(info["store_token_resource"] + "/.default",)]
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
+        stderr = stop_serving(process)
     for needed in (
         f"control    https://localhost:{port}/_kvconfig/",
         f"portal     https://localhost:{port}/_kvconfig/portal",

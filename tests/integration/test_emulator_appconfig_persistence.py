@@ -8,24 +8,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import ssl
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .emulator_support import resolve_localhost_subdomains
+from .emulator_support import StaticCredential, fake_serve, resolve_localhost_subdomains, stop_serving, wait_for_ready
 
 pytest.importorskip("uvicorn")
 appconfiguration = pytest.importorskip("azure.appconfiguration")
@@ -130,33 +125,13 @@ def test_a_store_write_that_cannot_be_saved_is_not_acknowledged(tmp_path: Path) 
     assert refused.value.status_code == 503
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], limit: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1][-3000:]
-        if path.exists():
-            loaded: dict[str, Any] = json.loads(path.read_text())
-            return loaded
-        time.sleep(0.02)
-    raise AssertionError(f"no ready file at {path}")
-
-
 def _run_serve(tmp_path: Path, seed: Path, data: Path, step: Any) -> str:
     ready = tmp_path / "ready.json"
-    command = [sys.executable, "-m", "kvconfig", "fake", "serve", "--port", "0", "--cert-dir", str(tmp_path / "c")]
-    command += ["--appconfig-seed", str(seed), "--data-dir", str(data), "--ready-file", str(ready)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ)
-    try:
-        info = _wait_for(ready, process)
-        step(info)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
-    return stderr
+    args = ["--port", "0", "--cert-dir", str(tmp_path / "c")]
+    args += ["--appconfig-seed", str(seed), "--data-dir", str(data), "--ready-file", str(ready)]
+    with fake_serve(args, env=os.environ) as process:
+        step(wait_for_ready(ready, process))
+        return stop_serving(process)
 
 
 def test_fake_serve_keeps_stores_in_its_data_dir_and_seeds_only_a_new_folder(tmp_path: Path) -> None:
@@ -180,17 +155,9 @@ def test_fake_serve_keeps_stores_in_its_data_dir_and_seeds_only_a_new_folder(tmp
     assert "written" not in first + second
 
 
-class _StaticCredential:
-    def __init__(self, token: str) -> None:
-        self.token = AccessToken(token, int(time.time()) + 3600)
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return self.token
-
-
 def _client(info: dict[str, Any]) -> Any:
     """The official client on the served store, with a token from the emulator's token endpoint."""
     with httpx.Client(verify=ssl.create_default_context(cafile=info["ca_file"]), timeout=10) as http:
         answer = http.get(info["token_url"], params={"identity": "app", "resource": info["store_token_resource"]})
-    credential = _StaticCredential(answer.json()["access_token"])
+    credential = StaticCredential(answer.json()["access_token"])
     return AzureAppConfigurationClient(info["stores"][STORE], credential, connection_verify=info["ca_file"])

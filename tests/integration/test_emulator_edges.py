@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import ssl
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +23,7 @@ from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .emulator_support import resolve_localhost_subdomains
+from .emulator_support import fake_serve, resolve_localhost_subdomains, stop_serving, wait_for_ready
 
 pytest.importorskip("uvicorn")
 
@@ -170,34 +166,15 @@ def test_write_private_replaces_a_readable_file_with_a_0600_one(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["dump.json"]  # no temporary file left behind
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], limit: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        if path.exists():
-            loaded: dict[str, Any] = json.loads(path.read_text())
-            return loaded
-        time.sleep(0.02)
-    raise AssertionError(f"no ready file at {path}")
-
-
 def test_fake_serve_writes_a_ready_file_a_script_can_use_and_a_0600_dump(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"vaults": {"billing": {"secrets": {"greeting": "hello"}}, "orders": {}}}))
     ready = tmp_path / "ready.json"
     dump = tmp_path / "dump.json"
-    command = [sys.executable, "-m", "kvconfig", "fake", "serve", "--port", "0", "--tunnel-port", "0"]
-    command += ["--cert-dir", str(tmp_path / "certs"), "--seed", str(seed)]
-    command += ["--ready-file", str(ready), "--dump-on-exit", str(dump)]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )
-    try:
-        info = _wait_for(ready, process)
+    args = ["--port", "0", "--tunnel-port", "0", "--cert-dir", str(tmp_path / "certs"), "--seed", str(seed)]
+    args += ["--ready-file", str(ready), "--dump-on-exit", str(dump)]
+    with fake_serve(args) as process:
+        info = wait_for_ready(ready, process, limit=20.0)
         assert stat.S_IMODE(ready.stat().st_mode) == 0o600
         port = info["port"]
         assert info["vaults"] == {
@@ -215,13 +192,7 @@ def test_fake_serve_writes_a_ready_file_a_script_can_use_and_a_0600_dump(tmp_pat
                 headers={"Authorization": f"Bearer {token}"},
             )
         assert secret.json()["value"] == "hello"
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, stderr
+        stderr = stop_serving(process, timeout=10)
     for needed in (
         f"https://billing.localhost:{port}",
         "NODE_EXTRA_CA_CERTS=",
