@@ -1,5 +1,7 @@
 """Fixtures shared by every test folder: a real ``redis-server`` (skipped where Debian's ``redis-server`` is not
-installed), used by the fleet's shared tier tests and the example apps' Redis tier tests."""
+installed), used by the fleet's shared tier tests and the example apps' Redis tier tests; and witnesses of what
+reached azure-identity and azure-core's default transport (tokens asked for, requests sent), for the tests proving
+that an untrusted host gets neither."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +79,46 @@ def redis_url(redis_server: str) -> str:
     client.flushall()
     client.close()
     return redis_server
+
+
+class RecordingCredential:
+    """A token credential recording the scopes of every token asked of it (its tokens open nothing)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        self.calls.append(scopes)
+        return AccessToken("recorded-token-opens-nothing", int(time.time()) + 3600)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_credential(monkeypatch: pytest.MonkeyPatch) -> RecordingCredential:
+    """A :class:`RecordingCredential`, also what azure-identity's ``DefaultAzureCredential()`` makes meanwhile (the
+    credential the CLI and the library make for an endpoint)."""
+    import azure.identity
+
+    credential = RecordingCredential()
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", lambda *args, **kwargs: credential)
+    return credential
+
+
+@pytest.fixture
+def sent_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URL of every request azure-core's default (requests) transport is asked to send meanwhile; none leaves:
+    each fails as a refused connection does (not retried: azure-core retries only its own errors)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    sent: list[str] = []
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        sent.append(str(request.url))
+        raise ConnectionRefusedError("recorded, not sent")
+
+    monkeypatch.setattr(RequestsTransport, "send", send)
+    return sent

@@ -168,3 +168,22 @@ def test_fake_serve_refuses_a_bad_store_seed_in_one_line(tmp_path: Path) -> None
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("kvconfig: Cannot use the App Configuration seed: appconfig.contoso-config")
     assert "bogus" in lines[0]
+
+
+def test_the_library_trusts_the_emulator_stores_on_their_loopback_hosts(
+    served: tuple[EmulatorServer, FakeAppConfiguration, FakeKeyVault],
+) -> None:
+    """``<store>.azconfig.localhost:<port>`` is a trusted store host (any port: the emulator chooses it), read with a
+    connection string or a token alike."""
+    from kvconfig import from_appconfig
+
+    server, appconfig, keyvault = served
+    endpoint = server.store_url_for("contoso-config")
+    appconfig.set(endpoint, "app:greeting", "hello")
+    verify = str(server.ca_path)
+
+    by_key = from_appconfig(appconfig.connection_string(endpoint), trim_prefixes=["app:"], connection_verify=verify)
+    by_token = from_appconfig(endpoint, credential=keyvault.credential(), connection_verify=verify)
+
+    assert by_key.settings == {"greeting": "hello"}
+    assert by_token.settings == {"app:greeting": "hello"}

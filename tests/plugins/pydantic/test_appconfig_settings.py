@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from kvconfig import ResolutionError, SecretResolver
+from kvconfig import KeyCollisionError, ResolutionError, SecretResolver, UntrustedStoreError
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.appconfig import FakeAppConfiguration
 from kvconfig.settings import AppConfigurationStore
@@ -241,3 +241,46 @@ async def test_aclose_closes_the_resolver_the_store_made(fakes: Any) -> None:
         assert resolver.resolve({"plain": "value"}) == {"plain": "value"}
     with pytest.raises(RuntimeError, match="closed"):
         resolver.resolve({"plain": "value"})
+
+
+def test_an_untrusted_store_is_refused_before_a_credential_or_client_is_used(
+    recording_credential: Any, sent_requests: list[str]
+) -> None:
+    for store in ("https://evil.example", "Endpoint=https://evil.example;Id=k;Secret=c2VjcmV0"):
+        with pytest.raises(UntrustedStoreError, match=r"untrusted App Configuration host 'evil\.example'"):
+            AppConfigurationStore(store, credential=recording_credential, key_prefix="app:")
+    assert (recording_credential.calls, sent_requests) == ([], [])
+
+
+def test_trusted_hosts_admit_another_store_and_its_vaults_for_the_default_resolver(recording_credential: Any) -> None:
+    with AppConfigurationStore(
+        "https://config.internal.example:8443",
+        credential=recording_credential,
+        trusted_hosts=[".internal.example:8443"],
+    ) as store:
+        assert store.address.endpoint == "https://config.internal.example:8443"
+        assert store.resolver.trusted_hosts == (".internal.example:8443",)
+    assert recording_credential.calls == []  # nothing was read yet
+
+
+def test_two_keys_naming_one_field_are_refused(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    appconfig.set(STORE, "app:database:port", "7000")  # app:database__port names database.port too
+    with _store(appconfig, keyvault) as store, pytest.raises(KeyCollisionError) as caught:
+        _settings_class(store)()
+    assert "keys 'app:database:port' (no label) and 'app:database__port' (no label) both map to 'database.port'" in (
+        str(caught.value)
+    )
+
+
+def test_keys_differing_in_case_are_refused_unless_the_settings_are_case_sensitive(fakes: Any) -> None:
+    keyvault, appconfig = fakes
+    appconfig.set(STORE, "app:Greeting", "hello again")
+    with _store(appconfig, keyvault) as store:
+        with pytest.raises(KeyCollisionError, match="both map to 'greeting'"):
+            _settings_class(store)()
+
+        class CaseSensitive(_settings_class(store)):  # type: ignore[misc,valid-type]
+            model_config = SettingsConfigDict(case_sensitive=True)
+
+        assert CaseSensitive().greeting == "hello"  # Greeting names no field of a case-sensitive class
