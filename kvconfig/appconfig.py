@@ -22,7 +22,7 @@ import concurrent.futures
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.references import APPCONFIG_KEYVAULT_CONTENT_TYPE
 from kvconfig.resolve import ResolutionReport, SecretResolver
+from kvconfig.sources import StoreAddress
 
 if TYPE_CHECKING:
     from azure.appconfiguration.provider import AzureAppConfigurationProvider
@@ -79,9 +80,9 @@ class ProviderSecretResolver:
         hook = ProviderSecretResolver(SecretResolver(credential))
         config = azure.appconfiguration.provider.load(endpoint=..., credential=..., **hook.provider_options())
 
-    ``resolver`` defaults to ``SecretResolver(credential, transport=transport)`` (closed with this object); a resolver
-    you pass stays yours to close. On a refresh, a reference that resolved before and fails now keeps its last good
-    value (logged as a warning); a new failing reference raises.
+    ``resolver`` defaults to ``SecretResolver(credential, transport=transport, trusted_hosts=trusted_hosts)`` (closed
+    with this object); a resolver you pass stays yours to close. On a refresh, a reference that resolved before and
+    fails now keeps its last good value (logged as a warning); a new failing reference raises.
 
     ``pipeline=True`` (the default) starts resolving each page's references when the page arrives, on a worker
     thread, so the fetches overlap the listing of later pages; ``False`` resolves everything at the first secret.
@@ -94,9 +95,14 @@ class ProviderSecretResolver:
         credential: Any = None,
         transport: Any = None,
         pipeline: bool = True,
+        trusted_hosts: Sequence[str] = (),
     ) -> None:
         self._owned = resolver is None
-        self.resolver = resolver if resolver is not None else SecretResolver(credential, transport=transport)
+        self.resolver = (
+            resolver
+            if resolver is not None
+            else SecretResolver(credential, transport=transport, trusted_hosts=trusted_hosts)
+        )
         self.pipeline = pipeline
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str | None], _Seen] = {}
@@ -340,6 +346,7 @@ def load(
     credential: Any = None,
     resolver: SecretResolver | None = None,
     pipeline: bool = True,
+    trusted_hosts: Sequence[str] = (),
     **provider_options: Any,
 ) -> AzureAppConfigurationProvider:
     """``azure.appconfiguration.provider.load`` with Key Vault references resolved by kvconfig.
@@ -349,10 +356,14 @@ def load(
     :class:`ProviderSecretResolver`). Other keyword arguments go to the provider unchanged (``selects``, ``refresh_on``,
     ``trim_prefixes``, ``transport``...). The resolver stays open for the provider's refreshes; close it with the
     provider's configuration when you own it.
+
+    The store's host must be an App Configuration store's (the Azure clouds', the loopback emulator's) or listed in
+    ``trusted_hosts`` (which the default resolver also trusts for vaults): otherwise
+    :class:`~kvconfig.sources.UntrustedStoreError`, before the provider or a credential sees it.
     """
     from azure.appconfiguration.provider import load as provider_load
 
-    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential, pipeline=pipeline)
+    hook = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
     options = hook.provider_options(**provider_options)
     if connection_string is not None:
         return provider_load(connection_string=connection_string, **options)
@@ -366,14 +377,33 @@ async def load_async(
     credential: Any = None,
     resolver: SecretResolver | None = None,
     pipeline: bool = True,
+    trusted_hosts: Sequence[str] = (),
     **provider_options: Any,
 ) -> AsyncAzureAppConfigurationProvider:
     """The aio twin of :func:`load` (``azure.appconfiguration.provider.aio.load``)."""
     from azure.appconfiguration.provider.aio import load as provider_load
 
-    hook = ProviderSecretResolver(resolver, credential=None if resolver is not None else credential, pipeline=pipeline)
+    hook = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
     options = hook.provider_options(**provider_options)
     options["secret_resolver"] = _AsyncCallback(hook)
     if connection_string is not None:
         return await provider_load(connection_string=connection_string, **options)
     return await provider_load(endpoint=endpoint, credential=credential, **options)
+
+
+def _checked_hook(
+    endpoint: str | None,
+    connection_string: str | None,
+    credential: Any,
+    resolver: SecretResolver | None,
+    pipeline: bool,
+    trusted_hosts: Sequence[str],
+) -> ProviderSecretResolver:
+    """The hook of :func:`load` and :func:`load_async`, once the store is known trusted
+    (:class:`~kvconfig.sources.StoreAddress`'s rule; with neither an endpoint nor a connection string, the provider
+    reports what is missing itself)."""
+    named = connection_string if connection_string is not None else endpoint
+    if named is not None:
+        StoreAddress.parse(named, trusted_hosts=trusted_hosts)
+    credential = None if resolver is not None else credential  # a resolver given brings its own
+    return ProviderSecretResolver(resolver, credential=credential, pipeline=pipeline, trusted_hosts=trusted_hosts)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from azure.appconfiguration.provider import SettingSelector, WatchKey
 from azure.appconfiguration.provider import load as provider_load
 
-from kvconfig import ResolutionError, SecretResolver
+from kvconfig import ResolutionError, SecretResolver, UntrustedStoreError
 from kvconfig.appconfig import ProviderSecretResolver, load, load_async
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.appconfig import FakeAppConfiguration
@@ -246,3 +247,13 @@ def test_failures_of_several_pipelined_pages_are_reported_together(
         )
     settings = sorted(failure.setting for failure in caught.value.failures)
     assert settings == ["app:a:missing", "app:zz:missing (label prod)"]
+
+
+async def test_kvconfig_load_refuses_an_untrusted_store_before_the_provider_sees_it(
+    resolver: SecretResolver, recording_credential: Any, sent_requests: list[str]
+) -> None:
+    with pytest.raises(UntrustedStoreError, match=r"host 'evil\.example'"):
+        load(endpoint="https://evil.example", credential=recording_credential, resolver=resolver)
+    with pytest.raises(UntrustedStoreError, match=r"host 'evil\.example'"):
+        await load_async(connection_string="Endpoint=https://evil.example;Id=k;Secret=c2VjcmV0", resolver=resolver)
+    assert (recording_credential.calls, sent_requests) == ([], [])
