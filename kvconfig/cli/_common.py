@@ -156,7 +156,7 @@ def resolver_options(func: F) -> F:
                 "trusted_hosts",
                 multiple=True,
                 callback=_valid_trusted_hosts,
-                help="Also allow this vault host (or .suffix) to receive a token.",
+                help="Also allow this vault or App Configuration store host (or .suffix) to receive a token.",
             ),
             click.option(
                 "--concurrency",
