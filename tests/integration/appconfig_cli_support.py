@@ -16,11 +16,15 @@ VAULT = "https://contoso-app.vault.azure.net"
 
 
 def write_seed(
-    tmp_path: Path, secrets: dict[str, str], *, label: str, api_key_secret: str, more: list[dict[str, Any]]
+    tmp_path: Path,
+    secrets: dict[str, str],
+    *more: dict[str, Any],
+    label: str = "prod",
+    api_key_secret: str = "db-password",
 ) -> Path:
     """A ``--fake-vault`` seed: the vault ``contoso-app`` with ``secrets``, and the store ``contoso-config`` with
     ``app:greeting``, ``app:db:password`` (a reference, and under ``label`` one to an absent secret), ``app:api-key``
-    (``@Microsoft.KeyVault`` text naming ``api_key_secret``) and ``more``."""
+    (``@Microsoft.KeyVault`` text naming ``api_key_secret``) and the key-values ``more``."""
     key_values = [
         {"key": "app:greeting", "value": "hello"},
         {"key": "app:db:password", "secret_uri": f"{VAULT}/secrets/db-password"},

@@ -18,13 +18,8 @@ SECRET = "CLI-APPCONFIG-SECRET-3b1e"
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Path:
-    return write_seed(
-        tmp_path,
-        {"db-password": SECRET},
-        label="prod",
-        api_key_secret="db-password",
-        more=[{"key": "other:token", "secret_uri": "https://evil.example.com/secrets/token"}],
-    )
+    evil = {"key": "other:token", "secret_uri": "https://evil.example.com/secrets/token"}
+    return write_seed(tmp_path, {"db-password": SECRET}, evil)
 
 
 def _check(*args: str | Path, env: dict[str, str] | None = None) -> Result:

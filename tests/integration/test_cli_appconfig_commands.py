@@ -18,13 +18,8 @@ OTHER = "CLI-APPCONFIG-CMD-OTHER-55c2"
 
 @pytest.fixture
 def seed(tmp_path: Path) -> Path:
-    return write_seed(
-        tmp_path,
-        {"db-password": SECRET, "api-key": OTHER},
-        label="broken",
-        api_key_secret="api-key",
-        more=[{"key": "other:mode", "value": "fast"}],
-    )
+    secrets, mode = {"db-password": SECRET, "api-key": OTHER}, {"key": "other:mode", "value": "fast"}
+    return write_seed(tmp_path, secrets, mode, label="broken", api_key_secret="api-key")
 
 
 def test_resolve_reads_the_store_masked_unless_reveal(seed: Path) -> None:

@@ -22,13 +22,7 @@ EVIL = "https://evil.example"
 @pytest.fixture
 def seed(tmp_path: Path) -> Path:
     """The usual store, and two keys that differ only in case: run and resolve's dotenv name both DB__PASSWORD."""
-    return write_seed(
-        tmp_path,
-        {"db-password": SECRET},
-        label="prod",
-        api_key_secret="db-password",
-        more=[{"key": "app:Db:Password", "value": "another"}],
-    )
+    return write_seed(tmp_path, {"db-password": SECRET}, {"key": "app:Db:Password", "value": "another"})
 
 
 def _refused(result: Any, host: str = "evil.example") -> None:
@@ -133,13 +127,8 @@ def test_resolve_for_github_refuses_them_before_writing_its_files(seed: Path, tm
 
 
 def test_inject_refuses_two_keys_filling_one_setting_and_writes_nothing(tmp_path: Path) -> None:
-    seed = write_seed(
-        tmp_path,
-        {"db-password": SECRET},
-        label="prod",
-        api_key_secret="db-password",
-        more=[{"key": "app:db__password", "value": "another"}],  # db:password and db__password: the setting db.password
-    )
+    # db:password and db__password: both the setting db.password
+    seed = write_seed(tmp_path, {"db-password": SECRET}, {"key": "app:db__password", "value": "another"})
     template = tmp_path / "appsettings.json"
     template.write_text(json.dumps({"db": {"password": ""}, "greeting": "hi"}))
     out = tmp_path / "rendered.json"
@@ -158,9 +147,7 @@ def test_inject_refuses_two_keys_filling_one_setting_and_writes_nothing(tmp_path
 
 
 def test_check_refuses_two_keys_trimmed_to_one_name(tmp_path: Path) -> None:
-    seed = write_seed(
-        tmp_path, {"db-password": SECRET}, label="prod", api_key_secret="db-password", more=[{"key": "greeting"}]
-    )
+    seed = write_seed(tmp_path, {"db-password": SECRET}, {"key": "greeting"})
     result = invoke("check", "--fake-vault", seed, "--appconfig", STORE, "--trim-prefix", "app:")
 
     assert result.exit_code == 1
