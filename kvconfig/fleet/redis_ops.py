@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["as_bytes", "delete_if_holding", "is_client", "redis_module", "set_if_unchanged"]
+__all__ = ["RedisDown", "as_bytes", "delete_if_holding", "is_client", "redis_module", "set_if_unchanged"]
+
+
+class RedisDown(Exception):
+    """A Redis command failed or timed out; the cause is chained."""
 
 
 def redis_module() -> Any:
