@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kvconfig.fleet.data_keys import DataKeys
-from kvconfig.fleet.redis_ops import RedisDown, as_bytes, is_client, redis_module
+from kvconfig.fleet.redis_ops import NAMESPACE_RULE, RedisDown, as_bytes, is_client, is_namespace, redis_module
 from kvconfig.fleet.sealing import (
     DataKey,
     SealedFormatError,
@@ -68,7 +68,8 @@ class RedisSharedCache(DataKeys):
         client must live), or a ``redis://`` URL.
     :param key_wrapper: wraps and unwraps the data key through Key Vault: ``kvconfig.crypto.AsyncAzureKeyWrapper``
         (or any kvconfig.crypto key wrapper). Each replica unwraps once.
-    :keyword namespace: prefix of every key and of the invalidation channel.
+    :keyword namespace: prefix of every key and of the invalidation channel: 1 to 64 letters, digits, ``-``, ``_`` or
+        ``.`` (no ``:``, which separates the parts of a key: ``app`` and ``app:v`` would overlap).
     :keyword ttl: seconds a versionless pointer stays in Redis (the fleet's refresh interval).
     :keyword value_ttl: seconds a sealed version stays in Redis.
     :keyword missing_ttl: seconds a sealed "no such secret" answer stays in Redis, so a name the vault does not hold
@@ -104,8 +105,8 @@ class RedisSharedCache(DataKeys):
                 raise ValueError(f"{name} must be a positive number of seconds.")
         if not wait >= 0 or not op_timeout > 0 or not retry_interval >= 0 or not missing_ttl >= 0:
             raise ValueError("wait, retry_interval and missing_ttl must not be negative; op_timeout must be positive.")
-        if not namespace or any(c in namespace for c in " \r\n"):
-            raise ValueError("namespace must be a non-empty string without spaces.")
+        if not is_namespace(namespace):
+            raise ValueError(f"namespace must be {NAMESPACE_RULE}: ':' would let it overlap another namespace's keys.")
         self._redis_arg = redis
         self._client: Redis | None = None
         self._owns_client = not is_client(redis)
