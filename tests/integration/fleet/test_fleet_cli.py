@@ -157,6 +157,7 @@ def test_rotate_rewrap_without_a_record_says_no_replica_made_one(fake: FakeKeyVa
         (["--key", "https://evil.example.com/keys/kek"], "evil.example.com is not a Key Vault or Managed HSM host"),
         (["--key", f"{VAULT_URL}/secrets/kek"], "give a Key Vault key id"),
         (["--key", KEK_URL, "--keep-entries"], "--keep-entries only applies with --new-data-key"),
+        (["--key", KEK_URL, "--namespace", "app:x"], "a namespace is 1 to 64 letters, digits, '-', '_' or '.'"),
     ],
 )
 def test_rotate_refuses_bad_options_before_reading_anything(args: list[str], message: str) -> None:
