@@ -14,26 +14,20 @@ pytest.importorskip("redis")
 
 import redis
 from azure.identity.aio import DefaultAzureCredential
-from azure.keyvault.keys import KeyClient
 from azure.keyvault.keys.crypto.aio import CryptographyClient
 
 from kvconfig import SecretResolver
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fleet import VaultBudget, fleet_from_environment, resolver_from_environment
 
-from .conftest import VAULT, VAULT_URL, ref
+from .conftest import VAULT_URL, patched_vault_with_kek, ref
 
 VALUE = "environment-fleet-plaintext-QUUX"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeKeyVault]:
-    fake = FakeKeyVault()
-    fake.set_secret(VAULT, "db", VALUE)
-    client = KeyClient(VAULT_URL, fake.credential(), transport=fake.transport())
-    client.create_rsa_key("fleet-kek", size=2048)
-    client.close()
-    with fake.patch():
+    with patched_vault_with_kek(VALUE) as fake:
         yield fake
 
 
