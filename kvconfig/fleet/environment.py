@@ -27,6 +27,7 @@ from kvconfig.fleet.coordinator import AsyncClosable, Fleet
 from kvconfig.fleet.redis_cache import RedisSharedCache
 from kvconfig.fleet.redis_ops import NAMESPACE_RULE, is_namespace, is_redis_url, redis_module
 from kvconfig.fleet.startup import StartupPolicy
+from kvconfig.references import trusted_entries
 from kvconfig.resolve import SecretResolver
 from kvconfig.sources import SourceError
 
@@ -150,6 +151,7 @@ def _from_environment(
 ) -> tuple[Fleet, AsyncTokenCredential] | None:
     """The fleet and the credential its key clients use (the fleet closes it when it was made here)."""
     trusted_hosts = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)
+    trusted_entries(trusted_hosts)  # a malformed entry is the caller's ValueError, not the variable's
     wanted = _read(environ, replicas, trusted_hosts, namespace)
     if wanted is None:
         return None

@@ -96,6 +96,14 @@ def test_a_replicas_argument_out_of_bounds_is_a_value_error(replicas: int) -> No
         fleet_from_environment(environ={"KVCONFIG_REDIS_URL": URL, "KVCONFIG_REDIS_KEK": KEK}, replicas=replicas)
 
 
+def test_a_malformed_trusted_host_is_the_callers_error_not_the_variables() -> None:
+    environ = {"KVCONFIG_REDIS_URL": URL, "KVCONFIG_REDIS_KEK": KEK}
+    with pytest.raises(ValueError) as caught:
+        fleet_from_environment(environ=environ, trusted_hosts=["https://not a host/"])
+
+    assert not isinstance(caught.value, FleetEnvironmentError)
+
+
 def test_the_error_is_a_kvconfig_source_error_and_a_value_error() -> None:
     assert issubclass(FleetEnvironmentError, SourceError)
     assert issubclass(FleetEnvironmentError, ValueError)
