@@ -101,9 +101,16 @@ class StoreView(Protocol):
     def lock(self) -> AbstractContextManager[Any]: ...
 
     @property
+    def items(self) -> Mapping[tuple[str, str | None], StoredKeyValue]:
+        """The key-values by (key, label); the null label is ``None``."""
+        ...
+
+    @property
     def snapshots(self) -> Mapping[str, object]: ...
 
-    def sorted_items(self) -> Sequence[StoredKeyValue]: ...
+    def sorted_items(self) -> Sequence[StoredKeyValue]:
+        """The key-values in the service's order: by key, then label (the null label first)."""
+        ...
 
 
 class StoreService(Dispatcher, PersistedStores, Protocol):

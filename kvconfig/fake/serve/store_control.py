@@ -139,7 +139,7 @@ class StoreControl:
 
     def _summary(self, store: StoreView) -> dict[str, Any]:
         with store.lock:
-            count, snapshots = len(store.sorted_items()), len(store.snapshots)
+            count, snapshots = len(store.items), len(store.snapshots)
         return {"name": store.name, "endpoint": store.endpoint, "key_values": count, "snapshots": snapshots}
 
     def _host(self, name: object) -> str:
