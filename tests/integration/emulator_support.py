@@ -1,11 +1,15 @@
-"""Helpers of the emulator's integration tests: name resolution of ``*.localhost`` for this process's clients."""
+"""Helpers of the emulator's integration tests: name resolution of ``*.localhost`` for this process's clients, and
+the control API as a peer beyond loopback sees it."""
 
 from __future__ import annotations
 
 import socket
 from typing import Any
 
+import httpx
 import pytest
+
+from kvconfig.fake.serve.emulator import EmulatorServer
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -43,3 +47,10 @@ def refuse_localhost_subdomains(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return asked
+
+
+def remote_control(server: EmulatorServer, peer: str) -> httpx.AsyncClient:
+    """The emulator's control API through its own ASGI app, reached as if from ``peer`` (a live socket only ever
+    sees loopback here)."""
+    transport = httpx.ASGITransport(app=server.app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=f"{server.base_url}/_kvconfig")
