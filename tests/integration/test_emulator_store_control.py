@@ -52,6 +52,7 @@ def _client(fake: FakeKeyVault, server: EmulatorServer, store: str = "contoso-co
 def test_key_values_seeded_through_the_control_api_are_what_the_official_client_reads(
     fake: FakeKeyVault, server: EmulatorServer, control: httpx.Client
 ) -> None:
+    assert control.get("/health").json()["stores"] == f"https://<store>.azconfig.localhost:{server.port}"
     seeded = control.post("/appconfig/seed", json={"appconfig": SEED})
 
     assert seeded.status_code == 200, seeded.text
@@ -209,6 +210,7 @@ def test_an_emulator_without_stores_says_so() -> None:
         httpx.Client(base_url=f"{plain.base_url}/_kvconfig", verify=_trust(plain), timeout=10) as http,
     ):
         missing = http.get("/appconfig/stores")
+        assert "stores" not in http.get("/health").json()
         seeded = http.post("/seed", json={"appconfig": SEED})
         dump = http.get("/dump", params={"reveal": "1"}).json()
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "NoStores")
