@@ -62,8 +62,12 @@ def reference_target(item: StoredKeyValue) -> str | None:
 
 
 def iso_utc(epoch: float) -> str:
-    """``2026-12-06T04:23:23+00:00``: App Configuration's timestamp format."""
-    return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat()
+    """``2026-12-06T04:23:23+00:00``: App Configuration's timestamp format (a clock moved past year 9999 gives the
+    seconds as they are: a listing never fails on a time)."""
+    try:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
 
 
 class StoreControl:
