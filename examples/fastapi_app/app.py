@@ -21,45 +21,24 @@ replica (docs/fleet.md). ``GET /health/kvconfig`` shows the Redis tier under ``f
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI
 from kvconfig_fastapi import KvConfig
 from pydantic import SecretStr
 
-from kvconfig import SecretResolver
+from kvconfig.fleet import resolver_from_environment
 from kvconfig.settings import KeyVaultSettings, KeyVaultSettingsConfigDict
 
-
-def fleet_resolver() -> SecretResolver | None:
-    """With ``KVCONFIG_REDIS_URL``: a resolver sharing a sealed cache on Redis with the other replicas."""
-    redis_url = os.environ.get("KVCONFIG_REDIS_URL")
-    if not redis_url:
-        return None
-    from azure.identity.aio import DefaultAzureCredential
-    from azure.keyvault.keys.crypto.aio import CryptographyClient
-
-    from kvconfig.crypto import AsyncAzureKeyWrapper
-    from kvconfig.fleet import Fleet, RedisSharedCache, StartupPolicy, VaultBudget
-
-    credential = DefaultAzureCredential()
-
-    def key_client(key_id: str) -> CryptographyClient:  # also opens a data key wrapped by another key version
-        return CryptographyClient(key_id, credential)
-
-    wrapper = AsyncAzureKeyWrapper(key_client(os.environ["KVCONFIG_REDIS_KEK"]), client_factory=key_client)
-    fleet = Fleet(
-        shared=RedisSharedCache(redis_url, wrapper),
-        budget=VaultBudget.share_of(replicas=int(os.environ.get("APP_REPLICAS", "10"))),
-        startup=StartupPolicy(deadline=300),
-    )
-    return SecretResolver(credential, fleet=fleet)
+# With KVCONFIG_REDIS_URL and KVCONFIG_REDIS_KEK: a resolver sharing a sealed cache on Redis with the other replicas
+# (KVCONFIG_FLEET_REPLICAS says how many share the vault); None without them: the plugin makes its own resolver.
+resolver = resolver_from_environment()
 
 
 class Settings(KeyVaultSettings):
     model_config = KeyVaultSettingsConfigDict(
-        env_prefix="APP_", keyvault_url="https://contoso-app.vault.azure.net", keyvault_resolver=fleet_resolver()
+        env_prefix="APP_", keyvault_url="https://contoso-app.vault.azure.net", keyvault_resolver=resolver
     )
 
     db_password: SecretStr
@@ -72,19 +51,19 @@ kv = KvConfig(Settings, refresh_interval=float(os.environ.get("APP_REFRESH_SECON
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    seed = os.environ.get("KVCONFIG_FAKE_SEED")
-    if seed:
-        from kvconfig.fake import FakeKeyVault
+    async with AsyncExitStack() as stack:
+        if resolver is not None:
+            stack.push_async_callback(resolver.aclose)  # at shutdown: its Redis client, key clients and credential
+        seed = os.environ.get("KVCONFIG_FAKE_SEED")
+        if seed:
+            from kvconfig.fake import FakeKeyVault
 
-        fake = FakeKeyVault()
-        fake.seed(seed)
-        app.state.fake_keyvault = fake
-        with fake.patch():
-            async with kv.lifespan(app):
-                yield
-    else:
-        async with kv.lifespan(app):
-            yield
+            fake = FakeKeyVault()
+            fake.seed(seed)
+            app.state.fake_keyvault = fake
+            stack.enter_context(fake.patch())
+        await stack.enter_async_context(kv.lifespan(app))
+        yield
 
 
 app = FastAPI(lifespan=lifespan)

@@ -16,12 +16,13 @@ sealed under that key (docs/fleet.md); ``GET /health`` shows its state. Offline,
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from flask import Flask, current_app
 from kvconfig_flask import KvConfig
 
-from kvconfig import SecretResolver
+from kvconfig.fleet import resolver_from_environment
 
 kv = KvConfig()
 _fake_patch = None
@@ -38,31 +39,6 @@ def _use_fake_vault_if_asked() -> None:
         _fake_patch = fake.patch().start()
 
 
-def fleet_resolver() -> SecretResolver | None:
-    """With ``KVCONFIG_REDIS_URL``: a resolver sharing a sealed cache on Redis with the other replicas."""
-    redis_url = os.environ.get("KVCONFIG_REDIS_URL")
-    if not redis_url:
-        return None
-    from azure.identity.aio import DefaultAzureCredential
-    from azure.keyvault.keys.crypto.aio import CryptographyClient
-
-    from kvconfig.crypto import AsyncAzureKeyWrapper
-    from kvconfig.fleet import Fleet, RedisSharedCache, StartupPolicy, VaultBudget
-
-    credential = DefaultAzureCredential()
-
-    def key_client(key_id: str) -> CryptographyClient:  # also opens a data key wrapped by another key version
-        return CryptographyClient(key_id, credential)
-
-    wrapper = AsyncAzureKeyWrapper(key_client(os.environ["KVCONFIG_REDIS_KEK"]), client_factory=key_client)
-    fleet = Fleet(
-        shared=RedisSharedCache(redis_url, wrapper),
-        budget=VaultBudget.share_of(replicas=int(os.environ.get("APP_REPLICAS", "10"))),
-        startup=StartupPolicy(deadline=300),
-    )
-    return SecretResolver(credential, fleet=fleet, embedded=True)  # embedded: the references inside the URI
-
-
 def create_app(config: dict[str, object] | None = None) -> Flask:
     _use_fake_vault_if_asked()
     app = Flask(__name__)
@@ -74,7 +50,12 @@ def create_app(config: dict[str, object] | None = None) -> Flask:
     )
     app.config.from_prefixed_env()  # FLASK_* variables may hold references too
     app.config.update(config or {})
-    kv.init_app(app, refresh_interval=300, resolver=fleet_resolver())
+    # With KVCONFIG_REDIS_URL and KVCONFIG_REDIS_KEK: a resolver sharing a sealed cache on Redis with the other
+    # replicas (None without them: the extension makes its own); embedded: the references inside the URI.
+    resolver = resolver_from_environment(embedded=True)
+    if resolver is not None:
+        atexit.register(resolver.close)  # its Redis client, key clients and credential, when the process ends
+    kv.init_app(app, refresh_interval=300, resolver=resolver)
 
     @app.get("/")
     def index() -> dict[str, object]:

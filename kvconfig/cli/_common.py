@@ -41,6 +41,7 @@ __all__ = [
     "require_reveal",
     "resolver_options",
     "source_options",
+    "valid_trusted_hosts",
     "warn",
 ]
 
@@ -83,7 +84,7 @@ def _valid_cloud(_ctx: click.Context, _param: click.Parameter, value: str) -> st
     return value
 
 
-def _valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+def valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     try:
         trusted_entries(value)
     except ValueError as exc:
@@ -155,7 +156,7 @@ def resolver_options(func: F) -> F:
                 "--trusted-host",
                 "trusted_hosts",
                 multiple=True,
-                callback=_valid_trusted_hosts,
+                callback=valid_trusted_hosts,
                 help="Also allow this vault or App Configuration store host (or .suffix) to receive a token.",
             ),
             click.option(

@@ -98,7 +98,8 @@ class FakeCommandError(click.ClickException):
 @click.option(
     "--dump-on-exit",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the fake's contents as a seed file (values included; mode 0600) when the server stops.",
+    help="Write the fake's contents as a seed file (values included; mode 0600) when the server stops: the vaults "
+    "and, when served, the App Configuration stores (its 'appconfig' part), so --seed reads it back.",
 )
 @click.option(
     "--log-level",
@@ -161,13 +162,13 @@ def serve(
     from kvconfig._private_files import write_private
     from kvconfig.cli._fake_stores import (
         StoreSeedError,
-        loopback_store_seed,
         read_store_seed,
         serve_stores,
         split_seed,
     )
     from kvconfig.fake import FakeKeyVault, SeedError
-    from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn, unloopback_dump
+    from kvconfig.fake.serve.emulator import EmulatorServer, loopback_seed, require_uvicorn
+    from kvconfig.fake.serve.store_control import loopback_store_seed
     from kvconfig.fake.serve.tls import default_cert_dir
 
     try:
@@ -270,7 +271,7 @@ def serve(
                 if not ready_file.is_symlink():
                     ready_file.unlink()
         if dump_on_exit is not None:
-            text = json.dumps(unloopback_dump(fake.dump(), bound), indent=2) + "\n"
+            text = json.dumps(server.control.dump(bound), indent=2) + "\n"
             try:
                 write_private(dump_on_exit, text)
             except OSError as exc:

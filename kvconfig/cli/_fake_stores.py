@@ -9,7 +9,6 @@ The fake App Configuration is imported only then: a plain ``fake serve`` does no
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,6 @@ __all__ = [
     "MAX_STORE_SEED_BYTES",
     "JsonObjectFileError",
     "StoreSeedError",
-    "loopback_store_seed",
     "read_json_object",
     "read_store_seed",
     "serve_stores",
@@ -83,16 +81,12 @@ def split_seed(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 def read_store_seed(path: Path) -> dict[str, Any]:
     """The stores of ``--appconfig-seed FILE``: ``{"appconfig": {...}}`` or the stores mapping itself."""
-    data = _read_object(path, "App Configuration seed")
-    stores = data.get("appconfig", data)
-    if not isinstance(stores, dict):
+    from kvconfig.fake.serve.store_control import stores_part  # the control API's seed endpoint reads it too
+
+    stores = stores_part(_read_object(path, "App Configuration seed"))
+    if stores is None:
         raise StoreSeedError(f"The App Configuration seed {path}: 'appconfig' must map store names to lists.")
     return stores
-
-
-def loopback_store_seed(stores: Mapping[str, Any], domain: str) -> dict[str, Any]:
-    """Bare store names (``contoso-config``) as the emulator's store hosts (``contoso-config.<domain>``)."""
-    return {(name if "." in name or "://" in name else f"{name}.{domain}"): items for name, items in stores.items()}
 
 
 def serve_stores(keyvault: FakeKeyVault, *, strict: bool, latency: float) -> FakeAppConfiguration:

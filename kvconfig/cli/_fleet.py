@@ -12,20 +12,16 @@ import asyncio
 import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import click
 
-from kvconfig.cli._common import fail, warn
-from kvconfig.errors import KvConfigError
-from kvconfig.references import is_trusted_host, trusted_entries
+from kvconfig.cli._common import fail, valid_trusted_hosts, warn
+from kvconfig.errors import KvConfigError, UntrustedVaultError
 
 if TYPE_CHECKING:
     from kvconfig.fleet import DataKeyChange
 
 __all__ = ["fleet_group"]
-
-_MAX_URL = 4096
 
 
 @click.group("fleet")
@@ -34,35 +30,34 @@ def fleet_group() -> None:
 
 
 def _valid_redis_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    if len(value) > _MAX_URL or urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+    from kvconfig.fleet.redis_ops import is_redis_url
+
+    if not is_redis_url(value):
         raise click.BadParameter("give a redis://, rediss:// or unix:// URL (it is never printed).")
     return value
 
 
-def _valid_trusted_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        trusted_entries(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+def _valid_namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from kvconfig.fleet.redis_ops import NAMESPACE_RULE, is_namespace
+
+    if not is_namespace(value):
+        raise click.BadParameter(f"a namespace is {NAMESPACE_RULE}.")
     return value
 
 
 def _key_url(value: str, trusted_hosts: tuple[str, ...]) -> str:
     """A Key Vault key id on a trusted host: ``https://<vault>/keys/<name>`` or ``.../keys/<name>/<version>``."""
-    parts = urlsplit(value) if len(value) <= _MAX_URL else None
-    segments = [segment for segment in (parts.path if parts else "").split("/") if segment]
-    if parts is None or parts.scheme != "https" or len(segments) not in (2, 3) or segments[0] != "keys":
+    from kvconfig.crypto._key_ids import key_encryption_key_id
+
+    try:
+        return key_encryption_key_id(value, trusted_hosts=trusted_hosts)
+    except UntrustedVaultError as exc:
         raise click.BadParameter(
-            "give a Key Vault key id: https://<vault>/keys/<name> or https://<vault>/keys/<name>/<version>.",
+            f"{exc.host} is not a Key Vault or Managed HSM host; add --trusted-host to allow it (it receives a token).",
             param_hint="'--key'",
-        )
-    if parts.query or parts.fragment or not is_trusted_host(parts.netloc, trusted_hosts):
-        raise click.BadParameter(
-            f"{parts.netloc or 'the key id'} is not a Key Vault or Managed HSM host; add --trusted-host to allow it "
-            "(it receives a token).",
-            param_hint="'--key'",
-        )
-    return value
+        ) from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--key'") from None
 
 
 @fleet_group.command("rotate")
@@ -95,7 +90,13 @@ def _key_url(value: str, trusted_hosts: tuple[str, ...]) -> str:
     is_flag=True,
     help="With --new-data-key: leave the old sealed entries to expire (never opened again) instead of deleting them.",
 )
-@click.option("--namespace", default="kvconfig", show_default=True, help="The RedisSharedCache namespace.")
+@click.option(
+    "--namespace",
+    default="kvconfig",
+    show_default=True,
+    callback=_valid_namespace,
+    help="The RedisSharedCache namespace.",
+)
 @click.option(
     "--algorithm",
     default="RSA-OAEP-256",
@@ -106,7 +107,7 @@ def _key_url(value: str, trusted_hosts: tuple[str, ...]) -> str:
     "--trusted-host",
     "trusted_hosts",
     multiple=True,
-    callback=_valid_trusted_hosts,
+    callback=valid_trusted_hosts,
     help="Also allow this key host (or .suffix) to receive a token.",
 )
 @click.option(

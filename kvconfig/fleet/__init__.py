@@ -6,6 +6,9 @@
 * :class:`RedisSharedCache`: a cache tier shared by the replicas on Redis, holding only sealed values, with
   single-flight leases and an invalidation channel (``pip install "kvconfig[redis]"``); its data key is re-wrapped
   (``rewrap``) or replaced (``rotate_data_key``), reporting a :class:`DataKeyChange` or raising :class:`DataKeyError`.
+* :func:`fleet_from_environment`, :func:`resolver_from_environment`: the above from ``KVCONFIG_REDIS_URL``,
+  ``KVCONFIG_REDIS_KEK``, ``KVCONFIG_REDIS_NAMESPACE`` and ``KVCONFIG_FLEET_REPLICAS`` (a bad one raises
+  :class:`FleetEnvironmentError`); what they open is closed with the fleet.
 
 See docs/fleet.md.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from kvconfig.fleet.budget import BudgetPolicy, VaultBudget
 from kvconfig.fleet.coordinator import Fleet
+from kvconfig.fleet.environment import FleetEnvironmentError, fleet_from_environment, resolver_from_environment
 from kvconfig.fleet.redis_cache import RedisSharedCache
 from kvconfig.fleet.rotation import DataKeyChange, DataKeyError
 from kvconfig.fleet.startup import StartupPolicy, ThrottledPastDeadline
@@ -23,8 +27,11 @@ __all__ = [
     "DataKeyChange",
     "DataKeyError",
     "Fleet",
+    "FleetEnvironmentError",
     "RedisSharedCache",
     "StartupPolicy",
     "ThrottledPastDeadline",
     "VaultBudget",
+    "fleet_from_environment",
+    "resolver_from_environment",
 ]

@@ -11,11 +11,12 @@ Give each resolver its own ``Fleet``; share a :class:`VaultBudget` between them 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import random
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 
@@ -26,7 +27,7 @@ from kvconfig.fleet.startup import StartupPolicy, StartupProgress
 from kvconfig.references import KeyVaultReference
 from kvconfig.resolve import CachedSecret
 
-__all__ = ["Fleet"]
+__all__ = ["AsyncClosable", "Fleet"]
 
 Read = Callable[[], Awaitable[CachedSecret]]
 OnInvalidate = Callable[[str, str], Awaitable[object]]
@@ -35,6 +36,12 @@ Sleep = Callable[[float], Awaitable[object]]
 # A token taken before a read's timeout starts (waiting for the budget is not the vault being slow): the read's
 # first request uses it instead of taking another. A list, so the SDK's tasks (copies of the context) share it.
 _prepaid: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("kvconfig_fleet_prepaid", default=None)
+
+
+class AsyncClosable(Protocol):
+    """What a fleet closes when it closes (an ``aio`` SDK client, an ``aio`` credential)."""
+
+    async def close(self) -> None: ...
 
 
 class _PrepaidBudgetPolicy(BudgetPolicy):
@@ -59,6 +66,9 @@ class Fleet:
     :keyword budget: a :class:`VaultBudget` shared by the process; every request to a vault takes a token.
     :keyword shared: a :class:`RedisSharedCache`: the sealed tier shared by the replicas.
     :keyword listen: with ``shared``, subscribe to the invalidation channel (on the resolver's loop).
+    :keyword closing: closed, in this order, by :meth:`aclose` after the shared tier: what was opened for this fleet
+        alone (the key wrapper's key clients, a credential made for them). ``fleet_from_environment``
+        fills it.
     :keyword clock, sleep, rng: time and chance of the start-up retries; injectable for tests and simulations.
     """
 
@@ -69,6 +79,7 @@ class Fleet:
         budget: VaultBudget | None = None,
         shared: RedisSharedCache | None = None,
         listen: bool = True,
+        closing: Iterable[AsyncClosable] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -84,6 +95,7 @@ class Fleet:
         self.channel = InvalidationChannel(shared) if shared is not None and listen else None
         self._on_invalidate: OnInvalidate | None = None
         self._policies = [_PrepaidBudgetPolicy(budget)] if budget is not None else []
+        self._closing = list(closing)
 
     def client_policies(self) -> list[Any]:
         """azure-core per-retry policies for the resolver's SDK clients (the budget's)."""
@@ -161,10 +173,16 @@ class Fleet:
         }
 
     async def aclose(self) -> None:
-        if self.channel is not None:
-            await self.channel.aclose()
-        if self.shared is not None:
-            await self.shared.aclose()
+        """Stop listening, close the shared tier's Redis client (when it made it), then what ``closing`` lists; each
+        is closed even when one before it failed (the first failure is raised after). Closing twice does nothing."""
+        closing, self._closing = self._closing, []
+        async with contextlib.AsyncExitStack() as stack:  # callbacks run last-pushed first
+            for resource in reversed(closing):
+                stack.push_async_callback(resource.close)
+            if self.shared is not None:
+                stack.push_async_callback(self.shared.aclose)
+            if self.channel is not None:
+                stack.push_async_callback(self.channel.aclose)
 
     def __repr__(self) -> str:
         return f"Fleet(startup={self.startup!r}, budget={self.budget!r}, shared={self.shared is not None})"

@@ -25,27 +25,22 @@ fails authentication (tampered, another data key, truncated) is never served: it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from kvconfig.fleet import rotation
-from kvconfig.fleet.redis_ops import as_bytes, delete_if_holding, is_client, redis_module, set_if_unchanged
-from kvconfig.fleet.rotation import DataKeyChange, DataKeyError, glob_escape
+from kvconfig.fleet.data_keys import DataKeys
+from kvconfig.fleet.redis_ops import NAMESPACE_RULE, RedisDown, as_bytes, is_client, is_namespace, redis_module
 from kvconfig.fleet.sealing import (
     DataKey,
-    RecordRefusedError,
     SealedFormatError,
     WrapSeam,
     blob_key_id,
-    new_data_key,
-    open_data_key,
     record_id,
     secret_bytes,
     secret_from,
@@ -60,25 +55,21 @@ __all__ = ["RedisSharedCache"]
 
 logger = logging.getLogger("kvconfig")
 
-T = TypeVar("T")
 Fetch = Callable[[], Awaitable[CachedSecret]]
 Sleep = Callable[[float], Awaitable[object]]
 
 _MAX_BLOB = 256 * 1024  # Key Vault secrets are at most 25k characters; anything far larger is not ours
 
 
-class _RedisDown(Exception):
-    """A Redis command failed or timed out; the cause is chained."""
-
-
-class RedisSharedCache:
+class RedisSharedCache(DataKeys):
     """A cache tier shared by every replica, on Redis, holding only sealed values.
 
     :param redis: a ``redis.asyncio.Redis`` client, a factory of one (called on the resolver's loop, where the
         client must live), or a ``redis://`` URL.
     :param key_wrapper: wraps and unwraps the data key through Key Vault: ``kvconfig.crypto.AsyncAzureKeyWrapper``
         (or any kvconfig.crypto key wrapper). Each replica unwraps once.
-    :keyword namespace: prefix of every key and of the invalidation channel.
+    :keyword namespace: prefix of every key and of the invalidation channel: 1 to 64 letters, digits, ``-``, ``_`` or
+        ``.`` (no ``:``, which separates the parts of a key: ``app`` and ``app:v`` would overlap).
     :keyword ttl: seconds a versionless pointer stays in Redis (the fleet's refresh interval).
     :keyword value_ttl: seconds a sealed version stays in Redis.
     :keyword missing_ttl: seconds a sealed "no such secret" answer stays in Redis, so a name the vault does not hold
@@ -114,8 +105,8 @@ class RedisSharedCache:
                 raise ValueError(f"{name} must be a positive number of seconds.")
         if not wait >= 0 or not op_timeout > 0 or not retry_interval >= 0 or not missing_ttl >= 0:
             raise ValueError("wait, retry_interval and missing_ttl must not be negative; op_timeout must be positive.")
-        if not namespace or any(c in namespace for c in " \r\n"):
-            raise ValueError("namespace must be a non-empty string without spaces.")
+        if not is_namespace(namespace):
+            raise ValueError(f"namespace must be {NAMESPACE_RULE}: ':' would let it overlap another namespace's keys.")
         self._redis_arg = redis
         self._client: Redis | None = None
         self._owns_client = not is_client(redis)
@@ -136,28 +127,6 @@ class RedisSharedCache:
         self.missing_hits = 0
 
     # -- plumbing ------------------------------------------------------------------------------------------------
-
-    @property
-    def client(self) -> Redis:
-        if self._client is None:
-            arg = self._redis_arg
-            if isinstance(arg, str):
-                self._client = redis_module().asyncio.Redis.from_url(
-                    arg, socket_timeout=self.op_timeout, socket_connect_timeout=self.op_timeout
-                )
-            elif is_client(arg):
-                self._client = arg  # type: ignore[assignment]
-            else:
-                self._client = arg()  # type: ignore[operator]
-        assert self._client is not None
-        return self._client
-
-    async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
-        try:
-            result = await asyncio.wait_for(op(), self.op_timeout)
-        except (redis_module().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
-            raise _RedisDown(type(exc).__name__) from exc
-        return result
 
     def _mark_down(self, exc: BaseException) -> None:
         reason = str(exc) or type(exc).__name__
@@ -204,144 +173,6 @@ class RedisSharedCache:
         client, self._client = self._client, None
         if client is not None and self._owns_client:
             await client.aclose()
-
-    # -- the data key --------------------------------------------------------------------------------------------
-
-    @property
-    def record_key(self) -> str:
-        """The Redis key of the data key record."""
-        return f"{self.namespace}:datakey"
-
-    async def data_key(self) -> DataKey:
-        """This replica's data key: made and stored by the first replica, unwrapped once by each of the others."""
-        if self._data_key is not None:
-            return self._data_key
-        async with self._key_lock():
-            if self._data_key is None:
-                self._data_key = await self._load_or_make_data_key()
-            return self._data_key
-
-    def _key_lock(self) -> asyncio.Lock:
-        if self._data_key_lock is None:
-            self._data_key_lock = asyncio.Lock()
-        return self._data_key_lock
-
-    async def _load_or_make_data_key(self) -> DataKey:
-        """The record's key; or a new one, stored only where no record (or the refused one) still is."""
-        for _attempt in range(3):
-            record = as_bytes(await self._call(lambda: self.client.get(self.record_key)))
-            if record is not None:
-                try:
-                    return await self._adopt(record)
-                except RecordRefusedError:
-                    pass  # not signed by its key: replaced below (a forged record denies nothing but its entries)
-            made = await self._make_data_key(record)
-            if made is not None:
-                return made
-        raise _RedisDown("the data key record keeps changing")
-
-    async def _make_data_key(self, record: bytes | None) -> DataKey | None:
-        """A new data key, stored only if ``record`` (none, or the refused one) is still there; ``None`` when another
-        replica changed it first. One replica makes it, under a lease (a signature is a vault call); the others
-        wait for its record, at most ``wait`` seconds."""
-        lease_key, token, until = f"{self.record_key}:lease", os.urandom(16).hex(), self._clock() + self.wait
-        changed = partial(self._record_changed, record)
-        while not await self._call(partial(self.client.set, lease_key, token, nx=True, px=int(self.lease * 1000))):
-            if await changed():
-                return None
-            if self._clock() >= until:
-                break
-            await self._sleep(self.poll * (0.5 + self._rng()))
-        try:
-            if await changed():  # made by the lease's previous holder
-                return None
-            try:
-                made, fresh = await new_data_key(self.key_wrapper, record_key=self.record_key)
-            except Exception as exc:  # the vault refused the wrap or the signature: no key, no shared tier
-                raise SealedFormatError(f"the data key could not be wrapped ({type(exc).__name__})") from exc
-            stored = await self._call(partial(set_if_unchanged, self.client, self.record_key, record, fresh))
-            return made if stored else None
-        finally:
-            await self._release(lease_key, token)
-
-    async def _record_changed(self, record: bytes | None) -> bool:
-        return as_bytes(await self._call(lambda: self.client.get(self.record_key))) != record
-
-    async def _adopt(self, record: bytes) -> DataKey:
-        if record == self._refused:
-            raise RecordRefusedError("The data key record was refused already.")
-        self.unwraps += 1
-        try:
-            return await open_data_key(record, self.key_wrapper, record_key=self.record_key)
-        except RecordRefusedError as exc:
-            self.rejected += 1
-            self._refused = record
-            logger.warning("kvconfig shared cache: the data key record in Redis was refused: %s", exc)
-            raise
-        except (_RedisDown, SealedFormatError):
-            raise
-        except Exception as exc:  # the vault refused the unwrap: no key, no shared tier
-            raise SealedFormatError(f"the data key could not be unwrapped ({type(exc).__name__})") from exc
-
-    async def _key_for(self, blob_id: bytes, record: Any) -> DataKey | None:
-        """The data key a blob names, if ``record`` (read with the blob) names it too: ours; or the record's when the
-        record was rotated to that key since we unwrapped ours (adopted once). ``None`` for a blob under a key the
-        record no longer names (stale), even when it is the one this replica still holds: a retired key is never
-        trusted again, so entries planted under it are not served."""
-        current = self._data_key
-        record = as_bytes(record)
-        if current is None or record is None or self._record_id(record) != blob_id.hex():
-            return None
-        if blob_id == current.key_id:
-            return current
-        async with self._key_lock():
-            if self._data_key is None or self._data_key.key_id != blob_id:
-                try:
-                    self._data_key = await self._adopt(record)
-                except RecordRefusedError:
-                    return None  # a miss: the value is read from the vault, and storing it replaces the record
-            return self._data_key
-
-    def _record_id(self, record: bytes) -> str | None:
-        """The id a record names (the last one is remembered: read on every lookup, it rarely changes)."""
-        if record != self._seen_record[0]:
-            self._seen_record = (record, record_id(record))
-        return self._seen_record[1]
-
-    async def _get_with_record(self, key: str) -> tuple[Any, Any]:
-        """The data key record and the entry at ``key``, in one command (the record decides which key may open it)."""
-        record, blob = await self._call(lambda: self.client.mget(self.record_key, key))
-        return record, blob
-
-    # -- changing the data key (rotation.py) ---------------------------------------------------------------------
-
-    async def rewrap(self, wrapper: WrapSeam | None = None) -> DataKeyChange:
-        """Wrap the same data key again with ``wrapper`` (default ``key_wrapper``: with a versionless key id, the key's
-        current version). Run it after the key-encryption key gets a new version; no entry is invalidated and no
-        replica notices. ``key_wrapper`` must be able to unwrap under the version the record names (a versioned
-        client of it, or ``client_factory=``)."""
-        wrapping = wrapper or self.key_wrapper
-        return await self._changing(rotation.rewrap_data_key(self.client, self.record_key, self.key_wrapper, wrapping))
-
-    async def rotate_data_key(self, *, drop_entries: bool = True) -> DataKeyChange:
-        """Replace the data key with a new one wrapped by ``key_wrapper``. Entries sealed under the old key are never
-        opened again: deleted now (``drop_entries``) or left to expire. Each secret is then read from the vault once
-        for the whole fleet (under the lease) and sealed under the new key; replicas adopt it as they meet it."""
-        namespace = glob_escape(self.namespace)
-        drop = (f"{namespace}:v:*", f"{namespace}:latest:*", f"{namespace}:missing:*") if drop_entries else ()
-        change = await self._changing(
-            rotation.replace_data_key(self.client, self.record_key, self.key_wrapper, drop=drop)
-        )
-        self._data_key = None  # this replica reads the new record on its next use, like the others
-        return change
-
-    async def _changing(self, change: Awaitable[DataKeyChange]) -> DataKeyChange:
-        try:
-            return await change
-        except (redis_module().exceptions.RedisError, OSError, asyncio.TimeoutError) as exc:
-            raise DataKeyError(
-                f"Redis failed while the data key record was being changed ({type(exc).__name__}); run it again."
-            ) from exc
 
     # -- reading and writing sealed entries ----------------------------------------------------------------------
 
@@ -439,7 +270,7 @@ class RedisSharedCache:
             await self._call(
                 lambda: self.client.delete(self.key("latest", vault_url, name), self.key("missing", vault_url, name))
             )
-        except _RedisDown as exc:
+        except RedisDown as exc:
             self._mark_down(exc)
 
     # -- the read path -------------------------------------------------------------------------------------------
@@ -458,7 +289,7 @@ class RedisSharedCache:
         fetched: list[CachedSecret] = []
         try:
             result = await self._get_or_fetch(ref, fetch, may_fetch, fetched)
-        except _RedisDown as exc:
+        except RedisDown as exc:
             self._mark_down(exc)
             if fetched:
                 return fetched[0]  # read from the vault; only storing it failed
@@ -522,11 +353,6 @@ class RedisSharedCache:
             return secret
         finally:
             await self._release(lease_key, token)
-
-    async def _release(self, lease_key: str, token: str) -> None:
-        """Delete the lease only if it is still ours (it may have expired and gone to another replica)."""
-        with contextlib.suppress(_RedisDown):  # when Redis fails, it expires by itself
-            await self._call(partial(delete_if_holding, self.client, lease_key, token.encode()))
 
 
 def _is_not_found(exc: BaseException) -> bool:

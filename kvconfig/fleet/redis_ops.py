@@ -7,12 +7,48 @@ refused one, was read; releasing a lease only while it still holds this replica'
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["as_bytes", "delete_if_holding", "is_client", "redis_module", "set_if_unchanged"]
+__all__ = [
+    "NAMESPACE_RULE",
+    "RedisDown",
+    "as_bytes",
+    "delete_if_holding",
+    "is_client",
+    "is_namespace",
+    "is_redis_url",
+    "redis_module",
+    "set_if_unchanged",
+]
+
+#: What a namespace may be. ``:`` separates the parts of the tier's keys, so a namespace holding one could overlap
+#: another's keys (``app`` and ``app:v``: dropping one's entries would drop the other's).
+NAMESPACE_RULE = "1 to 64 letters, digits, '-', '_' or '.'"
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_MAX_URL = 4096
+
+
+def is_namespace(value: object) -> bool:
+    """Whether ``value`` may prefix the tier's keys (:data:`NAMESPACE_RULE`)."""
+    return isinstance(value, str) and _NAMESPACE.fullmatch(value) is not None
+
+
+def is_redis_url(value: str) -> bool:
+    """Whether ``value`` is a ``redis://``, ``rediss://`` or ``unix://`` URL of a bounded length (never shown: it may
+    hold a password)."""
+    try:
+        return len(value) <= _MAX_URL and urlsplit(value).scheme in ("redis", "rediss", "unix")
+    except ValueError:
+        return False
+
+
+class RedisDown(Exception):
+    """A Redis command failed or timed out; the cause is chained."""
 
 
 def redis_module() -> Any:

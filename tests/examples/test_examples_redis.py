@@ -120,6 +120,7 @@ def test_fastapi_replicas_share_the_sealed_redis_tier(
             with test_client(module.app) as client:
                 served.append(client.get("/").json())
                 healths.append(client.get("/health/kvconfig").json())
+            assert module.resolver.closed  # by the app's lifespan, with its Redis client, key clients and credential
             reads.append(secret_gets(fake))
     finally:
         for module in replicas:

@@ -1,17 +1,28 @@
 """Fixtures of the resolver's integration tests: a fake Key Vault served to the official async SDK, and resolvers
 wired to it that are always closed (filterwarnings=error turns an unclosed aiohttp session or client into a failure).
+
+And the emulator's: ``server`` serves the module's ``fake`` over loopback HTTPS (with App Configuration stores, the
+``stores`` fixture, in a module marked ``serve_stores``), ``control`` is an httpx client of its control API,
+``loopback_names`` makes ``*.localhost`` resolve in this process, ``arranged`` fills the fake for the portal tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from kvconfig import SecretResolver
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault, ManualClock
+from kvconfig.fake.appconfig import FakeAppConfiguration
+from kvconfig.fake.serve.emulator import EmulatorServer
+
+from .emulator_support import resolve_localhost_subdomains
+from .portal_support import Arranged, arrange
 
 VAULT = "contoso"
 VAULT_URL = "https://contoso.vault.azure.net"
@@ -100,3 +111,40 @@ def resolver(make_resolver: Callable[..., SecretResolver]) -> SecretResolver:
 
 def run_in_new_loop(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+# -- the emulator ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loopback_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``*.localhost`` resolves to loopback in this process (``pytestmark = pytest.mark.usefixtures(...)``)."""
+    resolve_localhost_subdomains(monkeypatch)
+
+
+@pytest.fixture
+def stores(request: pytest.FixtureRequest, fake: FakeKeyVault) -> FakeAppConfiguration | None:
+    """The App Configuration ``server`` serves beside ``fake``: only in a module (or test) marked ``serve_stores``."""
+    return FakeAppConfiguration(keyvault=fake) if request.node.get_closest_marker("serve_stores") else None
+
+
+@pytest.fixture
+def server(fake: FakeKeyVault, stores: FakeAppConfiguration | None) -> Iterator[EmulatorServer]:
+    """The emulator serving ``fake`` (the module's own, where it defines one) on a free loopback port."""
+    pytest.importorskip("uvicorn")
+    with EmulatorServer(fake, appconfig=stores) as running:
+        yield running
+
+
+@pytest.fixture
+def control(server: EmulatorServer) -> Iterator[httpx.Client]:
+    """An httpx client of ``server``'s control API (``https://localhost:<port>/_kvconfig``), trusting its CA."""
+    trust = ssl.create_default_context(cafile=str(server.ca_path))
+    with httpx.Client(base_url=f"{server.base_url}/_kvconfig", verify=trust, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture
+def arranged(fake: FakeKeyVault, server: EmulatorServer) -> Arranged:
+    """``fake`` (and ``server``'s stores) filled the way the portal tests expect (``portal_support.arrange``)."""
+    return arrange(fake, server)

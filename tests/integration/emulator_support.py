@@ -1,6 +1,6 @@
 """Helpers of the emulator's integration tests: name resolution of ``*.localhost`` for this process's clients, and
 ``kvconfig fake serve`` run as a child process (started, waited for through its ready file, stopped) with a static
-credential for the tokens its token endpoint hands out."""
+credential for the tokens its token endpoint hands out; the control API as a peer beyond loopback sees it."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from azure.core.credentials import AccessToken
+
+from kvconfig.fake.serve.emulator import EmulatorServer
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -106,3 +109,10 @@ class StaticCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         self.scopes.append(scopes)
         return self.token
+
+
+def remote_control(server: EmulatorServer, peer: str) -> httpx.AsyncClient:
+    """The emulator's control API through its own ASGI app, reached as if from ``peer`` (a live socket only ever
+    sees loopback here)."""
+    transport = httpx.ASGITransport(app=server.app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=f"{server.base_url}/_kvconfig")

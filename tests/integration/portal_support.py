@@ -1,6 +1,7 @@
 """A fake worth looking at, for the portal's tests: a vault arranged through the official SDK clients (secrets with
 versions, a key, a certificate, a soft-deleted secret), a hostile secret whose name, tags and content type are markup,
-an active fault, an Event Grid event, audit records naming their caller, and a clock moved two days ahead.
+an active fault, an Event Grid event, audit records naming their caller, and a clock moved two days ahead; when the
+emulator serves App Configuration, a store with a labelled key-value, a hostile key and a locked Key Vault reference.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.certificates import CertificateClient, CertificatePolicy
@@ -15,6 +17,7 @@ from azure.keyvault.keys import KeyClient
 from azure.keyvault.secrets import SecretClient
 
 from kvconfig.fake import FakeKeyVault
+from kvconfig.fake.appconfig import FakeAppConfiguration
 from kvconfig.fake.serve.emulator import EmulatorServer
 
 VALUE = "portal-s3cret-7f1c9e"
@@ -23,6 +26,10 @@ OLD_VALUE = "portal-old-2b8d41"
 XSS_NAME = "<script>window.kvPwned=1</script>"
 XSS_TAG = "<img src=x onerror=window.kvPwned=2>"
 XSS_CONTENT_TYPE = '"><script>window.kvPwned=3</script>'
+STORE = "shop-config"
+STORE_VALUE = "portal-kv-9d3e5a"
+"""The value of the key-value ``app:greeting`` (label ``prod``): never in a page's source before a click."""
+XSS_KEY = "<script>window.kvPwned=4</script>"
 TOKEN_META = re.compile(r'<meta name="kvconfig-portal-token" content="([^"]+)">')
 
 
@@ -52,6 +59,14 @@ def arrange(fake: FakeKeyVault, server: EmulatorServer) -> Arranged:
     # The fault above answers carol's read with 503: the audit log records it.
     with SecretClient(url, fake.credential("carol"), **options) as secrets, contextlib.suppress(HttpResponseError):
         secrets.get_secret("db-password")
+    if server.appconfig is not None:
+        stores = cast("FakeAppConfiguration", server.appconfig)
+        endpoint = server.store_url_for(STORE)
+        stores.set(endpoint, "app:greeting", STORE_VALUE, label="prod", tags={"team": "web"})
+        stores.set(endpoint, XSS_KEY, "xss-kv-value", content_type=XSS_CONTENT_TYPE)
+        reference = stores.set_secret_reference(endpoint, "app:db-password", f"{url}/secrets/db-password")
+        with stores.store(endpoint).lock:
+            stores.store(endpoint).set_locked(reference, True, now=fake.clock.now())
     fake.advance(days=2)
     assert old_version is not None
     assert version is not None

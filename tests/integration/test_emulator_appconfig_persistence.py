@@ -20,9 +20,10 @@ from azure.core.exceptions import HttpResponseError
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .emulator_support import StaticCredential, fake_serve, resolve_localhost_subdomains, stop_serving, wait_for_ready
+from .emulator_support import StaticCredential, fake_serve, stop_serving, wait_for_ready
 
 pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.usefixtures("loopback_names")
 appconfiguration = pytest.importorskip("azure.appconfiguration")
 appconfiguration_aio = pytest.importorskip("azure.appconfiguration.aio")
 from kvconfig.fake.appconfig import FakeAppConfiguration  # noqa: E402
@@ -31,11 +32,6 @@ AzureAppConfigurationClient = appconfiguration.AzureAppConfigurationClient
 ConfigurationSetting = appconfiguration.ConfigurationSetting
 ConfigurationSettingsFilter = appconfiguration.ConfigurationSettingsFilter
 STORE = "contoso-config"
-
-
-@pytest.fixture(autouse=True)
-def loopback_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    resolve_localhost_subdomains(monkeypatch)
 
 
 def _serve(data: Path) -> tuple[EmulatorServer, FakeAppConfiguration, FakeKeyVault]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,31 +17,15 @@ from click.testing import CliRunner
 from kvconfig.cli import cli
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.emulator import EmulatorServer
-from tests.integration.emulator_support import resolve_localhost_subdomains
+from tests.integration.emulator_support import remote_control
 
 pytest.importorskip("uvicorn")
-
-
-@pytest.fixture(autouse=True)
-def _names(monkeypatch: pytest.MonkeyPatch) -> None:
-    resolve_localhost_subdomains(monkeypatch)
+pytestmark = pytest.mark.usefixtures("loopback_names")
 
 
 @pytest.fixture
 def fake() -> FakeKeyVault:
     return FakeKeyVault()
-
-
-@pytest.fixture
-def server(fake: FakeKeyVault) -> Iterator[EmulatorServer]:
-    with fake.serve() as running:
-        yield running
-
-
-@pytest.fixture
-def control(server: EmulatorServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{server.base_url}/_kvconfig", verify=_trust(server), timeout=10) as http:
-        yield http
 
 
 def _trust(server: EmulatorServer) -> ssl.SSLContext:
@@ -232,25 +215,19 @@ def test_changes_need_json_and_reject_foreign_origins_and_bad_bodies(
     assert control.delete("/clock").status_code == 405
 
 
-def _remote(server: EmulatorServer, peer: str) -> httpx.AsyncClient:
-    """The emulator's own ASGI app, reached as if from ``peer`` (a live socket only ever sees loopback here)."""
-    transport = httpx.ASGITransport(app=server.app, client=(peer, 40000))
-    return httpx.AsyncClient(transport=transport, base_url=f"{server.base_url}/_kvconfig")
-
-
 async def test_a_peer_beyond_loopback_is_refused_without_a_control_token(server: EmulatorServer) -> None:
-    async with _remote(server, "203.0.113.7") as remote:
+    async with remote_control(server, "203.0.113.7") as remote:
         assert (await remote.get("/vaults")).status_code == 403
         assert (await remote.post("/clock", json={"advance": 5})).status_code == 403
         assert (await remote.get("/health")).status_code == 200  # holds nothing
-    async with _remote(server, "127.0.0.1") as local:
+    async with remote_control(server, "127.0.0.1") as local:
         assert (await local.get("/vaults")).status_code == 200
 
 
 async def test_a_peer_beyond_loopback_gets_in_with_the_configured_token_only() -> None:
     fake = FakeKeyVault()
     with fake.serve(control_token="s3cret-control-token-0123") as server:
-        async with _remote(server, "203.0.113.7") as remote:
+        async with remote_control(server, "203.0.113.7") as remote:
             assert (await remote.get("/vaults")).status_code == 403
             wrong = await remote.get("/vaults", headers={"Authorization": "Bearer not-the-token-at-all"})
             assert wrong.status_code == 403

@@ -8,7 +8,6 @@ import json
 import ssl
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +22,15 @@ from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.serve.asgi import FakeKeyVaultApp
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .emulator_support import fake_serve, resolve_localhost_subdomains, stop_serving, wait_for_ready
+from .emulator_support import fake_serve, stop_serving, wait_for_ready
 
 pytest.importorskip("uvicorn")
-
-
-@pytest.fixture(autouse=True)
-def loopback_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    resolve_localhost_subdomains(monkeypatch)
+pytestmark = pytest.mark.usefixtures("loopback_names")
 
 
 @pytest.fixture
 def fake() -> FakeKeyVault:
     return FakeKeyVault()
-
-
-@pytest.fixture
-def server(fake: FakeKeyVault) -> Iterator[EmulatorServer]:
-    with fake.serve() as running:
-        yield running
 
 
 def _http(server: EmulatorServer) -> httpx.Client:

@@ -22,16 +22,19 @@ from kvconfig.fake.serve.portal_page import MAX_OBJECTS
 
 from .portal_support import (
     OLD_VALUE,
+    STORE,
+    STORE_VALUE,
     TOKEN_META,
     VALUE,
     XSS_CONTENT_TYPE,
+    XSS_KEY,
     XSS_NAME,
     XSS_TAG,
     Arranged,
-    arrange,
 )
 
 pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.serve_stores  # the portal shows App Configuration stores too
 
 
 def _trusting(server: EmulatorServer) -> ssl.SSLContext:
@@ -41,17 +44,6 @@ def _trusting(server: EmulatorServer) -> ssl.SSLContext:
 @pytest.fixture
 def fake() -> FakeKeyVault:
     return FakeKeyVault(clock=ManualClock())
-
-
-@pytest.fixture
-def server(fake: FakeKeyVault) -> Iterator[EmulatorServer]:
-    with fake.serve(port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def arranged(fake: FakeKeyVault, server: EmulatorServer) -> Arranged:
-    return arrange(fake, server)
 
 
 @pytest.fixture
@@ -252,3 +244,45 @@ def test_vault_hosts_do_not_serve_the_portal(arranged: Arranged, server: Emulato
         response = http.get(f"https://127.0.0.1:{server.port}/_kvconfig/portal", headers={"Host": arranged.vault_host})
     assert response.status_code != 200
     assert "kvconfig-portal-token" not in response.text
+
+
+# -- App Configuration stores ----------------------------------------------------------------------------------------
+
+
+def _key_value(server: EmulatorServer, key: str = "app:greeting", label: str | None = "prod") -> dict[str, Any]:
+    return {"store": server.store_url_for(STORE).removeprefix("https://"), "key": key, "label": label}
+
+
+def test_portal_lists_stores_and_their_key_values_with_values_masked(
+    arranged: Arranged, client: httpx.Client, server: EmulatorServer
+) -> None:
+    page = _page(client)[0].text
+    store = page[page.index('<section class="card store"') :]
+    store = store[: store.index("</section>")]
+    assert server.store_url_for(STORE) in store
+    for shown in ("app:greeting", ">prod<", "team=web", "(no label)", "app:db-password", ">locked<", "3 key-values"):
+        assert shown in store
+    assert f"https://{arranged.vault_host}/secrets/db-password" in store  # the reference's target
+    assert f'<a href="#store-0">{STORE}</a>' in page
+    assert store.count('class="value hidden">••••••</span>') == 3  # masked as secrets are
+    assert STORE_VALUE not in page
+    assert "xss-kv-value" not in page
+    assert XSS_KEY not in page
+    assert "&lt;script&gt;window.kvPwned=4&lt;/script&gt;" in store
+
+
+def test_reveal_returns_one_key_value_by_store_key_and_label(
+    arranged: Arranged, client: httpx.Client, server: EmulatorServer
+) -> None:
+    _, token = _page(client)
+    assert _reveal(client, server, token, _key_value(server)).json() == {"value": STORE_VALUE}
+    assert _reveal(client, server, token, _key_value(server, XSS_KEY, None)).json() == {"value": "xss-kv-value"}
+    assert _reveal(client, server, token, _key_value(server, label=None)).status_code == 404  # the null label's
+    assert _reveal(client, server, token, {**_key_value(server), "store": "other.example"}).status_code == 404
+    for bad in ({**_key_value(server), "label": 7}, {**_key_value(server), "key": ""}, {"store": "x", "extra": 1}):
+        refused = _reveal(client, server, token, bad)
+        assert refused.status_code == 400
+        assert STORE_VALUE not in refused.text
+    foreign = _reveal(client, server, token, _key_value(server), Origin="https://evil.example")
+    assert foreign.status_code == 403
+    assert STORE_VALUE not in foreign.text

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from kvconfig.fake import FakeKeyVault, ManualClock
 from kvconfig.fake.serve.emulator import EmulatorServer
 
-from .portal_support import OLD_VALUE, VALUE, XSS_NAME, XSS_TAG, Arranged, arrange
+from .portal_support import OLD_VALUE, STORE, STORE_VALUE, VALUE, XSS_KEY, XSS_NAME, XSS_TAG, Arranged
 
 pytest.importorskip("uvicorn")
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -42,10 +42,14 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless Chromium needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="headless Chromium needs Debian's chromium and chromium-driver "
+        "(apt-get install chromium chromium-driver)",
+    ),
+    pytest.mark.serve_stores,  # the portal shows App Configuration stores too
+]
 
 
 def _spki_pin(server: EmulatorServer) -> str:
@@ -68,17 +72,6 @@ def _spki_pin(server: EmulatorServer) -> str:
 @pytest.fixture
 def fake() -> FakeKeyVault:
     return FakeKeyVault(clock=ManualClock())
-
-
-@pytest.fixture
-def server(fake: FakeKeyVault) -> Iterator[EmulatorServer]:
-    with fake.serve(port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def arranged(fake: FakeKeyVault, server: EmulatorServer) -> Arranged:
-    return arrange(fake, server)
 
 
 @pytest.fixture
@@ -135,6 +128,9 @@ def test_chromium_shows_the_seeded_vault_and_its_objects(
         assert shown in text
     assert "carol" in browser.find_element(By.ID, "audit").text
     assert "status 503" in browser.find_element(By.ID, "faults").text
+    store = browser.find_element(By.CSS_SELECTOR, "section.store").text
+    for shown in (STORE, "app:greeting", "prod", "team=web", "locked", f"https://{arranged.vault_host}/secrets/db"):
+        assert shown in store
     # The style sheet from the portal's own origin applied under the CSP (the header bar is dark, not default).
     header = browser.find_element(By.CSS_SELECTOR, "header.top")
     assert header.value_of_css_property("position") == "sticky"
@@ -159,12 +155,23 @@ def test_value_is_absent_from_the_page_source_until_clicked(
     button.click()
     assert VALUE not in cell.text
     assert VALUE not in browser.page_source
+    # A key-value's value is masked and revealed the same way.
+    assert STORE_VALUE not in browser.page_source
+    greeting = next(
+        button
+        for button in browser.find_elements(By.CSS_SELECTOR, "button.reveal")
+        if button.get_attribute("data-key") == "app:greeting"
+    )
+    cell = greeting.find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, ".value")
+    greeting.click()
+    WebDriverWait(browser, 10).until(lambda _: cell.text == STORE_VALUE)
 
 
 def test_markup_seeded_in_names_and_tags_stays_text(arranged: Arranged, server: EmulatorServer, browser: Any) -> None:
     _open_portal(browser, server)
     assert browser.execute_script("return window.kvPwned === undefined")
     assert XSS_NAME in browser.find_element(By.CSS_SELECTOR, "section.vault").text  # shown as the text it is
+    assert XSS_KEY in browser.find_element(By.CSS_SELECTOR, "section.store").text
     tags = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "span.tag")]
     assert f"{XSS_TAG}={XSS_TAG}" in tags
     assert browser.find_elements(By.CSS_SELECTOR, "img") == []

@@ -6,11 +6,12 @@ sealed under that Key Vault key (docs/fleet.md); ``/health`` shows its state. Se
 
 from __future__ import annotations
 
+import atexit
 import os
 
 from kvconfig_django import resolve_settings
 
-from kvconfig import SecretResolver
+from kvconfig.fleet import resolver_from_environment
 
 DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 SECRET_KEY = os.environ.get(
@@ -31,32 +32,11 @@ PAYMENTS_API_KEY = os.environ.get("PAYMENTS_API_KEY", "@Microsoft.KeyVault(Vault
 USE_TZ = True
 
 
-def fleet_resolver() -> SecretResolver | None:
-    """With ``KVCONFIG_REDIS_URL``: a resolver sharing a sealed cache on Redis with the other replicas."""
-    redis_url = os.environ.get("KVCONFIG_REDIS_URL")
-    if not redis_url:
-        return None
-    from azure.identity.aio import DefaultAzureCredential
-    from azure.keyvault.keys.crypto.aio import CryptographyClient
-
-    from kvconfig.crypto import AsyncAzureKeyWrapper
-    from kvconfig.fleet import Fleet, RedisSharedCache, StartupPolicy, VaultBudget
-
-    credential = DefaultAzureCredential()
-
-    def key_client(key_id: str) -> CryptographyClient:  # also opens a data key wrapped by another key version
-        return CryptographyClient(key_id, credential)
-
-    wrapper = AsyncAzureKeyWrapper(key_client(os.environ["KVCONFIG_REDIS_KEK"]), client_factory=key_client)
-    fleet = Fleet(
-        shared=RedisSharedCache(redis_url, wrapper),
-        budget=VaultBudget.share_of(replicas=int(os.environ.get("APP_REPLICAS", "10"))),
-        startup=StartupPolicy(deadline=300),
-    )
-    return SecretResolver(credential, fleet=fleet, embedded=True)
-
-
-KVCONFIG_RESOLVER = fleet_resolver()  # None: resolve_settings makes (and closes) a resolver of its own
+# With KVCONFIG_REDIS_URL and KVCONFIG_REDIS_KEK: a resolver sharing a sealed cache on Redis with the other replicas.
+# None without them: resolve_settings makes (and closes) a resolver of its own.
+KVCONFIG_RESOLVER = resolver_from_environment(embedded=True)
+if KVCONFIG_RESOLVER is not None:
+    atexit.register(KVCONFIG_RESOLVER.close)  # Django has no shutdown signal: close it when the process ends
 
 # Bad references fail here with the full report, unless deferred to `manage.py check` (kvconfig.E001).
 resolve_settings(globals(), resolver=KVCONFIG_RESOLVER, defer_errors=os.environ.get("KVCONFIG_DEFER_ERRORS") == "1")

@@ -38,6 +38,7 @@ _SNAPSHOT_FIELDS = frozenset(
     | {"description", "items"}
 )
 _SEEDED_STATUSES: tuple[SnapshotStatus, ...] = ("ready", "archived", "failed")
+_LATEST = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
 class AppConfigSeedError(ValueError):
@@ -115,7 +116,10 @@ def _epoch(where: str, field: str, text: object) -> float:
         raise AppConfigSeedError(f"{where}: '{field}' is an ISO 8601 time (2026-12-06T04:23:23+00:00).") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    epoch = moment.timestamp()
+    if not 0 <= epoch <= _LATEST:  # a time the service's format (and a dump) can write back
+        raise AppConfigSeedError(f"{where}: '{field}' is a time from 1970 to 9999 (UTC).")
+    return epoch
 
 
 def _snapshot_items(where: str, entry: Mapping[str, Any], composition: str, now: float) -> tuple[KeyValue, ...]:

@@ -104,6 +104,12 @@ class FakeAppConfiguration(InProcessFace):
         with self._lock:
             return list(self._stores.values())
 
+    def remove_store(self, host: str) -> bool:
+        """Forget the store at ``host`` (key-values, snapshots, access keys and roles); whether there was one. Unless
+        strict, the next request to ``host`` makes a new, empty store with new access keys."""
+        with self._lock:
+            return self._stores.pop(host.lower(), None) is not None
+
     def locate_store(self, host: str) -> Store | None:
         """The store serving ``host``, made on first use unless strict; None when the host is no store's."""
         name, _, suffix = host.partition(".")

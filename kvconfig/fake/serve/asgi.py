@@ -74,7 +74,7 @@ class FakeKeyVaultApp:
         self.max_body_bytes = max_body_bytes
         self.control = control  # the /_kvconfig/... control API (control_api.py), when the emulator has one
         # The read-only portal (/_kvconfig/portal, loopback only): see portal.py.
-        self.portal = Portal(fake)
+        self.portal = Portal(fake, stores)
 
     def __repr__(self) -> str:
         return f"FakeKeyVaultApp({self.fake!r})"

@@ -11,13 +11,14 @@ host. Who may call it:
   CORS preflight this API never answers).
 
 Values leave only when asked: ``GET /_kvconfig/dump`` needs ``?reveal=1``, listings show metadata unless
-``?reveal=1``. Bad input gets a 4xx with ``{"error": {"code", "message"}}``, never a 500.
+``?reveal=1``. With App Configuration stores served, ``/_kvconfig/appconfig/...`` lists, seeds and removes them
+(``store_control.py``), ``seed`` takes an ``appconfig`` part and ``dump`` writes one. Bad input gets a 4xx with
+``{"error": {"code", "message"}}``, never a 500.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import re
 import threading
@@ -33,14 +34,15 @@ from kvconfig.fake.core.clouds import valid_vault_name
 from kvconfig.fake.core.seeding import SeedError
 from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
+from kvconfig.fake.serve.control_requests import Refused, error_response, json_body, limit_of, only, reveal_asked
 from kvconfig.fake.serve.host import ServedService
 from kvconfig.fake.serve.inventory import KINDS, object_detail, vault_detail, vault_summary
+from kvconfig.fake.serve.store_control import StoreControl
 from kvconfig.fake.serve.tls import is_loopback_address
 
 __all__ = ["PREFIX", "ControlApi", "ControlledService"]
 
 PREFIX = "/_kvconfig/"
-_MAX_LIMIT = 10_000
 _MAX_ADVANCE = 200 * 366 * 86400.0
 _CHANGES = frozenset({"POST", "PUT", "DELETE"})
 _FAULT_FIELDS = {
@@ -95,12 +97,6 @@ class ControlledService(ServedService, Protocol):
     def locate_existing_vault(self, host: str) -> Vault | None: ...
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 class ControlApi:
     """The ``/_kvconfig/...`` endpoints of one emulator. ``on_change`` runs after every change (the data folder
     saves there); ``control_token`` lets peers beyond loopback in when they present it."""
@@ -112,8 +108,10 @@ class ControlApi:
         control_token: str | None = None,
         on_change: Callable[[], None] | None = None,
         persistent: bool = False,
+        stores: StoreControl | None = None,
     ) -> None:
         self.fake = fake
+        self.stores = stores  # the App Configuration endpoints (store_control.py), when the emulator serves stores
         self._token = control_token.encode() if control_token else None
         self.on_change = on_change
         self.persistent = persistent
@@ -142,8 +140,8 @@ class ControlApi:
                 return None
             self._admit(request, peer, port)
             return self._dispatch(method, route, request, port)
-        except _Refused as refused:
-            return _error(refused.status, refused.code, refused.message)
+        except Refused as refused:
+            return error_response(refused.status, refused.code, refused.message)
 
     # -- who may call ----------------------------------------------------------------------------------------------
 
@@ -151,18 +149,18 @@ class ControlApi:
         if not is_loopback_address(peer):
             presented = (request.header("Authorization") or "").removeprefix("Bearer ").strip().encode()
             if self._token is None or not hmac.compare_digest(presented, self._token):
-                raise _Refused(
+                raise Refused(
                     403,
                     "Forbidden",
                     "The control API answers loopback peers only, or peers presenting the emulator's control token.",
                 )
         origin = request.header("Origin")
         if origin is not None and origin.lower().rstrip("/") not in _own_origins(port):
-            raise _Refused(403, "Forbidden", f"Requests from the origin {origin} may not drive the emulator.")
+            raise Refused(403, "Forbidden", f"Requests from the origin {origin} may not drive the emulator.")
         if request.method.upper() in ("POST", "PUT"):
             content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
             if content_type != "application/json":
-                raise _Refused(415, "UnsupportedMediaType", "Send the body as Content-Type: application/json.")
+                raise Refused(415, "UnsupportedMediaType", "Send the body as Content-Type: application/json.")
 
     # -- routing ---------------------------------------------------------------------------------------------------
 
@@ -182,8 +180,14 @@ class ControlApi:
             result = self._log(method, head, request)
         elif head == "vaults":
             result = self._vaults(method, parts[1:], route, request, port)
+        elif head == "appconfig":
+            if self.stores is None:
+                raise Refused(
+                    404, "NoStores", "This emulator serves no App Configuration stores (start it with --appconfig)."
+                )
+            result = self.stores.handle(method, parts[1:], request)
         else:
-            raise _Refused(404, "NotFound", f"{PREFIX}{route} is not part of the control API.")
+            raise Refused(404, "NotFound", f"{PREFIX}{route} is not part of the control API.")
         if method in _CHANGES and self.on_change is not None:
             self.on_change()
         status, payload = result
@@ -198,6 +202,7 @@ class ControlApi:
             "vaults": f"https://<vault>.{tail}",
             "clock": self._clock_state(),
             "persistent": self.persistent,
+            **({"stores": f"https://<store>.{self.stores.domain}"} if self.stores is not None else {}),
         }
 
     def _clock_state(self) -> dict[str, Any]:
@@ -211,14 +216,14 @@ class ControlApi:
     def _clock(self, method: str, request: FakeRequest) -> tuple[int, Any]:
         if method == "GET":
             return 200, self._clock_state()
-        _only(method, "GET", "POST")
-        body = _body(request)
+        only(method, "GET", "POST")
+        body = json_body(request)
         if set(body) not in ({"advance"}, {"set"}):
-            raise _Refused(400, "BadParameter", 'Give exactly one of {"advance": seconds} or {"set": time}.')
+            raise Refused(400, "BadParameter", 'Give exactly one of {"advance": seconds} or {"set": time}.')
         if "advance" in body:
             seconds = _number(body["advance"], "advance")
             if not 0 <= seconds <= _MAX_ADVANCE:
-                raise _Refused(400, "BadParameter", "advance must be 0 to 200 years of seconds (time only moves on).")
+                raise Refused(400, "BadParameter", "advance must be 0 to 200 years of seconds (time only moves on).")
         else:
             when = _instant(body["set"])
         with self._lock:
@@ -234,11 +239,11 @@ class ControlApi:
 
     def _faults(self, method: str, rest: list[str], request: FakeRequest) -> tuple[int, Any]:
         if rest:
-            _only(method, "DELETE")
+            only(method, "DELETE")
             with self._lock:
                 found = [fault for fault_id, fault in self._fault_ids if fault_id == rest[0]]
             if len(rest) != 1 or not found:
-                raise _Refused(404, "FaultNotFound", f"There is no fault {'/'.join(rest)}.")
+                raise Refused(404, "FaultNotFound", f"There is no fault {'/'.join(rest)}.")
             found[0].remove()
             return 200, {"removed": 1}
         if method == "GET":
@@ -247,25 +252,25 @@ class ControlApi:
             removed = len(self.fake.faults)
             self.fake.faults.clear()
             return 200, {"removed": removed}
-        _only(method, "GET", "POST", "DELETE")
-        body = _body(request)
+        only(method, "GET", "POST", "DELETE")
+        body = json_body(request)
         unknown = set(body) - set(_FAULT_FIELDS)
         if unknown:
-            raise _Refused(400, "BadParameter", f"Unknown fault member(s): {', '.join(sorted(unknown))}.")
+            raise Refused(400, "BadParameter", f"Unknown fault member(s): {', '.join(sorted(unknown))}.")
         for name, value in body.items():
             if not isinstance(value, _FAULT_FIELDS[name]) or isinstance(value, bool):
-                raise _Refused(400, "BadParameter", f"The fault member {name!r} has the wrong type.")
+                raise Refused(400, "BadParameter", f"The fault member {name!r} has the wrong type.")
         if body.get("error") not in (None, "timeout", "drop"):
-            raise _Refused(400, "BadParameter", 'error must be "timeout" or "drop".')
+            raise Refused(400, "BadParameter", 'error must be "timeout" or "drop".')
         for name in ("retry_after", "delay"):
             if name in body and not 0 <= float(body[name]) <= 3600:
-                raise _Refused(400, "BadParameter", f"{name} must be 0 to 3600 seconds.")
+                raise Refused(400, "BadParameter", f"{name} must be 0 to 3600 seconds.")
         if "times" in body and body["times"] is not None and body["times"] < 1:
-            raise _Refused(400, "BadParameter", "times must be at least 1 (or null: always).")
+            raise Refused(400, "BadParameter", "times must be at least 1 (or null: always).")
         try:
             fault = self.fake.faults.add(Fault(**body))
         except ValueError as exc:
-            raise _Refused(400, "BadParameter", str(exc)) from None
+            raise Refused(400, "BadParameter", str(exc)) from None
         return 201, self._fault_wire(fault)
 
     def _fault_wire(self, fault: Fault) -> dict[str, Any]:
@@ -280,33 +285,48 @@ class ControlApi:
         return {"id": fault_id, **wire, "hits": fault.hits, "predicate": fault.predicate is not None}
 
     def _seed(self, method: str, request: FakeRequest, port: int | None) -> tuple[int, Any]:
-        _only(method, "POST")
-        body = _body(request)
+        only(method, "POST")
+        body = json_body(request)
         vaults = body.get("vaults")
         if isinstance(vaults, Mapping):
             body = {**body, "vaults": {_vault_host(name, port): content for name, content in vaults.items()}}
+        stores = body.pop("appconfig", None)
+        if stores is not None and self.stores is None:
+            raise Refused(
+                400, "BadSeed", "This emulator serves no App Configuration stores: 'appconfig' needs --appconfig."
+            )
         try:
             self.fake.seed(body)
         except SeedError as exc:
-            raise _Refused(400, "BadSeed", str(exc)) from None
+            raise Refused(400, "BadSeed", str(exc)) from None
         hosts = list(body.get("vaults", {})) if isinstance(body.get("vaults"), Mapping) else []
-        return 200, {"vaults": [f"https://{host}" for host in hosts]}
+        seeded = {"vaults": [f"https://{host}" for host in hosts]}
+        if stores is not None and self.stores is not None:
+            seeded.update(self.stores.seed({"appconfig": stores}))
+        return 200, seeded
 
     def _dump(self, method: str, request: FakeRequest, port: int | None) -> tuple[int, Any]:
-        _only(method, "GET")
-        if not _reveal(request):
-            raise _Refused(403, "RevealRequired", "A dump holds secret values: ask for it with ?reveal=1.")
+        only(method, "GET")
+        if not reveal_asked(request):
+            raise Refused(403, "RevealRequired", "A dump holds secret values: ask for it with ?reveal=1.")
+        return 200, self.dump(port)
+
+    def dump(self, port: int | None) -> dict[str, Any]:
+        """Everything the emulator holds as a seed document (values included): its vaults by bare name
+        (``myvault``, for ``myvault.localhost:<port>``) and, when it serves stores, their ``appconfig`` part."""
         dump = self.fake.dump()
         tail = ".localhost" if port in (None, 443) else f".localhost:{port}"
         vaults = {
             (host[: -len(tail)] if host.endswith(tail) and "." not in host[: -len(tail)] else host): content
             for host, content in dump.get("vaults", {}).items()
         }
-        return 200, {**dump, "vaults": vaults}
+        if self.stores is not None:
+            dump["appconfig"] = self.stores.stores.dump()
+        return {**dump, "vaults": vaults}
 
     def _log(self, method: str, kind: str, request: FakeRequest) -> tuple[int, Any]:
-        _only(method, "GET")
-        limit = _limit(request)
+        only(method, "GET")
+        limit = limit_of(request)
         vault = request.query.get("vault")
         if kind == "audit":
             records = self.fake.audit.records(vault=vault.split(".")[0] if vault else None)
@@ -320,77 +340,58 @@ class ControlApi:
         self, method: str, rest: list[str], route: str, request: FakeRequest, port: int | None
     ) -> tuple[int, Any]:
         if not rest or rest == [""]:
-            _only(method, "GET")
+            only(method, "GET")
             return 200, {"value": [vault_summary(vault) for vault in self.fake.vaults]}
         host = _vault_host(rest[0], port)
         if len(rest) == 2 and rest[1] == "throttling":
-            _only(method, "PUT")
-            return 200, self._throttling(host, _body(request))
-        _only(method, "GET")
+            only(method, "PUT")
+            return 200, self._throttling(host, json_body(request))
+        only(method, "GET")
         vault = self.fake.locate_existing_vault(host)
         if vault is None:
-            raise _Refused(404, "VaultNotFound", f"There is no vault {host} in this emulator.")
+            raise Refused(404, "VaultNotFound", f"There is no vault {host} in this emulator.")
         if len(rest) == 1:
             return 200, vault_detail(vault)
         match = _OBJECT.match(route.strip("/"))
         if match is None:
-            raise _Refused(404, "NotFound", f"{PREFIX}{route} is not part of the control API.")
-        found = object_detail(vault, match["kind"], match["name"], reveal=_reveal(request))
+            raise Refused(404, "NotFound", f"{PREFIX}{route} is not part of the control API.")
+        found = object_detail(vault, match["kind"], match["name"], reveal=reveal_asked(request))
         if found is None:
-            raise _Refused(404, f"{KINDS[match['kind']].capitalize()}NotFound", f"There is no {match['name']}.")
+            raise Refused(404, f"{KINDS[match['kind']].capitalize()}NotFound", f"There is no {match['name']}.")
         return 200, found
 
     def _throttling(self, host: str, body: dict[str, Any]) -> dict[str, Any]:
         unknown = set(body) - {"enabled", "limit", "limits", "window"}
         if unknown:
-            raise _Refused(400, "BadParameter", f"Unknown throttling member(s): {', '.join(sorted(unknown))}.")
+            raise Refused(400, "BadParameter", f"Unknown throttling member(s): {', '.join(sorted(unknown))}.")
         enabled = body.get("enabled", True)
         limit = body.get("limit")
         limits = body.get("limits")
         window = body.get("window", 10.0)
         if not isinstance(enabled, bool):
-            raise _Refused(400, "BadParameter", "enabled must be true or false.")
+            raise Refused(400, "BadParameter", "enabled must be true or false.")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10**6):
-            raise _Refused(400, "BadParameter", "limit must be a whole number from 1 to 1000000.")
+            raise Refused(400, "BadParameter", "limit must be a whole number from 1 to 1000000.")
         if limits is not None and not (
             isinstance(limits, dict)
             and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10**6 for v in limits.values())
         ):
-            raise _Refused(400, "BadParameter", "limits must map categories to whole numbers from 1 to 1000000.")
+            raise Refused(400, "BadParameter", "limits must map categories to whole numbers from 1 to 1000000.")
         if not 0.1 <= _number(window, "window") <= 3600:
-            raise _Refused(400, "BadParameter", "window must be 0.1 to 3600 seconds.")
+            raise Refused(400, "BadParameter", "window must be 0.1 to 3600 seconds.")
         try:
             self.fake.throttle(host, enabled=enabled, limit=limit, limits=limits, window=float(window))
         except ValueError as exc:
-            raise _Refused(400, "BadParameter", str(exc)) from None
+            raise Refused(400, "BadParameter", str(exc)) from None
         return {"vault": f"https://{host}", "enabled": enabled, "limit": limit, "limits": limits, "window": window}
 
 
-_ROUTES = re.compile(r"^(clock|faults(/[^/]*)?|seed|dump|audit|events|vaults(/.*)?)/?$")
-
-
-def _error(status: int, code: str, message: str) -> FakeResponse:
-    return json_response(status, {"error": {"code": code, "message": message}})
-
-
-def _only(method: str, *allowed: str) -> None:
-    if method not in allowed:
-        raise _Refused(405, "MethodNotAllowed", f"Use {' or '.join(allowed)} here.")
-
-
-def _body(request: FakeRequest) -> dict[str, Any]:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError):
-        raise _Refused(400, "BadParameter", "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise _Refused(400, "BadParameter", "The body must be a JSON object.")
-    return body
+_ROUTES = re.compile(r"^(clock|faults(/[^/]*)?|seed|dump|audit|events|vaults(/.*)?|appconfig(/.*)?)/?$")
 
 
 def _number(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise _Refused(400, "BadParameter", f"{name} must be a finite number.")
+        raise Refused(400, "BadParameter", f"{name} must be a finite number.")
     return float(value)
 
 
@@ -399,24 +400,13 @@ def _instant(value: object) -> float:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise _Refused(400, "BadParameter", "set must be epoch seconds or an ISO 8601 time.") from None
+            raise Refused(400, "BadParameter", "set must be epoch seconds or an ISO 8601 time.") from None
         when = (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
     else:
         when = _number(value, "set")
     if not 0 <= when <= 253402300799:  # 9999-12-31T23:59:59Z
-        raise _Refused(400, "BadParameter", "set must be a time from 1970 to 9999.")
+        raise Refused(400, "BadParameter", "set must be a time from 1970 to 9999.")
     return when
-
-
-def _limit(request: FakeRequest) -> int:
-    raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
-        raise _Refused(400, "BadParameter", f"limit must be a whole number from 1 to {_MAX_LIMIT}.")
-    return int(raw)
-
-
-def _reveal(request: FakeRequest) -> bool:
-    return request.query.get("reveal", "").lower() in ("1", "true", "yes")
 
 
 def _vault_host(name: str, port: int | None) -> str:
@@ -424,7 +414,7 @@ def _vault_host(name: str, port: int | None) -> str:
     if "." in text:
         return text.removesuffix(":443")
     if not valid_vault_name(text):
-        raise _Refused(400, "BadParameter", f"{name!r} is not a vault name or vault host.")
+        raise Refused(400, "BadParameter", f"{name!r} is not a vault name or vault host.")
     return f"{text}.localhost" if port in (None, 443) else f"{text}.localhost:{port}"
 
 

@@ -27,6 +27,7 @@ from kvconfig.fake.serve.asgi import MAX_BODY_BYTES, FakeKeyVaultApp
 from kvconfig.fake.serve.control_api import ControlApi, ControlledService
 from kvconfig.fake.serve.host import StoreService
 from kvconfig.fake.serve.peers import TunnelPeers
+from kvconfig.fake.serve.store_control import StoreControl
 from kvconfig.fake.serve.tls import LoopbackCertificateAuthority
 from kvconfig.fake.serve.tunnel import LoopbackTunnel
 
@@ -99,7 +100,13 @@ class EmulatorServer:
         # -- state that survives (persist/) and the control API -------------------------------------------------
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.durable: DurableState | None = None
-        self.control = ControlApi(fake, control_token=control_token, on_change=self._save, persistent=bool(data_dir))
+        self.control = ControlApi(
+            fake,
+            control_token=control_token,
+            on_change=self._save,
+            persistent=bool(data_dir),
+            stores=StoreControl(appconfig) if appconfig is not None else None,
+        )
         if cert_dir is None and self.data_dir is not None:
             cert_dir = self.data_dir / "tls"
         # ---------------------------------------------------------------------------------------------------------
@@ -217,6 +224,8 @@ class EmulatorServer:
             self.fake.add_domains(*loopback_domains(int(sock.getsockname()[1])))
             if self.appconfig is not None:
                 self._store_domain = self.appconfig.add_loopback_port(int(sock.getsockname()[1]))
+                if self.control.stores is not None:
+                    self.control.stores.domain = self._store_domain
         return self._socket
 
     def restore(self) -> DurableState | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from kvconfig.fake.control.tokens import TokenAuthority
 from kvconfig.fake.core.clock import Clock
@@ -12,7 +14,7 @@ from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest
 from kvconfig.fake.persist import PersistedStores
 
-__all__ = ["Dispatcher", "ServedService", "StoreService"]
+__all__ = ["Dispatcher", "ServedService", "StoreService", "StoreView", "StoredKeyValue"]
 
 
 class Dispatcher(Protocol):
@@ -54,9 +56,82 @@ class ServedService(Dispatcher, Protocol):
     def add_domains(self, *domains: VaultDomain) -> None: ...
 
 
+class StoredKeyValue(Protocol):
+    """One key-value of a store as the control API and the portal read it (``appconfig.state.KeyValue``)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+    @property
+    def value(self) -> str | None: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+    @property
+    def tags(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def etag(self) -> str: ...
+
+    @property
+    def last_modified(self) -> float: ...
+
+    @property
+    def locked(self) -> bool: ...
+
+
+class StoreView(Protocol):
+    """One App Configuration store as the control API and the portal read it (``appconfig.state.Store``); read its
+    key-values and snapshots under ``lock``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def items(self) -> Mapping[tuple[str, str | None], StoredKeyValue]:
+        """The key-values by (key, label); the null label is ``None``."""
+        ...
+
+    @property
+    def snapshots(self) -> Mapping[str, object]: ...
+
+    def sorted_items(self) -> Sequence[StoredKeyValue]:
+        """The key-values in the service's order: by key, then label (the null label first)."""
+        ...
+
+
 class StoreService(Dispatcher, PersistedStores, Protocol):
     """A service the emulator serves beside the vaults, on hosts of its own: ``FakeAppConfiguration``'s stores at
-    ``<store>.azconfig.localhost:<port>``, kept in the emulator's data folder like the vaults."""
+    ``<store>.azconfig.localhost:<port>``, kept in the emulator's data folder like the vaults, listed by the control
+    API and the portal, seeded, dumped and removed through the control API."""
+
+    @property
+    def stores(self) -> Sequence[StoreView]: ...
+
+    def seed(self, data: Mapping[str, Any]) -> None:
+        """Load stores from the ``appconfig`` part of a seed file (``ValueError`` naming the entry when it cannot)."""
+        ...
+
+    def dump(self) -> dict[str, Any]:
+        """Every store as the ``appconfig`` part of a seed file, values included."""
+        ...
+
+    def remove_store(self, host: str) -> bool:
+        """Forget the store at ``host`` (its key-values, snapshots and access keys); whether there was one."""
+        ...
 
     def serves_host(self, host: str) -> bool:
         """Whether ``host`` (``name:port``, port left out for 443) is one of this service's."""

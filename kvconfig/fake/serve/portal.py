@@ -2,7 +2,9 @@
 
 * ``GET /_kvconfig/portal``: the page (``portal_page.py``), with a fresh reveal token in a ``<meta>`` tag;
 * ``GET /_kvconfig/portal/portal.css`` and ``portal.js``: its style and its one script (``portal_assets.py``);
-* ``POST /_kvconfig/portal/reveal``: one secret value, as ``{"value": ...}``, for the page's "Reveal" button.
+* ``POST /_kvconfig/portal/reveal``: one secret value (``{"vault", "name", "version"}``) or one App Configuration
+  key-value's (``{"store", "key", "label"}``, ``null`` for the null label), as ``{"value": ...}``, for the page's
+  "Reveal" buttons.
 
 Only ``https://localhost:<port>`` (or ``127.0.0.1``/``[::1]``) serves it, and only to a client on loopback: another
 ``Host`` (a DNS-rebinding page's) or another address gets 403. The page holds no value. A value leaves the fake only
@@ -28,7 +30,7 @@ from cachetools import TTLCache
 
 from kvconfig.fake.core.state import Vault
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse
-from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.host import ServedService, StoreService
 from kvconfig.fake.serve.portal_assets import SCRIPT, STYLE
 from kvconfig.fake.serve.portal_page import PortalSource, render_page
 from kvconfig.fake.serve.tls import is_loopback_address
@@ -61,10 +63,12 @@ SECURITY_HEADERS: Mapping[str, str] = {
 
 
 class Portal:
-    """The portal of one fake: its routes and the reveal tokens it has issued (at most 1,024 live at once)."""
+    """The portal of one fake (and of the App Configuration ``stores`` served beside it): its routes and the reveal
+    tokens it has issued (at most 1,024 live at once)."""
 
-    def __init__(self, fake: ServedService) -> None:
+    def __init__(self, fake: ServedService, stores: StoreService | None = None) -> None:
         self.fake = fake
+        self.stores = stores
         self._tokens: TTLCache[str, bool] = TTLCache(maxsize=_MAX_TOKENS, ttl=TOKEN_LIFETIME, timer=time.monotonic)
         self._lock = threading.Lock()
 
@@ -110,7 +114,7 @@ class Portal:
             return bool(token) and self._tokens.get(token, False)
 
     def _page(self, fake: PortalSource) -> FakeResponse:
-        page = render_page(fake, token=self.issue_token(), wall_time=time.time())
+        page = render_page(fake, token=self.issue_token(), wall_time=time.time(), stores=self.stores)
         return FakeResponse(200, {**SECURITY_HEADERS, "Content-Type": "text/html; charset=utf-8"}, page.encode())
 
     # -- revealing one value ---------------------------------------------------------------------------------------
@@ -125,6 +129,8 @@ class Portal:
             asked = json.loads(request.body)
         except ValueError:
             asked = None
+        if isinstance(asked, dict) and "store" in asked:
+            return self._reveal_key_value(asked)
         fields = _fields(asked)
         if fields is None:
             return _error(
@@ -139,8 +145,28 @@ class Portal:
                 found = obj.versions.get(version_id.lower()) if obj is not None and version_id else None
         if found is None:
             return _error(404, "SecretNotFound", "There is no such secret version in this fake.")
-        body = json.dumps({"value": found.value}).encode()
-        return FakeResponse(200, {**SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8"}, body)
+        return _value(found.value)
+
+    def _reveal_key_value(self, asked: dict[str, object]) -> FakeResponse:
+        host, key, label = asked.get("store"), asked.get("key"), asked.get("label")
+        if not (
+            set(asked) <= {"store", "key", "label"}
+            and isinstance(host, str)
+            and 0 < len(host) <= _MAX_FIELD
+            and isinstance(key, str)
+            and 0 < len(key) <= MAX_REVEAL_BODY
+            and (label is None or isinstance(label, str))
+        ):
+            return _error(400, "BadRequest", 'The body must be {"store": host, "key": key, "label": label or null}.')
+        served = self.stores.stores if self.stores is not None else []
+        store = next((item for item in served if item.host == host.lower()), None)
+        found = None
+        if store is not None:
+            with store.lock:
+                found = store.items.get((key, label))
+        if found is None:
+            return _error(404, "KeyValueNotFound", "There is no such key-value in this fake.")
+        return _value(found.value)
 
     def _refuse_cross_site(self, request: FakeRequest) -> FakeResponse | None:
         _, hostname, _, port = request.parts
@@ -158,6 +184,11 @@ class Portal:
                 403, "Forbidden", f"A reveal request needs the token of a page loaded in the last {TOKEN_LIFETIME:g} s."
             )
         return None
+
+
+def _value(value: str | None) -> FakeResponse:
+    body = json.dumps({"value": value}).encode()
+    return FakeResponse(200, {**SECURITY_HEADERS, "Content-Type": "application/json; charset=utf-8"}, body)
 
 
 def _from_loopback(request: FakeRequest) -> bool:

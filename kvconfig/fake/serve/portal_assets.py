@@ -2,8 +2,9 @@
 
 They are served as files of their own (``/_kvconfig/portal/portal.css`` and ``portal.js``), so the page needs no
 inline style or script and its Content-Security-Policy can stay ``default-src 'self'`` with nothing relaxed. The
-script does one thing: on a click of "Reveal", it asks ``/_kvconfig/portal/reveal`` for that one value with a
-same-origin ``POST`` carrying the page's token, and shows the answer as text (``textContent``, never markup).
+script does one thing: on a click of "Reveal" (a secret version's or a key-value's), it asks
+``/_kvconfig/portal/reveal`` for that one value with a same-origin ``POST`` carrying the page's token, and shows the
+answer as text (``textContent``, never markup).
 No build step, no CDN, no framework: the portal works offline.
 """
 
@@ -111,6 +112,13 @@ SCRIPT = """"use strict";
 (function () {
   const meta = document.querySelector('meta[name="kvconfig-portal-token"]');
   const token = meta ? meta.content : "";
+  // A secret version is named by vault, name and version; a key-value by store, key and label (none: null).
+  function asked(data) {
+    if (data.store !== undefined) {
+      return { store: data.store, key: data.key, label: data.label === undefined ? null : data.label };
+    }
+    return { vault: data.vault, name: data.name, version: data.version };
+  }
   async function reveal(button) {
     const cell = button.parentElement.querySelector(".value");
     if (button.dataset.shown === "1") {
@@ -127,8 +135,7 @@ SCRIPT = """"use strict";
         credentials: "same-origin",
         cache: "no-store",
         headers: { "Content-Type": "application/json", "X-Kvconfig-Portal-Token": token },
-        body: JSON.stringify({ vault: button.dataset.vault, name: button.dataset.name,
-                               version: button.dataset.version }),
+        body: JSON.stringify(asked(button.dataset)),
       });
       const body = await response.json();
       if (!response.ok) {

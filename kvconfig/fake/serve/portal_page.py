@@ -1,13 +1,16 @@
 """The portal's page: the fake's state rendered as HTML, every piece of user input escaped, no value in it.
 
 Rendered on the server from the fake itself (no control API in between): vaults and their properties; secrets, keys
-and certificates with every version's attributes and tags; soft-deleted objects and vaults; the audit log's newest
-requests with their status and caller; Event Grid events; the clock and the active faults. Names, tags, content
-types, callers and fault descriptions are all user input, so each one goes through :func:`html.escape` (quotes too,
-as some land in attributes). Secret values are not in the page at all: each version has a "Reveal" button whose
-data attributes name the vault, the secret and the version, and the value comes from the reveal endpoint
-(``portal.py``) only when clicked. Every list is bounded, so a fake holding a million objects still renders a page of
-reasonable size, saying how many rows it left out.
+and certificates with every version's attributes and tags; soft-deleted objects and vaults; App Configuration stores
+served beside the vaults, with each key-value's label, content type, tags, Key Vault reference target, lock, etag and
+last change; the audit log's newest requests with their status and caller; Event Grid events; the clock and the
+active faults. Names, keys, labels, tags, content types, callers and fault descriptions are all user input, so each
+one goes through :func:`html.escape` (quotes too, as some land in attributes). Secret values are not in the page at
+all, nor are key-values' values: each secret version (and each key-value) has a "Reveal" button whose data attributes
+name the vault, the secret and the version (the store, the key and the label), and the value comes from the reveal
+endpoint (``portal.py``) only when clicked.
+Every list is bounded, so a fake holding a million objects still renders a page of reasonable size, saying how many
+rows it left out.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from kvconfig.fake.control.faults import Fault, FaultSet
 from kvconfig.fake.core.clock import ManualClock
 from kvconfig.fake.core.state import Attributes, ObjectStore, SecretVersion, Vault, Versioned
 from kvconfig.fake.keys.store import KeyVersion
-from kvconfig.fake.serve.host import ServedService
+from kvconfig.fake.serve.host import ServedService, StoredKeyValue, StoreService, StoreView
 from kvconfig.fake.serve.portal_assets import PAGE
+from kvconfig.fake.serve.store_control import reference_target
 
 __all__ = ["MAX_AUDIT_ROWS", "MAX_EVENT_ROWS", "MAX_OBJECTS", "MAX_VERSIONS", "PortalSource", "render_page"]
 
@@ -61,8 +65,9 @@ class PortalSource(ServedService, Protocol):
     def deleted_vaults(self) -> list[Vault]: ...
 
 
-def render_page(fake: PortalSource, *, token: str, wall_time: float) -> str:
-    """The whole portal page for ``fake``; ``token`` is the page's reveal token (it goes in a ``<meta>`` tag)."""
+def render_page(fake: PortalSource, *, token: str, wall_time: float, stores: StoreService | None = None) -> str:
+    """The whole portal page for ``fake`` (and the App Configuration ``stores`` served beside it); ``token`` is the
+    page's reveal token (it goes in a ``<meta>`` tag)."""
     now = fake.clock.now()
     vaults = sorted(fake.vaults, key=lambda vault: vault.properties.host)
     deleted_vaults = fake.deleted_vaults
@@ -70,6 +75,8 @@ def render_page(fake: PortalSource, *, token: str, wall_time: float) -> str:
     events = fake.events.published
     faults = [fault for fault in fake.faults if not fault.exhausted]
     toc = [f'<a href="#vault-{index}">{_e(vault.name)}</a>' for index, vault in enumerate(vaults)]
+    served = sorted(stores.stores, key=lambda store: store.host) if stores is not None else []
+    toc += [f'<a href="#store-{index}">{_e(store.name)}</a>' for index, store in enumerate(served)]
     toc += ['<a href="#faults">faults</a>', '<a href="#audit">audit log</a>', '<a href="#events">events</a>']
     return PAGE.substitute(
         token=_e(token),
@@ -78,7 +85,8 @@ def render_page(fake: PortalSource, *, token: str, wall_time: float) -> str:
         toc=" ".join(toc),
         summary=_summary(vaults, deleted_vaults, len(fake.audit), len(faults)),
         vaults="\n".join(_vault(index, vault, now) for index, vault in enumerate(vaults))
-        + _deleted_vaults(deleted_vaults),
+        + _deleted_vaults(deleted_vaults)
+        + ("" if stores is None else _stores_section(served)),
         faults=_faults(faults),
         audit_count=len(audit),
         audit_total=len(fake.audit),
@@ -258,16 +266,19 @@ def _secret_row(
     name, version_cell = _name_cell(obj, first, version_id)
     attributes = version.attributes
     kind = f"<code>{_e(version.content_type)}</code> " if version.content_type else ""
-    reveal = (
-        '<span class="value hidden">••••••</span><button type="button" class="reveal" '
-        f'data-vault="{_e(vault.properties.host)}" data-name="{_e(obj.name)}" data-version="{_e(version_id)}">'
-        "Reveal</button>"
-    )
+    reveal = _masked(vault=vault.properties.host, name=obj.name, version=version_id)
     return (
         f'<tr class="{"object" if first else ""}">{name}{version_cell}<td>{_status(attributes, now)}</td>'
         f"<td>{_time(attributes.created)}</td><td>{_time(attributes.updated)}</td><td>{_time(attributes.nbf)}</td>"
         f"<td>{_time(attributes.exp)}</td><td>{kind}{_tags(version.tags)}</td><td>{reveal}</td></tr>"
     )
+
+
+def _masked(**names: str | None) -> str:
+    """A value's cell: dots, and a "Reveal" button whose ``data-*`` attributes say which value (one left out is
+    ``null`` in the reveal request: a key-value's null label)."""
+    data = " ".join(f'data-{name}="{_e(value)}"' for name, value in names.items() if value is not None)
+    return f'<span class="value hidden">••••••</span><button type="button" class="reveal" {data}>Reveal</button>'
 
 
 def _keys(vault: Vault, now: float) -> str:
@@ -355,6 +366,46 @@ def _deleted_vaults(vaults: list[Vault]) -> str:
     rows = "".join(f'<tr><td class="name">{_e(v.name)}</td><td class="mono">{_e(v.url)}</td></tr>' for v in vaults)
     table = _table(("name", "url"), rows, empty="")
     return f'<section class="card" id="deleted-vaults"><h2>Deleted vaults</h2>{table}</section>'
+
+
+# -- App Configuration stores ----------------------------------------------------------------------------------------
+
+
+def _stores_section(stores: list[StoreView]) -> str:
+    if not stores:
+        empty = '<p class="empty">No App Configuration stores yet.</p>'
+        return f'<section class="card" id="stores"><h2>App Configuration stores</h2>{empty}</section>'
+    return "\n".join(_store(index, store) for index, store in enumerate(stores))
+
+
+def _store(index: int, store: StoreView) -> str:
+    with store.lock:  # one consistent view of this store while it is read
+        items, left = _bounded(store.sorted_items(), MAX_OBJECTS)
+        rows = [_key_value_row(store, item) for item in items]
+        count, snapshots = len(store.items), len(store.snapshots)
+    rows.append(_more_row(left, 8, "key-values"))
+    badges = _badge("App Configuration") + _badge(f"{count} key-values") + _badge(f"{snapshots} snapshots")
+    headings = ("key", "label", "content type / tags", "Key Vault reference", "locked", "last modified", "etag")
+    table = _table((*headings, "value"), "".join(rows), empty="No key-values.")
+    return (
+        f'<section class="card store" id="store-{index}"><h2>{_e(store.name)} '
+        f'<span class="muted mono">{_e(store.endpoint)}</span></h2><div class="props">{badges}</div>'
+        f"<h3>Key-values</h3>{table}</section>"
+    )
+
+
+def _key_value_row(store: StoreView, item: StoredKeyValue) -> str:
+    label = _e(item.label) if item.label is not None else '<span class="muted">(no label)</span>'
+    kind = f"<code>{_e(item.content_type)}</code> " if item.content_type else ""
+    target = reference_target(item)
+    reference = f'<span class="mono">{_e(target)}</span>' if target is not None else ""
+    locked = _badge("locked", "warn") if item.locked else ""
+    value = _masked(store=store.host, key=item.key, label=item.label)
+    return (
+        f'<tr class="object"><td class="name">{_e(item.key)}</td><td>{label}</td><td>{kind}{_tags(dict(item.tags))}'
+        f"</td><td>{reference}</td><td>{locked}</td><td>{_time(item.last_modified)}</td>"
+        f'<td class="mono">{_e(item.etag)}</td><td>{value}</td></tr>'
+    )
 
 
 # -- faults, audit, events -------------------------------------------------------------------------------------------

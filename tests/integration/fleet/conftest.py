@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +21,21 @@ VAULT_URL = "https://contoso.vault.azure.net"
 
 def ref(name: str) -> str:
     return f"@Microsoft.KeyVault(VaultName={VAULT};SecretName={name})"
+
+
+@contextlib.contextmanager
+def patched_vault_with_kek(value: str) -> Iterator[FakeKeyVault]:
+    """A fake vault holding the secret ``db`` and the RSA key ``fleet-kek``, patched in: what code that builds its own
+    SDK clients and credentials (the CLI, an app) meets."""
+    from azure.keyvault.keys import KeyClient
+
+    fake = FakeKeyVault()
+    fake.set_secret(VAULT, "db", value)
+    client = KeyClient(VAULT_URL, fake.credential(), transport=fake.transport())
+    client.create_rsa_key("fleet-kek", size=2048)
+    client.close()
+    with fake.patch():
+        yield fake
 
 
 class CountingTransport(SimulatedAsyncTransport):

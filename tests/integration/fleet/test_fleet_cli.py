@@ -22,7 +22,7 @@ from kvconfig import SecretResolver
 from kvconfig.cli import cli
 from kvconfig.fake import FakeKeyVault
 
-from .conftest import VAULT, VAULT_URL, ref
+from .conftest import VAULT_URL, patched_vault_with_kek, ref
 from .test_fleet_rotation import wrapper
 
 SEED = Path(__file__).resolve().parents[3] / "examples" / "vault.json"
@@ -42,12 +42,7 @@ def assert_nothing_secret(result: Result, redis_url: str) -> None:
 @pytest.fixture
 def fake() -> Iterator[FakeKeyVault]:
     """A fake vault patched in for the test: the CLI and the replica below talk to the same one."""
-    fake = FakeKeyVault()
-    fake.set_secret(VAULT, "db", VALUE)
-    client = KeyClient(VAULT_URL, fake.credential(), transport=fake.transport())
-    client.create_rsa_key("fleet-kek", size=2048)
-    client.close()
-    with fake.patch():
+    with patched_vault_with_kek(VALUE) as fake:
         yield fake
 
 
@@ -157,6 +152,7 @@ def test_rotate_rewrap_without_a_record_says_no_replica_made_one(fake: FakeKeyVa
         (["--key", "https://evil.example.com/keys/kek"], "evil.example.com is not a Key Vault or Managed HSM host"),
         (["--key", f"{VAULT_URL}/secrets/kek"], "give a Key Vault key id"),
         (["--key", KEK_URL, "--keep-entries"], "--keep-entries only applies with --new-data-key"),
+        (["--key", KEK_URL, "--namespace", "app:x"], "a namespace is 1 to 64 letters, digits, '-', '_' or '.'"),
     ],
 )
 def test_rotate_refuses_bad_options_before_reading_anything(args: list[str], message: str) -> None:
