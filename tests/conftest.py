@@ -122,3 +122,11 @@ def sent_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(RequestsTransport, "send", send)
     return sent
+
+
+@pytest.fixture
+def provider_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The App Configuration provider's ``load()`` keeps a failing process up for five seconds of wall time before it
+    raises (its guard against restart loops); a test of the failure itself does not wait for that guard."""
+    provider_utils = pytest.importorskip("azure.appconfiguration.provider._utils")
+    monkeypatch.setattr(provider_utils, "min_uptime", 0)

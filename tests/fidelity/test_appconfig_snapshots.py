@@ -191,6 +191,7 @@ async def test_aio_provider_loads_a_snapshot() -> None:
     await config.close()
 
 
+@pytest.mark.usefixtures("provider_fails_at_once")
 def test_provider_refuses_a_key_label_snapshot_as_the_service_composes_it() -> None:
     _keyvault, fake = _provider_fakes()
     client = AzureAppConfigurationClient.from_connection_string(

@@ -6,6 +6,8 @@ import asyncio
 import re
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 from azure.core.exceptions import (
@@ -21,9 +23,12 @@ from kvconfig import FakeVaultNotImplementedError
 from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.core.api_versions import at_least
 from kvconfig.fake.core.routing import Route
+from kvconfig.fake.simulation import VirtualClock, VirtualTimeLoop
 
 from .conftest import DEFAULT_API_VERSION
 from .support import FAKE_VAULT_URL, VaultUnderTest
+
+T = TypeVar("T")
 
 # -- faults ---------------------------------------------------------------------------------------------------------
 
@@ -147,32 +152,52 @@ def test_fault_probability_with_seed_is_reproducible() -> None:
 # -- latency ----------------------------------------------------------------------------------------------------------
 
 
-async def test_latency_applies_to_concurrent_async_gets_in_parallel() -> None:
-    fake = FakeKeyVault(latency=0.05)
+def _on_simulated_time(clock: VirtualClock, main: Callable[[], Awaitable[T]]) -> T:
+    """Run ``main()`` on an event loop whose waits cost no real time: the fake's latency is measured exactly, however
+    busy the machine is (ten gets in parallel take one latency, one after the other ten)."""
+    loop = VirtualTimeLoop(clock)
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_latency_applies_to_concurrent_async_gets_in_parallel() -> None:
+    clock = VirtualClock()
+    fake = FakeKeyVault(latency=0.05, clock=clock)
     fake.set_secret(FAKE_VAULT_URL, "s1", "v")
-    async with secrets_aio.SecretClient(
-        FAKE_VAULT_URL, fake.async_credential(), transport=fake.async_transport()
-    ) as client:
-        await client.get_secret("s1")  # the challenge round trip, outside the measurement
-        started = time.perf_counter()
-        results = await asyncio.gather(*(client.get_secret("s1") for _ in range(10)))
-        elapsed = time.perf_counter() - started
-    assert [r.value for r in results] == ["v"] * 10
-    assert 0.05 <= elapsed < 0.25
+
+    async def ten_gets() -> tuple[list[str | None], float]:
+        async with secrets_aio.SecretClient(
+            FAKE_VAULT_URL, fake.async_credential(), transport=fake.async_transport()
+        ) as client:
+            await client.get_secret("s1")  # the challenge round trip, outside the measurement
+            started = clock.monotonic()
+            results = await asyncio.gather(*(client.get_secret("s1") for _ in range(10)))
+            return [r.value for r in results], clock.monotonic() - started
+
+    values, elapsed = _on_simulated_time(clock, ten_gets)
+    assert values == ["v"] * 10
+    assert elapsed == pytest.approx(0.05)  # one latency for all ten; in turn, they would take 0.5 s
 
 
-async def test_latency_under_patch_applies_to_concurrent_aiohttp_gets_in_parallel() -> None:
+def test_latency_under_patch_applies_to_concurrent_aiohttp_gets_in_parallel() -> None:
     from azure.identity.aio import DefaultAzureCredential
 
-    fake = FakeKeyVault(latency=0.05)
+    clock = VirtualClock()
+    fake = FakeKeyVault(latency=0.05, clock=clock)
     fake.set_secret(FAKE_VAULT_URL, "s1", "v")
-    with fake.patch():
+
+    async def ten_gets() -> float:
         async with DefaultAzureCredential() as credential, secrets_aio.SecretClient(FAKE_VAULT_URL, credential) as c:
             await c.get_secret("s1")
-            started = time.perf_counter()
+            started = clock.monotonic()
             await asyncio.gather(*(c.get_secret("s1") for _ in range(10)))
-            elapsed = time.perf_counter() - started
-    assert 0.05 <= elapsed < 0.25
+            return clock.monotonic() - started
+
+    with fake.patch():
+        elapsed = _on_simulated_time(clock, ten_gets)
+    assert elapsed == pytest.approx(0.05)
 
 
 def test_latency_delays_a_sync_get() -> None:

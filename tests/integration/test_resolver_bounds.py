@@ -16,12 +16,14 @@ from kvconfig import ResolutionError, SecretResolver
 from kvconfig.fake import FakeAsyncTransport, FakeKeyVault
 from kvconfig.fake.core.router import Outcome
 from kvconfig.fake.core.wire import FakeRequest, FakeResponse, json_response
+from kvconfig.fake.simulation import VirtualClock, VirtualTimeLoop
 
 from .conftest import VAULT, ref
 
 ATTACKER = "https://attacker.example"
 TIMEOUT = 1.0
-SLACK = 0.4  # the loop thread, the fake and a busy shared machine
+# The loop thread, the fake and a busy shared machine; below the TIMEOUT that the behaviour before a fix would add.
+SLACK = 0.8
 
 
 class RedirectingVault:
@@ -120,9 +122,14 @@ class HangingTransport(FakeAsyncTransport):
 
 
 @pytest.mark.parametrize("concurrency", [32, 2])
-def test_timeout_bounds_the_whole_resolve_when_the_vault_hangs(fake: FakeKeyVault, concurrency: int) -> None:
+def test_timeout_bounds_the_whole_resolve_when_the_vault_hangs(
+    fake: FakeKeyVault, concurrency: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Before: the first request went alone (the first-request gate) and the others only started their own timeout
     # after it gave up, so 10 references took two timeouts, and more with a tight concurrency bound.
+    # The resolver's loop runs on simulated time (it jumps over every wait), so the measure is exact on any machine.
+    clock = VirtualClock()
+    monkeypatch.setattr(asyncio, "new_event_loop", lambda: VirtualTimeLoop(clock))
     started: list[float] = []
     settings = {f"S{index}": ref(f"secret-{index}") for index in range(10)}
     resolver = SecretResolver(
@@ -132,12 +139,12 @@ def test_timeout_bounds_the_whole_resolve_when_the_vault_hangs(fake: FakeKeyVaul
         concurrency=concurrency,
     )
     with resolver:
-        began = time.monotonic()
+        began = clock.monotonic()
         with pytest.raises(ResolutionError) as caught:
             resolver.resolve(settings)
-        elapsed = time.monotonic() - began
+        elapsed = clock.monotonic() - began
 
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + SLACK
+    assert elapsed == pytest.approx(TIMEOUT)
     assert {failure.status for failure in caught.value.failures} == {"FetchTimedOut"}
     assert len(caught.value.failures) == 10
     assert started  # the vault was asked (and never answered)
@@ -161,7 +168,11 @@ def test_a_resolve_that_waits_behind_another_resolves_first_request_keeps_its_ow
     with resolver:
         first = threading.Thread(target=first_resolve)
         first.start()
-        time.sleep(TIMEOUT / 5)  # A is the vault's first request, hanging; B must wait behind it
+        # A is the vault's first request, hanging; B must wait behind it.
+        deadline = time.monotonic() + 10
+        while not started and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert started, "the first resolve never reached the vault"
         began = time.monotonic()
         with pytest.raises(ResolutionError) as caught:
             resolver.resolve({"B": ref("b")})

@@ -204,7 +204,7 @@ def test_dropped_connections_beyond_retries_are_other_reasons(fake: FakeKeyVault
 
 def test_resolver_timeout_bounds_a_slow_vault(fake: FakeKeyVault, make_resolver: Callable[..., SecretResolver]) -> None:
     fake.set_secret(VAULT, "db", "slow-value")
-    fake.latency = 0.5
+    fake.latency = 10.0  # a vault far slower than the resolver's patience
     resolver = make_resolver(timeout=0.05)
 
     started = time.perf_counter()
@@ -212,7 +212,7 @@ def test_resolver_timeout_bounds_a_slow_vault(fake: FakeKeyVault, make_resolver:
         resolver.resolve({"DB": ref("db")})
 
     assert _statuses(caught.value) == {"DB": "FetchTimedOut"}
-    assert time.perf_counter() - started < 0.45
+    assert time.perf_counter() - started < 5  # the timeout, not the vault's 10 s, ended the wait
 
 
 def test_on_failure_keep_keeps_the_literal_text(make_resolver: Callable[..., SecretResolver]) -> None:

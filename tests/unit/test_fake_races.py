@@ -17,6 +17,7 @@ DAY = 86400
 
 def test_a_store_first_asked_for_by_two_threads_at_once_is_one_store() -> None:
     others: list[ObjectStore[object]] = []
+    threads: list[threading.Thread] = []
     main = threading.current_thread()
 
     class Stores(dict[str, ObjectStore[object]]):
@@ -29,12 +30,15 @@ def test_a_store_first_asked_for_by_two_threads_at_once_is_one_store() -> None:
                 self.raced = True
                 other = threading.Thread(target=lambda: others.append(vault.store("keys")))
                 other.start()
+                threads.append(other)
                 other.join(0.2)
             return found
 
     vault = Vault(VaultProperties("race", "race.vault.azure.net"), stores=Stores())
     mine = vault.store("keys")
     mine.get_or_create("k1")
+    for other in threads:  # it may still be waiting for this thread's insert: let it finish
+        other.join(10)
     assert others
     assert others[0] is mine
     assert vault.store("keys").get("k1") is not None
