@@ -23,13 +23,8 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free loopback port, in a temporary directory; its URL. Stopped after the session."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
-    workdir: Path = tmp_path_factory.mktemp("redis")
+def _start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int] | None:
+    """redis-server on a port that was free a moment ago; None when it exited (another process took the port)."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -50,24 +45,62 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
     try:
-        deadline = time.monotonic() + 10
-        while True:
+        deadline = time.monotonic() + 30
+        while process.poll() is None:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("redis-server did not start")
+                answering: int = client.info("server")["process_id"]
+            except redis.RedisError:  # not listening yet, or something else holds the port
+                if time.monotonic() > deadline:
+                    raise TimeoutError("redis-server did not answer within 30 s") from None
                 time.sleep(0.05)
+                continue
+            if answering == process.pid:  # this redis-server, not another one that holds the port
+                return process, port
+            break
+        _stop(process)
+        return None
+    except BaseException:
+        _stop(process)
+        raise
+    finally:
+        client.close()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, in a temporary directory; its URL. Stopped after the session."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    workdir: Path = tmp_path_factory.mktemp("redis")
+    # A port chosen free can be taken before redis-server binds it (the bind-then-release race): then try another.
+    for _ in range(5):
+        try:
+            started = _start_redis(binary, workdir)
+        except TimeoutError as exc:
+            pytest.fail(str(exc))
+        if started is not None:
+            break
+    else:
+        pytest.fail("redis-server exited at start five times")
+    process, port = started
+    try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ SETTINGS = {"DB_PASSWORD": "db-password", "API_KEY": "api-key", "SIGNING_KEY": "
 WORKERS = 4
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def get(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=10) as response:
         data: dict[str, Any] = json.loads(response.read())
@@ -50,18 +43,25 @@ def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
         pytest.skip("gunicorn is not installed (it is in the test extra)")
     seed = tmp_path / "vault.json"
     seed.write_text(json.dumps({"vaults": {"prefork": {"secrets": VALUES}}}))
-    port = _free_port()
+    # The test binds the port and hands gunicorn the bound socket (fd://), so no other process can take the port
+    # between choosing it and gunicorn's bind.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port: int = listener.getsockname()[1]
     env = {
         **os.environ,
         "PREFORK_SEED": str(seed),
         **{setting: f"@Microsoft.KeyVault(VaultName=prefork;SecretName={name})" for setting, name in SETTINGS.items()},
     }
-    process = subprocess.Popen(
-        [gunicorn, "--preload", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--chdir", str(APP_DIR), "app:app"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with listener:
+        command = [gunicorn, "--preload", "-w", str(WORKERS), "-b", f"fd://{listener.fileno()}"]
+        process = subprocess.Popen(
+            [*command, "--chdir", str(APP_DIR), "app:app"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(listener.fileno(),),
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
