@@ -74,7 +74,7 @@ def test_request_arriving_mid_build_waits_for_the_vault_and_is_refused(monkeypat
 
     monkeypatch.setattr(Vault, "set_access_policy", request_during_build)
     vault = fake.create_vault("midbuild", rbac=False, access_policies={"reader": {"secrets": ["get"]}})
-    vault._worker.join(5)  # type: ignore[attr-defined]
+    vault._worker.join(30)  # type: ignore[attr-defined]
     assert answers == [403]
     assert fake.vaults == [vault]
 

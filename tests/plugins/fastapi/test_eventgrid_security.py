@@ -118,7 +118,7 @@ def test_a_burst_of_events_reads_only_the_named_secret_at_most_once_per_interval
         burst = time.monotonic() - started
         during = fake_keyvault.operation_counts["GetSecret"] - before
 
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while kv.current.api_key != "a51" and time.monotonic() < deadline:
             time.sleep(0.02)
         after = fake_keyvault.operation_counts["GetSecret"] - before
