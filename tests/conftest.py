@@ -1,7 +1,7 @@
 """Fixtures shared by every test folder: a real ``redis-server`` (skipped where Debian's ``redis-server`` is not
-installed), used by the fleet's shared tier tests and the example apps' Redis tier tests; and witnesses of what
+installed), used by the fleet's shared tier tests and the example apps' Redis tier tests; witnesses of what
 reached azure-identity and azure-core's default transport (tokens asked for, requests sent), for the tests proving
-that an untrusted host gets neither."""
+that an untrusted host gets neither; the Hypothesis profile (no deadline on a busy machine)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge behaviour, not speed: on a loaded CI machine one slow example (a descheduled thread, a garbage
+# collection) must not fail a run through Hypothesis's 200 ms deadline or its too-slow health check.
+settings.register_profile("kvconfig", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("kvconfig")
 
 
 def _free_port() -> int:

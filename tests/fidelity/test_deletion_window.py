@@ -179,8 +179,8 @@ def test_a_real_time_window_ends_by_itself_on_the_system_clock() -> None:
     fake = FakeKeyVault(deletion_delay=1.0)  # room for two in-process requests on a loaded machine
     with SecretClient(VAULT_URL, fake.credential(), transport=fake.transport()) as client:
         client.set_secret("realtime", "v")
-        deleted_at = time.monotonic()
         client.begin_delete_secret("realtime")  # the DELETE only: nothing polls, nothing moves the fake's time
+        deleted_at = time.monotonic()  # after the window began, however late the DELETE was served
         with pytest.raises(ResourceNotFoundError):
             client.get_deleted_secret("realtime")
         with pytest.raises(HttpResponseError) as purge:
