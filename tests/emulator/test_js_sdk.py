@@ -80,7 +80,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not ready.is_file():
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"kvconfig fake serve did not start: {(workdir / 'serve.log').read_text()}")

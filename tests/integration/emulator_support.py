@@ -79,7 +79,7 @@ def fake_serve(args: list[str], env: Mapping[str, str] | None = None) -> Iterato
             process.communicate()
 
 
-def wait_for_ready(path: Path, process: subprocess.Popen[str], limit: float = 30.0) -> dict[str, Any]:
+def wait_for_ready(path: Path, process: subprocess.Popen[str], limit: float = 60.0) -> dict[str, Any]:
     """The emulator's ready file once it is written (the child's stderr tail if it exits first)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:

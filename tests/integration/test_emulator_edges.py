@@ -163,7 +163,7 @@ def test_fake_serve_writes_a_ready_file_a_script_can_use_and_a_0600_dump(tmp_pat
     args = ["--port", "0", "--tunnel-port", "0", "--cert-dir", str(tmp_path / "certs"), "--seed", str(seed)]
     args += ["--ready-file", str(ready), "--dump-on-exit", str(dump)]
     with fake_serve(args) as process:
-        info = wait_for_ready(ready, process, limit=20.0)
+        info = wait_for_ready(ready, process, limit=60.0)
         assert stat.S_IMODE(ready.stat().st_mode) == 0o600
         port = info["port"]
         assert info["vaults"] == {

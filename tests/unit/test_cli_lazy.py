@@ -107,7 +107,7 @@ def test_fake_serve_starts_without_the_resolver_rich_pydantic_or_websockets(tmp_
     command += ["--cert-dir", str(tmp_path / "certs"), "--ready-file", str(ready)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not ready.exists():
             assert process.poll() is None, process.communicate()[1][-2000:]
             assert time.monotonic() < deadline, "the emulator did not start"
