@@ -60,7 +60,7 @@ class Replica:
     def __init__(self, fake: FakeKeyVault, kek_id: str, redis_url: str, counts: Counter[str]) -> None:
         transport = lambda: SecretGets(fake, counts)  # noqa: E731
         crypto = CryptographyClient(kek_id, fake.async_credential(), transport=transport())
-        shared = RedisSharedCache(redis_url, AsyncAzureKeyWrapper(crypto), op_timeout=0.5)
+        shared = RedisSharedCache(redis_url, AsyncAzureKeyWrapper(crypto), op_timeout=10.0)
         self.resolver = SecretResolver(fake.async_credential(), transport=transport, fleet=Fleet(shared=shared))
 
         class Settings(KeyVaultSettings):

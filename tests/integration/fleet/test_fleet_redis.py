@@ -86,7 +86,8 @@ def replica(
     def build(url: str = redis_url, **shared_options: Any) -> SecretResolver:
         transport = lambda: GetCounter(fake, counts)  # noqa: E731
         crypto = CryptographyClient(kek_id, fake.async_credential(), transport=transport())
-        shared_options.setdefault("op_timeout", 0.5)
+        # Far above a Redis command on a loaded machine (0.5 s timed out there): these replicas must not fall back.
+        shared_options.setdefault("op_timeout", 10.0)
         shared = RedisSharedCache(url, AsyncAzureKeyWrapper(crypto), **shared_options)
         resolver = SecretResolver(fake.async_credential(), transport=transport, fleet=Fleet(shared=shared))
         made.append(resolver)

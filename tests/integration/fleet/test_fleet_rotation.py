@@ -77,7 +77,7 @@ def replica(
     made: list[SecretResolver] = []
 
     def build() -> SecretResolver:
-        shared = RedisSharedCache(redis_url, wrapper(fake, counts), op_timeout=0.5)
+        shared = RedisSharedCache(redis_url, wrapper(fake, counts), op_timeout=10.0)
         transport = lambda: GetCounter(fake, counts)  # noqa: E731
         resolver = SecretResolver(fake.async_credential(), transport=transport, fleet=Fleet(shared=shared))
         made.append(resolver)
