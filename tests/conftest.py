@@ -18,7 +18,10 @@ from hypothesis import HealthCheck, settings
 
 # Property tests judge behaviour, not speed: on a loaded CI machine one slow example (a descheduled thread, a garbage
 # collection) must not fail a run through Hypothesis's 200 ms deadline or its too-slow health check.
-settings.register_profile("kvconfig", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same examples on every run, so a run's verdict is the code's, not the draw's; explore new ones on purpose with
+# `pytest --hypothesis-profile=explore` (and keep any failure it finds as an @example).
+settings.register_profile("kvconfig", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False)
 settings.load_profile("kvconfig")
 
 
