@@ -104,7 +104,12 @@ class StoreControl:
         stores = stores_part(document)
         if stores is None:
             raise Refused(400, "BadSeed", "'appconfig' must map store names to lists of key-values.")
-        hosts = {self._host(name): items for name, items in stores.items()}
+        hosts: dict[str, Any] = {}
+        for name, items in stores.items():
+            host = self._host(name)
+            if host in hosts:  # "contoso-config" and its host, or two cases of one name: one list would be lost
+                raise Refused(400, "BadSeed", f"The App Configuration seed names the store {host} twice.")
+            hosts[host] = items
         try:
             self.stores.seed(hosts)
         except (ValueError, TypeError, KeyError) as exc:  # AppConfigSeedError names the store and the entry
