@@ -62,3 +62,16 @@ def test_a_good_url_is_still_opened_lazily_and_a_read_falls_back_to_the_vault() 
 
     assert asyncio.run(read()) == "from-the-vault"
     assert PASSWORD not in str(cache.health())
+
+
+@pytest.mark.parametrize("url", BAD_URLS[:2])
+def test_fleet_rotate_refuses_it_without_printing_it(url: str) -> None:
+    from click.testing import CliRunner
+
+    from kvconfig.cli import cli
+
+    result = CliRunner().invoke(cli, ["fleet", "rotate", "--redis", url, "--key", KEK], catch_exceptions=False)
+
+    assert result.exit_code == 2, result.output
+    assert "give a redis://, rediss:// or unix:// URL" in result.output
+    assert PASSWORD not in result.output
