@@ -252,7 +252,8 @@ class AppConfigurationStore:
         return parts
 
     def _field_path(self, key: str, case_sensitive: bool) -> str:
-        path = ".".join(self._split(key))
+        # A '.' inside a part is escaped: "db.password" is one field's name, not the path of "db:password".
+        path = ".".join(part.replace(".", "\\.") for part in self._split(key))
         return path if case_sensitive else path.lower()
 
 

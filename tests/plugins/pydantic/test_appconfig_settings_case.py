@@ -44,3 +44,16 @@ def test_nested_keys_differing_in_case_fill_one_model_together() -> None:
         settings = Settings()
 
     assert settings.database == Database(host="db.internal", port=6432, name="orders")
+
+
+def test_a_key_with_a_dot_is_no_collision_with_the_nested_key_of_the_same_text() -> None:
+    # "db.password" names no nested field (the separators are ':' and '__'), so it does not collide with "db:password".
+    keyvault = FakeKeyVault()
+    appconfig = FakeAppConfiguration(keyvault=keyvault)
+    appconfig.set(STORE, "database.host", "spring-style")
+    appconfig.set(STORE, "database:host", "db.internal")
+    resolver = SecretResolver(keyvault.async_credential(), transport=keyvault.async_transport)
+    store = AppConfigurationStore(appconfig.connection_string(STORE), resolver=resolver, transport=appconfig.transport())
+
+    with store:
+        assert store.tree() == {"database.host": "spring-style", "database": {"host": "db.internal"}}
