@@ -53,7 +53,9 @@ def test_a_key_with_a_dot_is_no_collision_with_the_nested_key_of_the_same_text()
     appconfig.set(STORE, "database.host", "spring-style")
     appconfig.set(STORE, "database:host", "db.internal")
     resolver = SecretResolver(keyvault.async_credential(), transport=keyvault.async_transport)
-    store = AppConfigurationStore(appconfig.connection_string(STORE), resolver=resolver, transport=appconfig.transport())
+    store = AppConfigurationStore(
+        appconfig.connection_string(STORE), resolver=resolver, transport=appconfig.transport()
+    )
 
     with store:
         assert store.tree() == {"database.host": "spring-style", "database": {"host": "db.internal"}}
