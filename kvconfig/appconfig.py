@@ -363,7 +363,7 @@ def load(
     """
     from azure.appconfiguration.provider import load as provider_load
 
-    hook = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
+    hook, connection_string = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
     options = hook.provider_options(**provider_options)
     if connection_string is not None:
         return provider_load(connection_string=connection_string, **options)
@@ -383,7 +383,7 @@ async def load_async(
     """The aio twin of :func:`load` (``azure.appconfiguration.provider.aio.load``)."""
     from azure.appconfiguration.provider.aio import load as provider_load
 
-    hook = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
+    hook, connection_string = _checked_hook(endpoint, connection_string, credential, resolver, pipeline, trusted_hosts)
     options = hook.provider_options(**provider_options)
     options["secret_resolver"] = _AsyncCallback(hook)
     if connection_string is not None:
@@ -398,12 +398,16 @@ def _checked_hook(
     resolver: SecretResolver | None,
     pipeline: bool,
     trusted_hosts: Sequence[str],
-) -> ProviderSecretResolver:
+) -> tuple[ProviderSecretResolver, str | None]:
     """The hook of :func:`load` and :func:`load_async`, once the store is known trusted
     (:class:`~kvconfig.sources.StoreAddress`'s rule; with neither an endpoint nor a connection string, the provider
-    reports what is missing itself)."""
+    reports what is missing itself), and the connection string to hand the provider: the one checked, in the SDK's
+    form (``Endpoint=`` first: the provider takes its first part's value as the endpoint of its replica discovery)."""
     named = connection_string if connection_string is not None else endpoint
     if named is not None:
-        StoreAddress.parse(named, trusted_hosts=trusted_hosts)
+        address = StoreAddress.parse(named, trusted_hosts=trusted_hosts)
+        if connection_string is not None and address.connection_string is not None:
+            connection_string = address.connection_string
     credential = None if resolver is not None else credential  # a resolver given brings its own
-    return ProviderSecretResolver(resolver, credential=credential, pipeline=pipeline, trusted_hosts=trusted_hosts)
+    hook = ProviderSecretResolver(resolver, credential=credential, pipeline=pipeline, trusted_hosts=trusted_hosts)
+    return hook, connection_string

@@ -81,8 +81,8 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
     try:
         loaded = load(params, default_env=False)
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
-            # inside the fakes of --fake-vault, when given; GitHub's environment names settings as variables
-            content_types = add_store(params, loaded, env_name if output_format == "github" else None)
+            # inside the fakes of --fake-vault, when given; both runners name settings as variables
+            content_types = add_store(params, loaded, env_name if output_format == "github" else _pipeline_variable)
             embedded_hint(loaded.settings, params["embedded"])
             named = _named_secrets(secrets_filter, vault, params) if vault is not None else {}
             settings = {**loaded.settings, **named}
@@ -109,6 +109,12 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
             note(f"set {len(shown)} pipeline variables ({len(secret_names)} secret).")
     except KvConfigError as exc:
         fail(exc)
+
+
+def _pipeline_variable(key: str) -> str:
+    """Which Azure Pipelines variable ``key`` sets: names are case-insensitive, and a step sees each as an environment
+    variable upper-cased with ``.`` as ``_``."""
+    return key.upper().replace(".", "_")
 
 
 def _named_secrets(secrets_filter: str, vault: str, params: dict[str, Any]) -> dict[str, str]:

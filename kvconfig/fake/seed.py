@@ -86,6 +86,10 @@ def _read(data: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
         raise SeedError(f"Cannot read the seed file {path}: {exc.strerror}.") from exc
     except json.JSONDecodeError as exc:
         raise SeedError(f"The seed file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}).") from exc
+    except UnicodeDecodeError:
+        raise SeedError(f"The seed file {path} is not UTF-8 text.") from None
+    except RecursionError:
+        raise SeedError(f"The seed file {path} is not valid JSON (nested too deeply).") from None
     if not isinstance(loaded, dict):
         raise SeedError(f"The seed file {path} must hold a JSON object with a 'vaults' member.")
     return loaded

@@ -11,8 +11,8 @@ Give each resolver its own ``Fleet``; share a :class:`VaultBudget` between them 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -26,6 +26,8 @@ from kvconfig.fleet.redis_cache import RedisSharedCache
 from kvconfig.fleet.startup import StartupPolicy, StartupProgress
 from kvconfig.references import KeyVaultReference
 from kvconfig.resolve import CachedSecret
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AsyncClosable", "Fleet"]
 
@@ -174,15 +176,30 @@ class Fleet:
 
     async def aclose(self) -> None:
         """Stop listening, close the shared tier's Redis client (when it made it), then what ``closing`` lists; each
-        is closed even when one before it failed (the first failure is raised after). Closing twice does nothing."""
+        is closed even when one before it failed: the first failure is raised after, the later ones logged (their
+        type). What ``closing`` lists is closed once."""
         closing, self._closing = self._closing, []
-        async with contextlib.AsyncExitStack() as stack:  # callbacks run last-pushed first
-            for resource in reversed(closing):
-                stack.push_async_callback(resource.close)
-            if self.shared is not None:
-                stack.push_async_callback(self.shared.aclose)
-            if self.channel is not None:
-                stack.push_async_callback(self.channel.aclose)
+        closers: list[Callable[[], Awaitable[object]]] = []
+        if self.channel is not None:
+            closers.append(self.channel.aclose)
+        if self.shared is not None:
+            closers.append(self.shared.aclose)
+        closers.extend(resource.close for resource in closing)
+        failure: Exception | None = None
+        for close in closers:
+            try:
+                await close()
+            except Exception as exc:
+                if failure is None:
+                    failure = exc
+                else:
+                    logger.warning(
+                        "kvconfig fleet: %s also failed (%s)",
+                        getattr(close, "__qualname__", "closing"),
+                        type(exc).__name__,
+                    )
+        if failure is not None:
+            raise failure
 
     def __repr__(self) -> str:
         return f"Fleet(startup={self.startup!r}, budget={self.budget!r}, shared={self.shared is not None})"

@@ -221,6 +221,7 @@ def resolver_from_environment(
     resolver's too. Closing the resolver closes its fleet: the Redis client, the key clients and a credential made
     here.
     """
+    trusted_hosts = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)  # read once
     made = _from_environment(credential, environ, replicas, deadline, namespace, trusted_hosts, algorithm)
     if made is None:
         return None

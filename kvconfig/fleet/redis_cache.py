@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kvconfig.fleet.data_keys import DataKeys
-from kvconfig.fleet.redis_ops import NAMESPACE_RULE, RedisDown, as_bytes, is_client, is_namespace, redis_module
+from kvconfig.fleet.redis_ops import (
+    NAMESPACE_RULE,
+    RedisDown,
+    as_bytes,
+    is_client,
+    is_namespace,
+    is_redis_url,
+    redis_module,
+)
 from kvconfig.fleet.sealing import (
     DataKey,
     SealedFormatError,
@@ -107,6 +115,10 @@ class RedisSharedCache(DataKeys):
             raise ValueError("wait, retry_interval and missing_ttl must not be negative; op_timeout must be positive.")
         if not is_namespace(namespace):
             raise ValueError(f"namespace must be {NAMESPACE_RULE}: ':' would let it overlap another namespace's keys.")
+        if isinstance(redis, str) and not is_redis_url(redis):  # now, not at a read whose error could show it
+            raise ValueError(
+                "the Redis URL must be a redis://, rediss:// or unix:// URL (not shown: it may hold a password)."
+            )
         self._redis_arg = redis
         self._client: Redis | None = None
         self._owns_client = not is_client(redis)

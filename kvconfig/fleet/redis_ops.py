@@ -40,11 +40,16 @@ def is_namespace(value: object) -> bool:
 
 def is_redis_url(value: str) -> bool:
     """Whether ``value`` is a ``redis://``, ``rediss://`` or ``unix://`` URL of a bounded length (never shown: it may
-    hold a password)."""
+    hold a password). Its port must read as one: a password with an unescaped ``#``, ``/`` or ``?`` ends the host
+    early, and redis-py would then name the password's head as a bad port."""
+    if len(value) > _MAX_URL:
+        return False
     try:
-        return len(value) <= _MAX_URL and urlsplit(value).scheme in ("redis", "rediss", "unix")
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number from 0 to 65535
     except ValueError:
         return False
+    return parts.scheme in ("redis", "rediss", "unix")
 
 
 class RedisDown(Exception):

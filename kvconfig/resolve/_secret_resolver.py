@@ -103,8 +103,9 @@ class SecretResolver:
             raise ValueError("on_failure must be 'raise', 'keep' or 'omit'.")
         if timeout <= 0:
             raise ValueError("timeout must be positive.")
-        if isinstance(trusted_hosts, str):
-            trusted_hosts = (trusted_hosts,)  # one host, not one host per character
+        # One host, not one host per character; any other iterable read once (a generator would be used up by the
+        # check below and then seen as empty).
+        trusted_hosts = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)
         # Checked here rather than at the first resolve: both are programming errors, and a bad one would otherwise
         # surface as a ValueError out of resolve().
         cloud_vault_suffix(cloud)

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import threading
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -252,7 +252,8 @@ class AppConfigurationStore:
         return parts
 
     def _field_path(self, key: str, case_sensitive: bool) -> str:
-        path = ".".join(self._split(key))
+        # A '.' inside a part is escaped: "db.password" is one field's name, not the path of "db:password".
+        path = ".".join(part.replace(".", "\\.") for part in self._split(key))
         return path if case_sensitive else path.lower()
 
 
@@ -277,6 +278,8 @@ class AppConfigurationSource(PydanticBaseSettingsSource):
         return self._fit(self.settings_cls.model_fields, self.store.tree(case_sensitive=case_sensitive), case_sensitive)
 
     def _fit(self, fields: Mapping[str, FieldInfo], tree: Mapping[str, Any], case_sensitive: bool) -> dict[str, Any]:
+        if not case_sensitive:
+            tree = _folded(tree.items())  # "Db:Host" and "db:port" fill one model: neither replaces the other
         by_name: dict[str, tuple[str, FieldInfo]] = {}
         for name, info in fields.items():
             key = info.validation_alias if isinstance(info.validation_alias, str) else (info.alias or name)
@@ -298,6 +301,20 @@ class AppConfigurationSource(PydanticBaseSettingsSource):
 
     def __repr__(self) -> str:
         return f"AppConfigurationSource({self.store!r})"
+
+
+def _folded(entries: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A tree's entries with names that differ only in case made one (the first spelling kept): their nested entries
+    merged, and a nested entry winning over a plain value as in :meth:`AppConfigurationStore.tree`. (Two plain values
+    of one name never get here: :meth:`AppConfigurationStore.tree` refuses them as colliding keys.)"""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for name, value in entries:
+        groups.setdefault(name.lower(), []).append((name, value))
+    folded: dict[str, Any] = {}
+    for group in groups.values():
+        nested = [value for _, value in group if isinstance(value, dict)]
+        folded[group[0][0]] = _folded(item for value in nested for item in value.items()) if nested else group[-1][1]
+    return folded
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

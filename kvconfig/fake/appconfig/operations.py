@@ -175,7 +175,7 @@ def _decode_after(call: Call) -> object | None:
         raise AppConfigError.invalid_argument("After", "The continuation token is too long.")
     try:
         position: object = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # 4,096 characters decode to 3 KiB of '['
         raise AppConfigError.invalid_argument("After", "The continuation token is not valid.") from None
     return position
 

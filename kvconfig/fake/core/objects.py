@@ -182,7 +182,7 @@ def _decode_marker(token: str) -> str:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         return str(data["NextMarker"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ServiceError.bad_parameter("The $skiptoken is not valid.") from exc
 
 

@@ -310,7 +310,7 @@ class OperationContext:
             else:
                 try:
                     self._body = json.loads(self.request.body)
-                except (ValueError, UnicodeDecodeError) as exc:
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: '[' * 3000
                     raise ServiceError.malformed_body() from exc
         if not isinstance(self._body, dict):
             raise ServiceError.malformed_body()

@@ -58,7 +58,7 @@ def _transfer_blob(raw: object) -> tuple[str, bytes]:
         raise _invalid(f"it is larger than {MAX_TRANSFER_BLOB_BYTES} bytes.")
     try:
         document = json.loads(b64url_decode(raw))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _invalid("key_hsm does not hold a JSON key transfer blob.") from None
     header = document.get("header") if isinstance(document, dict) else None
     if not isinstance(header, dict):

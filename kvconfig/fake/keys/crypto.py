@@ -241,7 +241,7 @@ def _jwt_claims(token: str) -> dict[str, Any]:
         raise ServiceError.attestation_not_verified()  # the target is not a JSON Web Token
     try:
         claims = json.loads(b64url_decode(parts[1]))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ServiceError.attestation_not_verified() from None  # its claims are not base64url JSON
     if not isinstance(claims, dict):
         raise ServiceError.attestation_not_verified()  # its claims are not a JSON object

@@ -110,7 +110,7 @@ def _release_policy(raw: object) -> ReleasePolicy | None:
     try:
         policy = b64url_decode(data)
         json.loads(policy)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ServiceError.bad_parameter(
             "The release policy 'data' must be a base64url-encoded JSON document."
         ) from exc

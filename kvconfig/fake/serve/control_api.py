@@ -295,14 +295,16 @@ class ControlApi:
             raise Refused(
                 400, "BadSeed", "This emulator serves no App Configuration stores: 'appconfig' needs --appconfig."
             )
+        # The store names are checked before the vaults are loaded: a name refused leaves everything as it was.
+        store_hosts = self.stores.hosts_of({"appconfig": stores}) if stores is not None and self.stores else None
         try:
             self.fake.seed(body)
         except SeedError as exc:
             raise Refused(400, "BadSeed", str(exc)) from None
         hosts = list(body.get("vaults", {})) if isinstance(body.get("vaults"), Mapping) else []
         seeded = {"vaults": [f"https://{host}" for host in hosts]}
-        if stores is not None and self.stores is not None:
-            seeded.update(self.stores.seed({"appconfig": stores}))
+        if store_hosts is not None and self.stores is not None:
+            seeded.update(self.stores.seed_hosts(store_hosts))
         return 200, seeded
 
     def _dump(self, method: str, request: FakeRequest, port: int | None) -> tuple[int, Any]:

@@ -101,10 +101,24 @@ class StoreControl:
 
     def seed(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Load the stores of ``document`` (``--appconfig-seed``'s shape); the endpoints of the stores seeded."""
+        return self.seed_hosts(self.hosts_of(document))
+
+    def hosts_of(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The stores of ``document`` by this emulator's host, checked (each name one of its stores, named once) and
+        nothing seeded: a combined seed checks them before its vaults are loaded."""
         stores = stores_part(document)
         if stores is None:
             raise Refused(400, "BadSeed", "'appconfig' must map store names to lists of key-values.")
-        hosts = {self._host(name): items for name, items in stores.items()}
+        hosts: dict[str, Any] = {}
+        for name, items in stores.items():
+            host = self._host(name)
+            if host in hosts:  # "contoso-config" and its host, or two cases of one name: one list would be lost
+                raise Refused(400, "BadSeed", f"The App Configuration seed names the store {host} twice.")
+            hosts[host] = items
+        return hosts
+
+    def seed_hosts(self, hosts: dict[str, Any]) -> dict[str, Any]:
+        """Load stores already checked by :meth:`hosts_of`; the endpoints of the stores seeded."""
         try:
             self.stores.seed(hosts)
         except (ValueError, TypeError, KeyError) as exc:  # AppConfigSeedError names the store and the entry
