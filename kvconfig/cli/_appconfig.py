@@ -29,6 +29,9 @@ from kvconfig.errors import KvConfigError
 from kvconfig.references import APPCONFIG_KEYVAULT_CONTENT_TYPE
 from kvconfig.sources import AppConfigSource, StoreAddress, from_appconfig
 
+# How a command names a setting: one name, or every name it sets (a pipeline variable and its short name).
+Naming = Callable[[str], str | tuple[str, ...]]
+
 __all__ = ["add_store", "appconfig_options", "appconfig_references", "check_store", "read_store", "store_alone"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,7 +87,7 @@ def check_store(params: dict[str, Any]) -> None:
             fail(exc)
 
 
-def read_store(params: dict[str, Any], name_of: Callable[[str], str] | None = None) -> AppConfigSource | None:
+def read_store(params: dict[str, Any], name_of: Naming | None = None) -> AppConfigSource | None:
     """The store the options name, read now (inside the command's fakes when ``--fake-vault`` is given); with
     ``name_of`` (how the command names a setting: an environment variable...), two keys it maps to one name are a
     :class:`~kvconfig.sources.KeyCollisionError`."""
@@ -113,9 +116,7 @@ def store_alone(params: dict[str, Any]) -> None:
         params["use_env"] = False
 
 
-def add_store(
-    params: dict[str, Any], loaded: Loaded, name_of: Callable[[str], str] | None = None
-) -> dict[str, str | None]:
+def add_store(params: dict[str, Any], loaded: Loaded, name_of: Naming | None = None) -> dict[str, str | None]:
     """Read the store of ``--appconfig`` (call it inside the command's resolver: ``--fake-vault`` is patched in by
     then) into ``loaded``, its key-values winning; the content type of each setting read from it. ``name_of`` as for
     :func:`read_store`."""

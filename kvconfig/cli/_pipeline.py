@@ -82,7 +82,7 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
         loaded = load(params, default_env=False)
         with ProgressLine(stderr_console()) as progress, open_resolver(params, progress=progress) as resolver:
             # inside the fakes of --fake-vault, when given; both runners name settings as variables
-            content_types = add_store(params, loaded, env_name if output_format == "github" else _pipeline_variable)
+            content_types = add_store(params, loaded, env_name if output_format == "github" else _pipeline_variables)
             embedded_hint(loaded.settings, params["embedded"])
             named = _named_secrets(secrets_filter, vault, params) if vault is not None else {}
             settings = {**loaded.settings, **named}
@@ -111,10 +111,10 @@ def resolve_for_pipeline(output_format: str, reveal: bool, params: dict[str, Any
         fail(exc)
 
 
-def _pipeline_variable(key: str) -> str:
-    """Which Azure Pipelines variable ``key`` sets: names are case-insensitive, and a step sees each as an environment
-    variable upper-cased with ``.`` as ``_``."""
-    return key.upper().replace(".", "_")
+def _pipeline_variables(key: str) -> tuple[str, ...]:
+    """Which Azure Pipelines variables ``key`` sets (``set_variable_commands``: ``a/b`` also sets ``a``): names are
+    case-insensitive, and a step sees each as an environment variable upper-cased with ``.`` as ``_``."""
+    return tuple(dict.fromkeys(name.upper().replace(".", "_") for name in (key, key.split("/")[0])))
 
 
 def _named_secrets(secrets_filter: str, vault: str, params: dict[str, Any]) -> dict[str, str]:

@@ -285,16 +285,24 @@ SyncClientFactory = Callable[[str], "CryptographyClient"]
 AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable["AsyncCryptographyClient"]]]
 
 
+def azure_wrap_algorithm(algorithm: str) -> str:
+    """``algorithm`` as the Azure wrappers take it (an SDK enum's value too); an :class:`UnsupportedAlgorithmError`
+    for one they cannot seal with. Checked before anything is made for them."""
+    configured = _configured_algorithm(str(getattr(algorithm, "value", algorithm)))
+    if configured in _SDK_LOCAL_AES_WRAPS:
+        raise UnsupportedAlgorithmError(
+            f"{configured} cannot seal envelopes through the Azure SDK: the SDK computes it locally and, for "
+            "a vault's oct key (which comes without its key bytes), with a random key, so the envelope could "
+            "never be opened. Use algorithm='CKM_AES_KEY_WRAP' (the same RFC 3394 wrap, done by the vault), or "
+            "LocalKeyWrapper for a key you hold."
+        )
+    _wrap_algorithm(configured)  # one the SDK knows
+    return configured
+
+
 class _AzureWrapperBase:
     def __init__(self, algorithm: str, trusted_hosts: Iterable[str]) -> None:
-        self._algorithm = _configured_algorithm(str(getattr(algorithm, "value", algorithm)))
-        if self._algorithm in _SDK_LOCAL_AES_WRAPS:
-            raise UnsupportedAlgorithmError(
-                f"{self._algorithm} cannot seal envelopes through the Azure SDK: the SDK computes it locally and, for "
-                "a vault's oct key (which comes without its key bytes), with a random key, so the envelope could "
-                "never be opened. Use algorithm='CKM_AES_KEY_WRAP' (the same RFC 3394 wrap, done by the vault), or "
-                "LocalKeyWrapper for a key you hold."
-            )
+        self._algorithm = azure_wrap_algorithm(algorithm)
         self._sdk_algorithm = _wrap_algorithm(self._algorithm)
         self._wrapped_by: str | None = None
         trusted = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)

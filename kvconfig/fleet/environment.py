@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from kvconfig.crypto import AsyncAzureKeyWrapper
 from kvconfig.crypto._key_ids import key_encryption_key_id
+from kvconfig.crypto._wrappers import azure_wrap_algorithm
 from kvconfig.errors import UntrustedVaultError
 from kvconfig.fleet.budget import VaultBudget
 from kvconfig.fleet.coordinator import AsyncClosable, Fleet
@@ -156,6 +157,7 @@ def _from_environment(
     if wanted is None:
         return None
     _needed_packages()
+    azure_wrap_algorithm(algorithm)  # refused before a credential or client exists, so none is left unclosed
     startup, budget = StartupPolicy(deadline=deadline), VaultBudget.share_of(replicas=wanted.replicas)
     owned: list[AsyncClosable] = []
     if credential is None:

@@ -156,20 +156,22 @@ class AppConfigSource(ConfigSource):
     def __repr__(self) -> str:
         return f"AppConfigSource({self.endpoint}, {len(self.settings)} settings)"
 
-    def names_as(self, name_of: Callable[[str], str | None]) -> dict[str, str]:
+    def names_as(self, name_of: Callable[[str], str | tuple[str, ...] | None]) -> dict[str, str]:
         """``{setting: name_of(setting)}``: each setting's name as a command uses it (``db:password`` ->
-        ``DB__PASSWORD``; ``None`` leaves a setting out). Two settings mapped to one name are a
-        :class:`KeyCollisionError` naming both keys and labels."""
+        ``DB__PASSWORD``; ``None`` leaves a setting out; a tuple is every name the setting sets, the first one
+        returned). Two settings mapped to one name are a :class:`KeyCollisionError` naming both keys and labels."""
         names: dict[str, str] = {}
         owners: dict[str, str] = {}
         for setting in self.settings:
-            name = name_of(setting)
-            if name is None:
+            found = name_of(setting)
+            if found is None:
                 continue
-            names[setting] = name
-            other = owners.setdefault(name, setting)
-            if other != setting:
-                raise KeyCollisionError(self.endpoint, self._key_of(other), self._key_of(setting), name)
+            each = (found,) if isinstance(found, str) else found
+            names[setting] = each[0]
+            for name in each:
+                other = owners.setdefault(name, setting)
+                if other != setting:
+                    raise KeyCollisionError(self.endpoint, self._key_of(other), self._key_of(setting), name)
         return names
 
     def _key_of(self, setting: str) -> StoreKey:

@@ -30,3 +30,17 @@ def test_distinct_keys_still_set_their_variables(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert f"##vso[task.setvariable variable=db:password;issecret=true]{SECRET}" in result.stdout
+
+
+def test_a_key_with_a_slash_also_sets_its_short_name_so_a_sibling_collides(tmp_path: Path) -> None:
+    # set_variable_commands sets both 'a/b' and 'a' (the AzureKeyVault task's name/version mirror): 'app:cert/old'
+    # and 'app:cert/new' would both set 'cert', the later silently winning.
+    seed = write_seed(
+        tmp_path, {"db-password": SECRET}, {"key": "app:cert/old", "value": "1"}, {"key": "app:cert/new", "value": "2"}
+    )
+
+    result = invoke("resolve", "--fake-vault", seed, *COMMON, env={"TF_BUILD": "True"})
+
+    assert result.exit_code == 1, result.output
+    assert "keys 'app:cert/new' (no label) and 'app:cert/old' (no label) both map to 'CERT'" in result.stderr
+    assert "##vso" not in result.stdout

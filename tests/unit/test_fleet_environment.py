@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from kvconfig.crypto import LocalKeyWrapper, generate_key
+from kvconfig.crypto import LocalKeyWrapper, UnsupportedAlgorithmError, generate_key
 from kvconfig.crypto._key_ids import key_encryption_key_id
 from kvconfig.errors import UntrustedVaultError
 from kvconfig.fleet import FleetEnvironmentError, RedisSharedCache, fleet_from_environment, resolver_from_environment
@@ -143,3 +143,19 @@ def test_the_shared_cache_refuses_a_namespace_that_could_overlap_another(namespa
 @pytest.mark.parametrize("namespace", ["kvconfig", "app", "app.x", "team-a_1", "n" * 64])
 def test_the_shared_cache_accepts_plain_namespaces(namespace: str) -> None:
     assert RedisSharedCache("redis://127.0.0.1:1/0", wrapper, namespace=namespace).record_key == f"{namespace}:datakey"
+
+
+@pytest.mark.parametrize("algorithm", ["bogus", "A256KW"])
+def test_an_algorithm_the_wrapper_refuses_is_refused_before_a_credential_is_made(
+    algorithm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import azure.identity.aio
+
+    made: list[object] = []
+    monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", lambda *a, **k: made.append(a) or object())
+    environ = {"KVCONFIG_REDIS_URL": URL, "KVCONFIG_REDIS_KEK": KEK}
+
+    with pytest.raises(UnsupportedAlgorithmError):
+        resolver_from_environment(environ=environ, algorithm=algorithm)
+
+    assert made == []
