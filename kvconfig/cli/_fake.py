@@ -192,7 +192,10 @@ def serve(
     try:
         vault_seed, stores_seed = split_seed(seed_file) if seed_file is not None else (None, None)
         if appconfig_seed is not None:
-            stores_seed = {**(stores_seed or {}), **read_store_seed(appconfig_seed)}
+            more = read_store_seed(appconfig_seed)
+            if twice := sorted(set(stores_seed or {}) & set(more)):
+                raise StoreSeedError(f"The store {twice[0]} is seeded by both --seed and --appconfig-seed; keep one.")
+            stores_seed = {**(stores_seed or {}), **more}
     except StoreSeedError as exc:
         raise FakeCommandError(str(exc)) from exc
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s: %(message)s")

@@ -183,3 +183,32 @@ def test_the_library_trusts_the_emulator_stores_on_their_loopback_hosts(
 
     assert by_key.settings == {"greeting": "hello"}
     assert by_token.settings == {"app:greeting": "hello"}
+
+
+@pytest.mark.parametrize(
+    ("seed", "stores", "said"),
+    [
+        (None, {"contoso-config": [], "CONTOSO-CONFIG": []}, "Cannot use the App Configuration seed: the seed names"),
+        ({"appconfig": {"contoso-config": []}}, {"contoso-config": []}, "seeded by both --seed and --appconfig-seed"),
+    ],
+)
+def test_fake_serve_refuses_one_store_seeded_twice_instead_of_dropping_a_list(
+    tmp_path: Path, seed: dict[str, object] | None, stores: dict[str, object], said: str
+) -> None:
+    from click.testing import CliRunner
+
+    from kvconfig.cli import cli
+
+    args = ["fake", "serve", "--port", "0", "--cert-dir", str(tmp_path / "c")]
+    (tmp_path / "stores.json").write_text(json.dumps(stores))
+    args += ["--appconfig-seed", str(tmp_path / "stores.json")]
+    if seed is not None:
+        (tmp_path / "seed.json").write_text(json.dumps(seed))
+        args += ["--seed", str(tmp_path / "seed.json")]
+
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert said in lines[0], result.stderr

@@ -43,8 +43,15 @@ def stores_part(data: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def loopback_store_seed(stores: Mapping[str, Any], domain: str) -> dict[str, Any]:
-    """Bare store names (``contoso-config``) as the emulator's store hosts (``contoso-config.<domain>``)."""
-    return {(name if "." in name or "://" in name else f"{name}.{domain}"): items for name, items in stores.items()}
+    """Bare store names (``contoso-config``) as the emulator's store hosts (``contoso-config.<domain>``); a
+    ``ValueError`` when two names are one store (a bare name and its host, or two cases): one list would be lost."""
+    hosts: dict[str, Any] = {}
+    for name, items in stores.items():
+        host = name if "." in name or "://" in name else f"{name}.{domain}"
+        if host.lower() in (known.lower() for known in hosts):
+            raise ValueError(f"the seed names the store {host} twice")
+        hosts[host] = items
+    return hosts
 
 
 def reference_target(item: StoredKeyValue) -> str | None:
