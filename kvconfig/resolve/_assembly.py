@@ -16,9 +16,9 @@ from kvconfig.errors import ResolutionFailure
 from kvconfig.resolve._clients import Fetched, Key
 from kvconfig.resolve._collection import Entry, written_reference
 from kvconfig.resolve._results import ResolvedSettings
-from kvconfig.resolve._status import validity
+from kvconfig.resolve._status import ReferenceStatus, validity
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "statuses_of"]
 
 logger = logging.getLogger("kvconfig")
 
@@ -64,3 +64,36 @@ def assemble(
         pieces.append(entry.text[position:])
         result[entry.setting] = "".join(pieces)
     return result, failures, notes
+
+
+def statuses_of(
+    entries: list[Entry], failures: list[ResolutionFailure], fetched: Mapping[Key, Fetched], now: datetime
+) -> list[ReferenceStatus]:
+    """What ``check`` reports: a status per reference of each setting (failures of collection included), by setting;
+    never a value."""
+    statuses = [
+        ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin, written=f.written)
+        for f in failures
+    ]
+    for entry in entries:
+        for start, end, ref in entry.refs:
+            item = fetched[ref.key]
+            secret = item.secret
+            status, detail = item.status, item.detail
+            if secret is not None and status == "OK":
+                status, detail = validity(secret, now) or ("OK", "")
+            statuses.append(
+                ReferenceStatus(
+                    entry.setting,
+                    str(ref),
+                    status,
+                    version=secret.version if secret else None,
+                    expires_on=secret.expires_on if secret else None,
+                    not_before=secret.not_before if secret else None,
+                    detail=detail,
+                    origin=entry.origin,
+                    written=written_reference(entry.text[start:end]),
+                )
+            )
+    statuses.sort(key=lambda status: status.setting)
+    return statuses

@@ -22,15 +22,15 @@ from typing import Any, Literal
 
 from kvconfig.errors import ResolutionError, ResolutionFailure
 from kvconfig.references import KeyVaultReference, cloud_vault_suffix, trusted_entries
-from kvconfig.resolve._assembly import assemble
+from kvconfig.resolve._assembly import assemble, statuses_of
 from kvconfig.resolve._cache import CachedSecret, SecretCache
 from kvconfig.resolve._clients import Fetched, Key, VaultClients, checked_client_options
-from kvconfig.resolve._collection import Entry, ReferenceCollector, written_reference
+from kvconfig.resolve._collection import Entry, ReferenceCollector
 from kvconfig.resolve._loop import DEFAULT_CLOSE_TIMEOUT, Closer, LoopThread
 from kvconfig.resolve._progress import FetchProgress, observed
 from kvconfig.resolve._results import RefreshEvent, ResolutionReport, ResolvedSettings
 from kvconfig.resolve._shared import SharedTier
-from kvconfig.resolve._status import UNREACHABLE, ReferenceStatus, validity
+from kvconfig.resolve._status import UNREACHABLE, ReferenceStatus
 
 __all__ = ["ExpiryWarning", "SecretResolver"]
 
@@ -302,13 +302,7 @@ class SecretResolver:
         )
         if used:
             await self._refresh()
-        for listener in list(self._announced):
-            try:
-                outcome = listener(vault_url, name)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception:
-                logger.exception("A kvconfig invalidation listener failed")
+        await _notify(self._announced, "invalidation", vault_url, name)
 
     @property
     def values(self) -> ResolvedSettings:
@@ -419,33 +413,7 @@ class SecretResolver:
     ) -> list[ReferenceStatus]:
         entries, failures = self._collector.collect(settings, origins, content_types)
         fetched = await self._fetch_all(entries, use_cache=False)
-        statuses = [
-            ReferenceStatus(f.setting, f.reference, f.status, detail=f.detail, origin=f.origin, written=f.written)
-            for f in failures
-        ]
-        now = self._now()
-        for entry in entries:
-            for start, end, ref in entry.refs:
-                item = fetched[ref.key]
-                secret = item.secret
-                status, detail = item.status, item.detail
-                if secret is not None and status == "OK":
-                    status, detail = validity(secret, now) or ("OK", "")
-                statuses.append(
-                    ReferenceStatus(
-                        entry.setting,
-                        str(ref),
-                        status,
-                        version=secret.version if secret else None,
-                        expires_on=secret.expires_on if secret else None,
-                        not_before=secret.not_before if secret else None,
-                        detail=detail,
-                        origin=entry.origin,
-                        written=written_reference(entry.text[start:end]),
-                    )
-                )
-        statuses.sort(key=lambda status: status.setting)
-        return statuses
+        return statuses_of(entries, failures, fetched, self._now())
 
     async def _refresh(self) -> tuple[ResolvedSettings, list[str]]:
         entries = list(self._tracked.values())
@@ -467,14 +435,7 @@ class SecretResolver:
         changed = frozenset(setting for setting, value in result.items() if before.get(setting) != value)
         self._publish(result)
         if changed or stale or failures:
-            event = RefreshEvent(changed, frozenset(stale), tuple(failures))
-            for listener in list(self._listeners):
-                try:
-                    outcome = listener(event)
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                except Exception:
-                    logger.exception("A kvconfig change listener failed")
+            await _notify(self._listeners, "change", RefreshEvent(changed, frozenset(stale), tuple(failures)))
         return ResolvedSettings(self._values), notes
 
     async def _fetch_all(
@@ -537,6 +498,17 @@ def _close_unclosed(loop: LoopThread, final: Closer) -> None:
         loop.close(final)
     except Exception:
         logger.debug("Closing a SecretResolver nobody closed failed", exc_info=True)
+
+
+async def _notify(listeners: list[Callable[..., object]], kind: str, *args: Any) -> None:
+    """Call each listener (awaiting an async one); one that fails is logged and the others still run."""
+    for listener in list(listeners):
+        try:
+            outcome = listener(*args)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            logger.exception("A kvconfig %s listener failed", kind)
 
 
 def _warn(notes: list[str]) -> None:
