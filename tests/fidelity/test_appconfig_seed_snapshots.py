@@ -140,3 +140,27 @@ def test_bad_snapshot_entries_name_the_entry(snapshot: dict[str, Any], message: 
     with pytest.raises(AppConfigSeedError, match=r"appconfig\.fidelity-store\.snapshots\[0\]") as raised:
         FakeAppConfiguration().seed({STORE: {"snapshots": [snapshot]}})
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"other-store": [{"key": "k", "bogus": 1}]},  # a later store's entry
+        {STORE: {"key_values": [{"key": "app:new", "value": "x"}], "snapshots": [{"name": "s", "filters": []}]}},
+    ],
+    ids=["later-store", "snapshot-after-key-values"],
+)
+async def test_a_refused_seed_leaves_every_store_as_it_was(store: StoreUnderTest, bad: dict[str, Any]) -> None:
+    store.fake.seed(SEED)
+    before = store.fake.dump()
+    color = await store.call(store.client.get_configuration_setting, "app:color")
+    # What the first store gets before the refused entry is reached: a new key-value and a changed one.
+    seed = {STORE: [{"key": "app:new", "value": "x"}, {"key": "app:color", "value": "changed"}], **bad}
+
+    with pytest.raises(AppConfigSeedError):
+        store.fake.seed(seed)
+
+    assert store.fake.dump() == before
+    assert sorted(part for part in store.fake.dump()) == [STORE]
+    again = await store.call(store.client.get_configuration_setting, "app:color")
+    assert (again.value, again.etag) == ("green", color.etag)

@@ -215,8 +215,33 @@ class FakeAppConfiguration(InProcessFace):
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load stores from ``{"mystore": [{"key": ..., "value": ..., "label": ..., "content_type": ..., "tags": {}}
         | {"key": ..., "secret_uri": ...}]}`` (the ``appconfig`` part of a seed file); a store with snapshots is
-        ``{"key_values": [...], "snapshots": [{"name": ..., "filters": [...], ...}]}`` (see ``seed.py``)."""
-        load_appconfig_seed(self, data)
+        ``{"key_values": [...], "snapshots": [{"name": ..., "filters": [...], ...}]}`` (see ``seed.py``).
+
+        All or nothing: when an entry is refused (``AppConfigSeedError``), the stores it names are put back as they
+        were (a store the seed made is forgotten), so a bad seed loses nothing and leaves no half of itself."""
+        hosts = set()
+        for name in data if isinstance(data, Mapping) else ():
+            try:
+                hosts.add(self._host_for(str(name)))
+            except ValueError:
+                continue  # refused by the load itself, before it touches that store
+        with self._lock:
+            saved = {host: dumps_store(self._stores[host]) if host in self._stores else None for host in hosts}
+        try:
+            load_appconfig_seed(self, data)
+        except Exception:
+            self._put_back(saved)
+            raise
+
+    def _put_back(self, saved: Mapping[str, bytes | None]) -> None:
+        for host, blob in saved.items():
+            if blob is None:
+                self.remove_store(host)
+                continue
+            store = Store(host.split(".", 1)[0], host)
+            restore_store(store, blob)
+            with self._lock:
+                self._stores[host] = store
 
     def dump(self) -> dict[str, Any]:
         """Every store as a seed mapping, snapshots included (values included: this is test data)."""
