@@ -225,8 +225,8 @@ class AppConfigurationStore:
         Two keys that name one field (``db:password`` and ``db__password``; ``Db:Password`` too unless
         ``case_sensitive``) are a :class:`~kvconfig.sources.KeyCollisionError` naming both.
         """
-        values = self.values()
-        with self._lock:
+        with self._lock:  # one load's values and keys, even when a refresh runs on another thread
+            values = self.values()
             read = self._read
         if read is not None:
             read.names_as(lambda name: self._field_path(name, case_sensitive))
