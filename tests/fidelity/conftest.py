@@ -18,6 +18,7 @@ from kvconfig.fake import FakeKeyVault
 from .appconfig_support import store  # noqa: F401  (App Configuration fidelity fixture)
 from .cert_support import certs, certs_clock, certs_versions  # noqa: F401  (certificate fidelity fixtures)
 from .support import FAKE_VAULT_URL, LIVE_VAULT_URL, Backend, VaultUnderTest
+from .window_support import deleting  # noqa: F401  (deletion- and recovery-window fixture)
 
 # The version a client sends when none is given: the one every backend of ``kv`` uses.
 with SecretClient("https://x.vault.azure.net", FakeKeyVault().credential()) as _probe:

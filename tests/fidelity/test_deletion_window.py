@@ -10,7 +10,6 @@ before polling), ``send_request`` on the async ones (whose ``delete_*`` polls un
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -20,16 +19,6 @@ from azure.keyvault.secrets import aio as secrets_aio
 from kvconfig.fake import FakeKeyVault, ManualClock
 
 from .window_support import DELAY, HSM_URL, KINDS, NOT_FOUND_CODE, VAULT_URL, Deleting
-
-
-@pytest.fixture(params=["sync", "async"])
-async def deleting(request: pytest.FixtureRequest) -> AsyncIterator[Deleting]:
-    clock = ManualClock(1_750_000_000)
-    handle = Deleting(FakeKeyVault(clock=clock, deletion_delay=DELAY), clock, request.param == "async")
-    try:
-        yield handle
-    finally:
-        await handle.close()
 
 
 def _assert_being_deleted(error: HttpResponseError, message: str) -> None:

@@ -21,20 +21,10 @@ from .window_support import DELAY, HSM_URL, KINDS, NOT_FOUND_CODE, VAULT_URL, De
 _WIRE_FOLDER = {"secret": "secrets", "key": "keys", "certificate": "certificates"}
 
 
-@pytest.fixture(params=["sync", "async"])
-async def recovering(request: pytest.FixtureRequest) -> AsyncIterator[Deleting]:
-    clock = ManualClock(1_750_000_000)
-    handle = Deleting(FakeKeyVault(clock=clock, deletion_delay=DELAY), clock, request.param == "async")
-    try:
-        yield handle
-    finally:
-        await handle.close()
-
-
-async def _deleted(recovering: Deleting, kind: str, client: Any, name: str) -> str:
+async def _deleted(deleting: Deleting, kind: str, client: Any, name: str) -> str:
     """Create and delete (waiting for the deletion window); return the id of the deleted object's latest version."""
-    await recovering.create(kind, client, name)
-    deleted = await recovering.delete(kind, client, name)
+    await deleting.create(kind, client, name)
+    deleted = await deleting.delete(kind, client, name)
     version = deleted.properties.version
     assert version
     return f"{client.vault_url}/{_WIRE_FOLDER[kind]}/{name}/{version}"
@@ -58,16 +48,16 @@ def _recovery_conflict(kind: str, object_id: str) -> str:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_during_the_recovery_window_the_live_object_is_not_found_and_its_name_is_refused(
-    recovering: Deleting, kind: str
+    deleting: Deleting, kind: str
 ) -> None:
-    client = recovering.client(kind)
-    name = recovering.name(kind[0])
-    object_id = await _deleted(recovering, kind, client, name)
-    await recovering.start_recover(kind, client, name)
+    client = deleting.client(kind)
+    name = deleting.name(kind[0])
+    object_id = await _deleted(deleting, kind, client, name)
+    await deleting.start_recover(kind, client, name)
 
     # What the recover poller polls: the live GET answers as for a missing object (the recorded 404).
     with pytest.raises(ResourceNotFoundError) as missing:
-        await recovering.call(getattr(client, f"get_{kind}"), name)
+        await deleting.call(getattr(client, f"get_{kind}"), name)
     assert missing.value.error is not None
     assert missing.value.error.code == NOT_FOUND_CODE[kind]
     if kind != "certificate":  # the recorded sentence (certificates have their own, short one)
@@ -75,24 +65,24 @@ async def test_during_the_recovery_window_the_live_object_is_not_found_and_its_n
         assert missing.value.error.message.startswith(sentence)
     # The object is no longer deleted either, nor listed as live or deleted.
     with pytest.raises(ResourceNotFoundError) as gone:
-        await recovering.call(getattr(client, f"get_deleted_{kind}"), name)
+        await deleting.call(getattr(client, f"get_deleted_{kind}"), name)
     assert gone.value.error is not None
     assert gone.value.error.message == f"Deleted {kind.capitalize()} not found: {name}"
     assert name not in [item.name async for item in _items(getattr(client, f"list_deleted_{kind}s")())]
     # Recover, purge and re-creating the name are refused until the recovery ends.
     with pytest.raises(HttpResponseError) as again:
-        await recovering.recover(kind, client, name)
+        await deleting.recover(kind, client, name)
     _assert_conflict(again.value, _recovery_conflict(kind, object_id), None)
     with pytest.raises(HttpResponseError) as purge:
-        await recovering.call(getattr(client, f"purge_deleted_{kind}"), name)
+        await deleting.call(getattr(client, f"purge_deleted_{kind}"), name)
     _assert_conflict(purge.value, _recovery_conflict(kind, object_id), None)
     with pytest.raises(HttpResponseError) as create:
-        await recovering.create(kind, client, name)
+        await deleting.create(kind, client, name)
     message = f"{kind.capitalize()} {name} is currently being recovered and cannot be re-created; retry later."
     _assert_conflict(create.value, message, "ObjectIsBeingRecovered")
 
-    recovering.fake.advance(seconds=DELAY)
-    live = await recovering.call(getattr(client, f"get_{kind}"), name)
+    deleting.fake.advance(seconds=DELAY)
+    live = await deleting.call(getattr(client, f"get_{kind}"), name)
     assert live.name == name
     assert live.properties.version == object_id.rsplit("/", 1)[1]  # the version it was deleted with
 
@@ -107,53 +97,53 @@ async def _items(listing: Any) -> AsyncIterator[Any]:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_recover_poller_returns_once_the_window_ended(recovering: Deleting, kind: str) -> None:
-    client = recovering.client(kind)
-    name = recovering.name(kind[0])
-    await _deleted(recovering, kind, client, name)
-    started = recovering.clock.now()
-    recovered = await recovering.recovered(kind, client, name)
-    waited = recovering.clock.now() - started
+async def test_the_recover_poller_returns_once_the_window_ended(deleting: Deleting, kind: str) -> None:
+    client = deleting.client(kind)
+    name = deleting.name(kind[0])
+    await _deleted(deleting, kind, client, name)
+    started = deleting.clock.now()
+    recovered = await deleting.recovered(kind, client, name)
+    waited = deleting.clock.now() - started
     # The poller's waits (2 s each) moved the ManualClock: it returned at its first poll after the window.
     assert DELAY <= waited < DELAY + 2.0 + 1e-6
     assert recovered.name == name
-    assert (await recovering.call(getattr(client, f"get_{kind}"), name)).name == name
+    assert (await deleting.call(getattr(client, f"get_{kind}"), name)).name == name
     # Deleting it again works at once (its name is live, not being recovered).
-    assert (await recovering.delete(kind, client, name)).name == name
+    assert (await deleting.delete(kind, client, name)).name == name
 
 
-async def test_a_certificates_backing_key_and_secret_are_being_recovered_with_it(recovering: Deleting) -> None:
-    certificates, secrets, keys = (recovering.client(kind) for kind in ("certificate", "secret", "key"))
-    name = recovering.name("c")
-    await _deleted(recovering, "certificate", certificates, name)
-    await recovering.start_recover("certificate", certificates, name)
+async def test_a_certificates_backing_key_and_secret_are_being_recovered_with_it(deleting: Deleting) -> None:
+    certificates, secrets, keys = (deleting.client(kind) for kind in ("certificate", "secret", "key"))
+    name = deleting.name("c")
+    await _deleted(deleting, "certificate", certificates, name)
+    await deleting.start_recover("certificate", certificates, name)
     with pytest.raises(ResourceNotFoundError):
-        await recovering.call(secrets.get_secret, name)
+        await deleting.call(secrets.get_secret, name)
     with pytest.raises(ResourceNotFoundError):
-        await recovering.call(keys.get_key, name)
+        await deleting.call(keys.get_key, name)
     with pytest.raises(ResourceNotFoundError):
-        await recovering.call(keys.get_deleted_key, name)
+        await deleting.call(keys.get_deleted_key, name)
     with pytest.raises(HttpResponseError) as taken:
-        await recovering.call(keys.create_rsa_key, name)
+        await deleting.call(keys.create_rsa_key, name)
     message = f"Key {name} is currently being recovered and cannot be re-created; retry later."
     _assert_conflict(taken.value, message, "ObjectIsBeingRecovered")
     with pytest.raises(HttpResponseError) as purge:
-        await recovering.call(secrets.purge_deleted_secret, name)
+        await deleting.call(secrets.purge_deleted_secret, name)
     assert purge.value.status_code == 409
 
-    recovering.fake.advance(seconds=DELAY)
-    assert (await recovering.call(secrets.get_secret, name)).name == name
-    assert (await recovering.call(keys.get_key, name)).name == name
-    assert (await recovering.call(certificates.get_certificate, name)).name == name
+    deleting.fake.advance(seconds=DELAY)
+    assert (await deleting.call(secrets.get_secret, name)).name == name
+    assert (await deleting.call(keys.get_key, name)).name == name
+    assert (await deleting.call(certificates.get_certificate, name)).name == name
 
 
-async def test_managed_hsm_keys_are_being_recovered_too(recovering: Deleting) -> None:
-    keys = recovering.client("key", HSM_URL)
-    name = recovering.name("h")
-    await _deleted(recovering, "key", keys, name)
-    started = recovering.clock.now()
-    assert (await recovering.recovered("key", keys, name)).name == name
-    assert DELAY <= recovering.clock.now() - started < DELAY + 2.0 + 1e-6
+async def test_managed_hsm_keys_are_being_recovered_too(deleting: Deleting) -> None:
+    keys = deleting.client("key", HSM_URL)
+    name = deleting.name("h")
+    await _deleted(deleting, "key", keys, name)
+    started = deleting.clock.now()
+    assert (await deleting.recovered("key", keys, name)).name == name
+    assert DELAY <= deleting.clock.now() - started < DELAY + 2.0 + 1e-6
 
 
 def test_by_default_recoveries_finish_at_once() -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from azure.core.rest import HttpRequest
 from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.certificates import aio as certificates_aio
@@ -126,3 +127,14 @@ class Deleting:
             result = closeable.close()
             if inspect.isawaitable(result):
                 await result
+
+
+@pytest.fixture(params=["sync", "async"])
+async def deleting(request: pytest.FixtureRequest) -> AsyncIterator[Deleting]:
+    """A :class:`Deleting` handle with sync or async clients on a fresh fake with a deletion window of ``DELAY``."""
+    clock = ManualClock(1_750_000_000)
+    handle = Deleting(FakeKeyVault(clock=clock, deletion_delay=DELAY), clock, request.param == "async")
+    try:
+        yield handle
+    finally:
+        await handle.close()
