@@ -19,7 +19,7 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.keyvault.secrets import DeletedSecret, KeyVaultSecret, SecretClient
 from azure.keyvault.secrets import aio as secrets_aio
 
-from kvconfig.fake import FakeKeyVault
+from kvconfig.fake import FakeKeyVault, ManualClock
 
 LIVE_VAULT_URL = os.environ.get("KVCONFIG_LIVE_VAULT_URL", "").rstrip("/")
 FAKE_VAULT_URL = "https://fidelity.vault.azure.net"
@@ -187,3 +187,19 @@ class AsyncStaticCredential(StaticCredential):
 def static_credential(kv: VaultUnderTest, make_token: Callable[[], str]) -> StaticCredential:
     """A credential of the kind ``kv``'s clients take (sync or async) returning ``make_token()``."""
     return AsyncStaticCredential(make_token) if kv.is_async else StaticCredential(make_token)
+
+
+def fake_with_vault_and_pool(
+    vault: str, hsm: str, clock: ManualClock | None = None
+) -> tuple[FakeKeyVault, dict[str, str]]:
+    """A fake on ``clock`` (a new ManualClock by default) holding the vault host ``vault`` and the activated Managed
+    HSM host ``hsm``, and a long-lived bearer token for each host (for requests sent straight to ``fake.handle``)."""
+    fake = FakeKeyVault(clock=clock or ManualClock(1_750_000_000))
+    fake.create_vault(vault)
+    fake.create_vault(hsm, cloud="managedhsm.azure.net", activated=True)
+    credential = fake.credential(lifetime=10**8)
+    tokens = {
+        vault: credential.get_token("https://vault.azure.net/.default").token,
+        hsm: credential.get_token("https://managedhsm.azure.net/.default").token,
+    }
+    return fake, tokens

@@ -22,9 +22,11 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kvconfig.fake import FakeKeyVault, ManualClock
+from kvconfig.fake import FakeKeyVault
 from kvconfig.fake.core.api_versions import API_VERSIONS
 from kvconfig.fake.core.routing import Route
+
+from .support import fake_with_vault_and_pool
 
 VAULT = "fuzz.vault.azure.net"
 HSM = "fuzzhsm.managedhsm.azure.net"
@@ -272,14 +274,7 @@ def requests(draw: st.DrawFn, routes: list[Route]) -> tuple[str, str, dict[str, 
 
 
 def _seeded_fake() -> tuple[FakeKeyVault, dict[str, str]]:
-    fake = FakeKeyVault(clock=ManualClock(1_750_000_000))
-    fake.create_vault(VAULT)
-    fake.create_vault(HSM, cloud="managedhsm.azure.net", activated=True)
-    credential = fake.credential(lifetime=10**8)
-    tokens = {
-        VAULT: credential.get_token("https://vault.azure.net/.default").token,
-        HSM: credential.get_token("https://managedhsm.azure.net/.default").token,
-    }
+    fake, tokens = fake_with_vault_and_pool(VAULT, HSM)
     auth = {"Authorization": f"Bearer {tokens[VAULT]}", "Content-Type": "application/json"}
     hsm_auth = {**auth, "Authorization": f"Bearer {tokens[HSM]}"}
     api = "?api-version=7.6"

@@ -47,6 +47,8 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from kvconfig.fake import FakeKeyVault, ManualClock  # noqa: E402
 
+from .support import fake_with_vault_and_pool  # noqa: E402
+
 SPECS = Path(__file__).parent / "openapi" / "2025-07-01"
 # The RSA key of the service's ImportKey example (spec_examples/), imported into each fake rather than generated.
 RSA_IMPORT = json.loads((Path(__file__).parent / "spec_examples" / "keys" / "ImportKey-example.json").read_text())[
@@ -89,14 +91,7 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 def _seeded_fake() -> tuple[FakeKeyVault, dict[str, str], dict[str, list[str]]]:
     """A fake with one vault and one pool holding a few objects; its tokens; the path values that name them."""
     clock = ManualClock(1_750_000_000)
-    fake = FakeKeyVault(clock=clock)
-    fake.create_vault(VAULT)
-    fake.create_vault(HSM, cloud="managedhsm.azure.net", activated=True)
-    credential = fake.credential(lifetime=10**8)
-    tokens = {
-        VAULT: credential.get_token("https://vault.azure.net/.default").token,
-        HSM: credential.get_token("https://managedhsm.azure.net/.default").token,
-    }
+    fake, tokens = fake_with_vault_and_pool(VAULT, HSM, clock)
 
     def send(host: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {tokens[host]}", "Content-Type": "application/json"}
