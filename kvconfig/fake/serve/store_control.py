@@ -47,8 +47,8 @@ def loopback_store_seed(stores: Mapping[str, Any], domain: str) -> dict[str, Any
     ``ValueError`` when two names are one store (a bare name and its host, or two cases): one list would be lost."""
     hosts: dict[str, Any] = {}
     for name, items in stores.items():
-        host = name if "." in name or "://" in name else f"{name}.{domain}"
-        if host.lower() in (known.lower() for known in hosts):
+        host = (name if "." in name or "://" in name else f"{name}.{domain}").lower()  # stores' hosts ignore case
+        if host in hosts:
             raise ValueError(f"the seed names the store {host} twice")
         hosts[host] = items
     return hosts
