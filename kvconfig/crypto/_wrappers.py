@@ -285,9 +285,9 @@ SyncClientFactory = Callable[[str], "CryptographyClient"]
 AsyncClientFactory = Callable[[str], Union["AsyncCryptographyClient", Awaitable["AsyncCryptographyClient"]]]
 
 
-def azure_wrap_algorithm(algorithm: str) -> str:
-    """``algorithm`` as the Azure wrappers take it (an SDK enum's value too); an :class:`UnsupportedAlgorithmError`
-    for one they cannot seal with. Checked before anything is made for them."""
+def azure_wrap_algorithm(algorithm: str) -> tuple[str, KeyWrapAlgorithm]:
+    """``algorithm`` as the Azure wrappers take it (an SDK enum's value too), and the SDK's enum for it; an
+    :class:`UnsupportedAlgorithmError` for one they cannot seal with. Checked before anything is made for them."""
     configured = _configured_algorithm(str(getattr(algorithm, "value", algorithm)))
     if configured in _SDK_LOCAL_AES_WRAPS:
         raise UnsupportedAlgorithmError(
@@ -296,14 +296,12 @@ def azure_wrap_algorithm(algorithm: str) -> str:
             "never be opened. Use algorithm='CKM_AES_KEY_WRAP' (the same RFC 3394 wrap, done by the vault), or "
             "LocalKeyWrapper for a key you hold."
         )
-    _wrap_algorithm(configured)  # one the SDK knows
-    return configured
+    return configured, _wrap_algorithm(configured)
 
 
 class _AzureWrapperBase:
     def __init__(self, algorithm: str, trusted_hosts: Iterable[str]) -> None:
-        self._algorithm = azure_wrap_algorithm(algorithm)
-        self._sdk_algorithm = _wrap_algorithm(self._algorithm)
+        self._algorithm, self._sdk_algorithm = azure_wrap_algorithm(algorithm)
         self._wrapped_by: str | None = None
         trusted = (trusted_hosts,) if isinstance(trusted_hosts, str) else tuple(trusted_hosts)
         is_trusted_host("", trusted)  # a malformed entry fails here (ValueError), not when an envelope arrives
